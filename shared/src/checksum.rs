@@ -1,0 +1,57 @@
+//! An order-independent world checksum that updates in O(changes).
+//!
+//! The checksum of a world is the wrapping sum of one 32-bit hash per entity (its id and every
+//! replicated field). Adding, removing or changing an entity adds or subtracts that entity's hash,
+//! so the server and clients keep it current without rehashing the world.
+
+use crate::{EntityId, EntityState};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The checksum of a whole replicated world. Travels as 4 little-endian bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Checksum(pub u32);
+
+impl Checksum {
+    /// Accounts for an entity that joined the world.
+    pub fn add(&mut self, id: EntityId, state: &EntityState) {
+        self.0 = self.0.wrapping_add(entity_hash(id, state));
+    }
+
+    /// Accounts for an entity that left the world.
+    pub fn remove(&mut self, id: EntityId, state: &EntityState) {
+        self.0 = self.0.wrapping_sub(entity_hash(id, state));
+    }
+}
+
+/// The hash of one entity: splitmix64 steps over its fields, folded to 32 bits. Integer-only, so
+/// every platform (native and wasm32) computes the same value.
+#[must_use]
+pub fn entity_hash(id: EntityId, s: &EntityState) -> u32 {
+    let words = [
+        u64::from(id.0) | (u64::from(s.kind.as_u8()) << 32),
+        u64::from(s.pos.x as u32) | (u64::from(s.pos.y as u32) << 32),
+        u64::from(s.aim) | (u64::from(s.hp) << 16) | (u64::from(s.score) << 24),
+    ];
+    let h = words.iter().fold(0x9E37_79B9_7F4A_7C15_u64, |h, &w| splitmix64(h ^ w));
+    (h ^ (h >> 32)) as u32
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Serialize for Checksum {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Fixed width: a hash is random, so a varint would take 5 bytes instead of 4.
+        self.0.to_le_bytes().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Checksum {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <[u8; 4]>::deserialize(deserializer).map(|b| Self(u32::from_le_bytes(b)))
+    }
+}

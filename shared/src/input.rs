@@ -1,0 +1,43 @@
+//! The per-tick player input.
+
+use serde::{Deserialize, Serialize};
+
+/// Button bits of an [`InputFrame`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buttons(pub u8);
+
+impl Buttons {
+    /// Fire a projectile in the aim direction (subject to the server's cooldown).
+    pub const FIRE: u8 = 1;
+    /// Every bit that has a meaning; the server rejects frames with other bits set.
+    pub const ALL: u8 = Self::FIRE;
+
+    /// Whether the fire button is down.
+    #[must_use]
+    pub fn fire(self) -> bool {
+        self.0 & Self::FIRE != 0
+    }
+
+    /// Whether only known bits are set.
+    #[must_use]
+    pub fn is_valid(self) -> bool {
+        self.0 & !Self::ALL == 0
+    }
+}
+
+/// One tick's worth of input from a player. The client sends one per simulation tick; the server
+/// applies each frame as exactly one movement step, so prediction replays frames one for one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFrame {
+    /// Increments by one per frame, starting at 1. Snapshots echo the last one applied.
+    pub sequence: u32,
+    /// Move direction and strength per axis, -127..=127 (-128 counts as -127). The vector's length
+    /// is capped at 127, which is full speed, so diagonals are no faster.
+    pub move_x: i8,
+    /// See `move_x`.
+    pub move_y: i8,
+    /// Aim as a fraction of a full turn, like [`crate::EntityState::aim`].
+    pub aim: u16,
+    /// Buttons held this frame.
+    pub buttons: Buttons,
+}

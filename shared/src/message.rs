@@ -1,0 +1,108 @@
+//! Every message in both directions. Plain data: [`crate::codec`] turns them into bytes.
+
+use crate::{Checksum, EntityId, InputFrame, MovementRules, Tick, WorldDelta};
+use serde::{Deserialize, Serialize};
+
+/// Longest accepted player name, in bytes.
+pub const MAX_NAME_BYTES: usize = 32;
+
+/// A message from a client to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientMessage {
+    /// First message on a new connection; anything else before it is a protocol violation.
+    Hello(Hello),
+    /// One tick of player input; sent once per tick after `Welcome`.
+    Input(InputFrame),
+    /// The last tick the client applied. Informational: the server deltas against what it sent.
+    Ack(Tick),
+    /// Heartbeat from the client; the server answers `Pong` with the same time.
+    Ping {
+        /// The client's clock, in microseconds, echoed back unchanged.
+        client_time_us: u64,
+    },
+    /// Answer to the server's `Ping`, echoing its time so the server can measure RTT.
+    Pong {
+        /// The `server_time_us` of the `Ping` being answered.
+        server_time_us: u64,
+    },
+    /// The client lost track of the world (a checksum mismatch): send the next snapshot in full.
+    RequestFull,
+}
+
+/// The opening message of a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Must equal the server's [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: u16,
+    /// Display name, 1 to [`MAX_NAME_BYTES`] bytes.
+    pub name: String,
+}
+
+/// A message from the server to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerMessage {
+    /// The answer to an accepted `Hello`; snapshots follow, the first one full.
+    Welcome(Welcome),
+    /// The answer to a refused `Hello`; the server then closes with [`crate::close_code::REJECTED`].
+    Rejected(RejectReason),
+    /// One tick of world state, as a delta against the previous snapshot sent to this client.
+    Snapshot(Snapshot),
+    /// Heartbeat from the server, sent about once a second; the client answers `Pong`.
+    Ping {
+        /// The server's clock in microseconds, echoed back unchanged.
+        server_time_us: u64,
+    },
+    /// Answer to the client's `Ping`.
+    Pong {
+        /// The `client_time_us` of the `Ping` being answered.
+        client_time_us: u64,
+    },
+}
+
+/// What a client learns when it is accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The server's id for this session, unique while the server runs.
+    pub client_id: u32,
+    /// The client's own player entity (present from the first snapshot on).
+    pub player: EntityId,
+    /// Simulation ticks (and snapshots) per second.
+    pub tick_rate: u16,
+    /// The movement rules to predict the player with; identical to the server's.
+    pub movement: MovementRules,
+}
+
+/// Why the server refused a `Hello`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum RejectReason {
+    /// The client speaks another protocol version.
+    #[error("protocol version mismatch: server speaks {server}, client sent {client}")]
+    VersionMismatch {
+        /// The server's protocol version.
+        server: u16,
+        /// The version the client sent.
+        client: u16,
+    },
+    /// The server has as many players as it is configured to accept.
+    #[error("server is full")]
+    ServerFull,
+    /// The name is empty or longer than [`MAX_NAME_BYTES`].
+    #[error("name must be 1 to {MAX_NAME_BYTES} bytes")]
+    InvalidName,
+}
+
+/// One tick of world state for one client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The tick this snapshot describes.
+    pub tick: Tick,
+    /// The tick of the snapshot this one is a delta against, which is the previous snapshot the
+    /// server sent this client; `None` for a full snapshot (start from an empty world).
+    pub baseline: Option<Tick>,
+    /// The sequence of the last input frame from this client the server has applied (0: none).
+    pub last_input: u32,
+    /// Checksum of the whole world the client must hold after applying this snapshot.
+    pub checksum: Checksum,
+    /// What changed since `baseline`.
+    pub delta: WorldDelta,
+}

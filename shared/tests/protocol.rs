@@ -1,0 +1,246 @@
+//! Property tests of the wire format and the delta model, through the public API.
+
+use glam::IVec2;
+use proptest::prelude::*;
+use tickwire_shared::client_world::Applied;
+use tickwire_shared::codec::{self, DecodeError};
+use tickwire_shared::{
+    Buttons, Checksum, ClientMessage, ClientWorld, EntityId, EntityKind, EntityState, Hello,
+    InputFrame, MovementRules, RejectReason, ServerMessage, Snapshot, Tick, Welcome, WorldState,
+};
+
+fn kind() -> impl Strategy<Value = EntityKind> {
+    prop_oneof![
+        Just(EntityKind::Player),
+        Just(EntityKind::Drone),
+        Just(EntityKind::Projectile),
+        Just(EntityKind::Prop),
+    ]
+}
+
+fn entity_state() -> impl Strategy<Value = EntityState> {
+    (kind(), -100_000..100_000i32, -100_000..100_000i32, any::<u16>(), any::<u8>(), any::<u16>())
+        .prop_map(|(kind, x, y, aim, hp, score)| EntityState { kind, pos: IVec2::new(x, y), aim, hp, score })
+}
+
+/// Worlds over a small id space, so two worlds share many ids and every delta case occurs.
+fn world() -> impl Strategy<Value = WorldState> {
+    proptest::collection::btree_map(0..64u32, entity_state(), 0..48).prop_map(|entities| {
+        let mut w = WorldState::new();
+        for (id, s) in entities {
+            w.insert(EntityId(id), s);
+        }
+        w
+    })
+}
+
+/// A world and a plausible next tick of it: some entities moved or changed, some gone, some new.
+fn world_and_successor() -> impl Strategy<Value = (WorldState, WorldState)> {
+    (world(), world(), proptest::collection::vec((any::<bool>(), -500..500i32, -500..500i32, any::<bool>()), 64))
+        .prop_map(|(a, fresh, edits)| {
+            let mut b = WorldState::new();
+            for (id, s) in a.iter() {
+                let (keep, dx, dy, hit) = edits[id.0 as usize];
+                if keep {
+                    let mut s = *s;
+                    s.pos += IVec2::new(dx, dy);
+                    if hit {
+                        s.hp = s.hp.wrapping_sub(10);
+                    }
+                    b.insert(id, s);
+                }
+            }
+            for (id, s) in fresh.iter() {
+                if b.get(id).is_none() && edits[id.0 as usize].3 {
+                    b.insert(id, *s);
+                }
+            }
+            (a, b)
+        })
+}
+
+fn input_frame() -> impl Strategy<Value = InputFrame> {
+    (any::<u32>(), any::<i8>(), any::<i8>(), any::<u16>(), 0..=Buttons::ALL).prop_map(
+        |(sequence, move_x, move_y, aim, buttons)| InputFrame { sequence, move_x, move_y, aim, buttons: Buttons(buttons) },
+    )
+}
+
+fn client_message() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        (any::<u16>(), "[a-z]{1,32}").prop_map(|(protocol_version, name)| ClientMessage::Hello(Hello { protocol_version, name })),
+        input_frame().prop_map(ClientMessage::Input),
+        any::<u32>().prop_map(|t| ClientMessage::Ack(Tick(t))),
+        any::<u64>().prop_map(|client_time_us| ClientMessage::Ping { client_time_us }),
+        any::<u64>().prop_map(|server_time_us| ClientMessage::Pong { server_time_us }),
+        Just(ClientMessage::RequestFull),
+    ]
+}
+
+fn server_message() -> impl Strategy<Value = ServerMessage> {
+    prop_oneof![
+        (any::<u32>(), any::<u32>(), any::<u16>(), any::<i32>(), any::<(i32, i32, i32, i32)>()).prop_map(
+            |(client_id, player, tick_rate, step, (a, b, c, d))| ServerMessage::Welcome(Welcome {
+                client_id,
+                player: EntityId(player),
+                tick_rate,
+                movement: MovementRules { step_per_tick: step, min: IVec2::new(a, b), max: IVec2::new(c, d) },
+            })
+        ),
+        prop_oneof![
+            (any::<u16>(), any::<u16>()).prop_map(|(server, client)| RejectReason::VersionMismatch { server, client }),
+            Just(RejectReason::ServerFull),
+            Just(RejectReason::InvalidName),
+        ]
+        .prop_map(ServerMessage::Rejected),
+        (world_and_successor(), any::<u32>(), any::<Option<u32>>(), any::<u32>()).prop_map(|((a, b), tick, baseline, last_input)| {
+            ServerMessage::Snapshot(Snapshot {
+                tick: Tick(tick),
+                baseline: baseline.map(Tick),
+                last_input,
+                checksum: b.checksum(),
+                delta: a.diff(&b),
+            })
+        }),
+        any::<u64>().prop_map(|server_time_us| ServerMessage::Ping { server_time_us }),
+        any::<u64>().prop_map(|client_time_us| ServerMessage::Pong { client_time_us }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn every_client_message_round_trips(message in client_message()) {
+        let bytes = codec::encode_client(&message).expect("encodes");
+        prop_assert!(bytes.len() <= codec::MAX_CLIENT_MESSAGE_BYTES);
+        prop_assert_eq!(codec::decode_client(&bytes).expect("decodes"), message);
+    }
+
+    #[test]
+    fn every_server_message_round_trips(message in server_message()) {
+        let bytes = codec::encode_server(&message).expect("encodes");
+        prop_assert_eq!(codec::decode_server(&bytes).expect("decodes"), message);
+    }
+
+    #[test]
+    fn applying_the_diff_of_two_worlds_gives_the_second((a, b) in world_and_successor()) {
+        let delta = a.diff(&b);
+        let mut applied = a.clone();
+        applied.apply(&delta).expect("a diff applies to its own baseline");
+        prop_assert_eq!(&applied, &b);
+        prop_assert_eq!(applied.checksum(), b.checksum());
+    }
+
+    #[test]
+    fn diff_of_unrelated_worlds_applies_too(a in world(), b in world()) {
+        let mut applied = a.clone();
+        applied.apply(&a.diff(&b)).expect("applies");
+        prop_assert_eq!(applied, b);
+    }
+
+    #[test]
+    fn incremental_checksum_equals_checksum_from_scratch((a, b) in world_and_successor()) {
+        let mut from_scratch = WorldState::new();
+        for (id, s) in b.iter() {
+            from_scratch.insert(id, *s);
+        }
+        let mut incremental = a.clone();
+        incremental.apply(&a.diff(&b)).expect("applies");
+        prop_assert_eq!(incremental.checksum(), from_scratch.checksum());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_either_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = codec::decode_client(&bytes);
+        let _ = codec::decode_server(&bytes);
+    }
+
+    #[test]
+    fn corrupting_one_byte_of_a_snapshot_never_panics(message in server_message(), at in any::<prop::sample::Index>(), byte: u8) {
+        let mut bytes = codec::encode_server(&message).expect("encodes");
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        if let Ok(ServerMessage::Snapshot(s)) = codec::decode_server(&bytes) {
+            let _ = ClientWorld::new().apply(&s);
+        }
+    }
+
+    #[test]
+    fn a_client_world_follows_a_stream_of_snapshots(worlds in proptest::collection::vec(world(), 1..8)) {
+        let mut client = ClientWorld::new();
+        let mut previous = WorldState::new();
+        for (i, w) in worlds.iter().enumerate() {
+            let snapshot = Snapshot {
+                tick: Tick(i as u32 + 10),
+                baseline: (i > 0).then(|| Tick(i as u32 + 9)),
+                last_input: 0,
+                checksum: w.checksum(),
+                delta: previous.diff(w),
+            };
+            prop_assert_eq!(client.apply(&snapshot), Ok(Applied::Updated));
+            prop_assert_eq!(client.state(), w);
+            previous = w.clone();
+        }
+    }
+}
+
+#[test]
+fn trailing_bytes_are_rejected() {
+    let mut bytes = codec::encode_client(&ClientMessage::RequestFull).expect("encodes");
+    bytes.push(0);
+    assert!(matches!(codec::decode_client(&bytes), Err(DecodeError::TrailingBytes(1))));
+}
+
+#[test]
+fn a_length_bomb_is_refused_without_allocating() {
+    // Hello with a name whose length prefix claims 4 GiB (varint tag 252 = u32 follows).
+    let bomb = [0u8, 1, 252, 0xff, 0xff, 0xff, 0xff];
+    assert!(matches!(codec::decode_client(&bomb), Err(DecodeError::Malformed(_))));
+}
+
+#[test]
+fn oversized_input_is_refused_before_decoding() {
+    let bytes = vec![0u8; codec::MAX_CLIENT_MESSAGE_BYTES + 1];
+    assert!(matches!(codec::decode_client(&bytes), Err(DecodeError::TooLarge { .. })));
+}
+
+#[test]
+fn an_unknown_message_variant_is_malformed() {
+    assert!(matches!(codec::decode_client(&[200]), Err(DecodeError::Malformed(_))));
+}
+
+#[test]
+fn a_wrong_checksum_is_a_desync_and_deltas_wait_for_a_full_snapshot() {
+    let mut world = WorldState::new();
+    world.insert(EntityId(1), EntityState::new(EntityKind::Drone, IVec2::new(5, 5)));
+    let full = Snapshot { tick: Tick(1), baseline: None, last_input: 0, checksum: Checksum(world.checksum().0 ^ 1), delta: WorldState::new().diff(&world) };
+    let mut client = ClientWorld::new();
+    assert!(matches!(client.apply(&full), Err(tickwire_shared::ApplyError::ChecksumMismatch { .. })));
+    let delta = Snapshot { tick: Tick(2), baseline: Some(Tick(1)), last_input: 0, checksum: world.checksum(), delta: Default::default() };
+    assert_eq!(client.apply(&delta), Ok(Applied::AwaitingFull));
+    let good = Snapshot { checksum: world.checksum(), tick: Tick(3), ..full };
+    assert_eq!(client.apply(&good), Ok(Applied::Updated));
+    assert_eq!(client.tick(), Some(Tick(3)));
+}
+
+#[test]
+fn a_moved_entity_costs_few_bytes() {
+    let mut a = WorldState::new();
+    for id in 0..100 {
+        a.insert(EntityId(id), EntityState::new(EntityKind::Prop, IVec2::new(id as i32 * 640, 32_000)));
+    }
+    let mut b = a.clone();
+    let mut moved = *b.get(EntityId(7)).expect("present");
+    moved.pos += IVec2::new(20, -30);
+    b.insert(EntityId(7), moved);
+    let delta = a.diff(&b);
+    assert_eq!(delta.changed.len(), 1);
+    let bytes = codec::encode_server(&ServerMessage::Snapshot(Snapshot {
+        tick: Tick(2),
+        baseline: Some(Tick(1)),
+        last_input: 0,
+        checksum: b.checksum(),
+        delta,
+    }))
+    .expect("encodes");
+    // variant + tick + baseline + last_input + checksum(4) + 3 vec lengths + id, mask, dx, dy.
+    assert_eq!(bytes.len(), 1 + 1 + 2 + 1 + 4 + 3 + 4, "{bytes:?}");
+}
