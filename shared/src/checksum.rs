@@ -32,7 +32,9 @@ pub fn entity_hash(id: EntityId, s: &EntityState) -> u32 {
         u64::from(s.pos.x as u32) | (u64::from(s.pos.y as u32) << 32),
         u64::from(s.aim) | (u64::from(s.hp) << 16) | (u64::from(s.score) << 24),
     ];
-    let h = words.iter().fold(0x9E37_79B9_7F4A_7C15_u64, |h, &w| splitmix64(h ^ w));
+    let h = words
+        .iter()
+        .fold(0x9E37_79B9_7F4A_7C15_u64, |h, &w| splitmix64(h ^ w));
     (h ^ (h >> 32)) as u32
 }
 

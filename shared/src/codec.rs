@@ -64,7 +64,10 @@ fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, EncodeError> {
 
 fn decode<T: DeserializeOwned, const LIMIT: usize>(bytes: &[u8]) -> Result<T, DecodeError> {
     if bytes.len() > LIMIT {
-        return Err(DecodeError::TooLarge { len: bytes.len(), max: LIMIT });
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: LIMIT,
+        });
     }
     // The limit also caps what length prefixes may claim, so a tiny message cannot make the
     // decoder allocate a huge vector.

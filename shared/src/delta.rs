@@ -137,8 +137,12 @@ impl WorldState {
             self.insert(id, state);
         }
         for change in &delta.changed {
-            let old = *self.get(change.id).ok_or(DeltaError::UnknownEntity(change.id))?;
-            let new = change.applied_to(&old).ok_or(DeltaError::PositionOverflow(change.id))?;
+            let old = *self
+                .get(change.id)
+                .ok_or(DeltaError::UnknownEntity(change.id))?;
+            let new = change
+                .applied_to(&old)
+                .ok_or(DeltaError::PositionOverflow(change.id))?;
             self.insert(change.id, new);
         }
         Ok(())
@@ -276,7 +280,8 @@ impl EntityChange {
 impl Serialize for EntityChange {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let m = self.mask;
-        let len = 2 + usize::from(m.has(FieldMask::POS)) * 2
+        let len = 2
+            + usize::from(m.has(FieldMask::POS)) * 2
             + usize::from(m.has(FieldMask::AIM))
             + usize::from(m.has(FieldMask::HP))
             + usize::from(m.has(FieldMask::SCORE));
@@ -303,7 +308,8 @@ impl Serialize for EntityChange {
 impl<'de> Deserialize<'de> for EntityChange {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         fn field<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A::Error> {
-            seq.next_element()?.ok_or_else(|| de::Error::custom("entity change ended early"))
+            seq.next_element()?
+                .ok_or_else(|| de::Error::custom("entity change ended early"))
         }
         struct ChangeVisitor;
         impl<'de> Visitor<'de> for ChangeVisitor {
@@ -315,10 +321,19 @@ impl<'de> Deserialize<'de> for EntityChange {
                 let id: EntityId = field(&mut seq)?;
                 let mask: u8 = field(&mut seq)?;
                 if mask == 0 || mask & !FieldMask::ALL != 0 {
-                    return Err(de::Error::custom(format_args!("invalid field mask {mask:#04x}")));
+                    return Err(de::Error::custom(format_args!(
+                        "invalid field mask {mask:#04x}"
+                    )));
                 }
                 let mask = FieldMask(mask);
-                let mut change = EntityChange { id, mask, pos_delta: IVec2::ZERO, aim: 0, hp: 0, score: 0 };
+                let mut change = EntityChange {
+                    id,
+                    mask,
+                    pos_delta: IVec2::ZERO,
+                    aim: 0,
+                    hp: 0,
+                    score: 0,
+                };
                 if mask.has(FieldMask::POS) {
                     change.pos_delta = IVec2::new(field(&mut seq)?, field(&mut seq)?);
                 }

@@ -79,7 +79,13 @@ impl EntityState {
     /// A new entity of `kind` at `pos` with everything else zero.
     #[must_use]
     pub fn new(kind: EntityKind, pos: IVec2) -> Self {
-        Self { kind, pos, aim: 0, hp: 0, score: 0 }
+        Self {
+            kind,
+            pos,
+            aim: 0,
+            hp: 0,
+            score: 0,
+        }
     }
 }
 
@@ -93,6 +99,9 @@ mod tests {
         let back = dequantize(quantize(p));
         assert!((back - p).abs().max_element() <= 0.5 / 64.0);
         assert_eq!(quantize(dequantize(IVec2::new(5, -9))), IVec2::new(5, -9));
-        assert_eq!(quantize(Vec2::new(f32::NAN, f32::INFINITY)), IVec2::new(0, i32::MAX));
+        assert_eq!(
+            quantize(Vec2::new(f32::NAN, f32::INFINITY)),
+            IVec2::new(0, i32::MAX)
+        );
     }
 }

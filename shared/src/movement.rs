@@ -33,7 +33,11 @@ impl MovementRules {
             return pos.clamp(self.min, self.max);
         }
         // Dividing by the length rounded up keeps a capped vector at or under full strength.
-        let divisor = if len_sq <= FULL_MOVE * FULL_MOVE { FULL_MOVE } else { ceil_sqrt(len_sq) };
+        let divisor = if len_sq <= FULL_MOVE * FULL_MOVE {
+            FULL_MOVE
+        } else {
+            ceil_sqrt(len_sq)
+        };
         let step = i64::from(self.step_per_tick);
         // Truncating division rounds toward zero the same way on every axis and sign.
         let dx = (mx * step / divisor) as i32;
@@ -66,7 +70,11 @@ mod tests {
     };
 
     fn input(move_x: i8, move_y: i8) -> InputFrame {
-        InputFrame { move_x, move_y, ..InputFrame::default() }
+        InputFrame {
+            move_x,
+            move_y,
+            ..InputFrame::default()
+        }
     }
 
     #[test]
@@ -74,7 +82,10 @@ mod tests {
         let start = IVec2::new(1000, 1000);
         assert_eq!(RULES.step(start, &input(127, 0)), IVec2::new(1427, 1000));
         assert_eq!(RULES.step(start, &input(0, -128)), IVec2::new(1000, 573));
-        assert_eq!(RULES.step(IVec2::new(10, 10), &input(-127, -127)), IVec2::ZERO);
+        assert_eq!(
+            RULES.step(IVec2::new(10, 10), &input(-127, -127)),
+            IVec2::ZERO
+        );
     }
 
     proptest! {

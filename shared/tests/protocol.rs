@@ -19,8 +19,21 @@ fn kind() -> impl Strategy<Value = EntityKind> {
 }
 
 fn entity_state() -> impl Strategy<Value = EntityState> {
-    (kind(), -100_000..100_000i32, -100_000..100_000i32, any::<u16>(), any::<u8>(), any::<u16>())
-        .prop_map(|(kind, x, y, aim, hp, score)| EntityState { kind, pos: IVec2::new(x, y), aim, hp, score })
+    (
+        kind(),
+        -100_000..100_000i32,
+        -100_000..100_000i32,
+        any::<u16>(),
+        any::<u8>(),
+        any::<u16>(),
+    )
+        .prop_map(|(kind, x, y, aim, hp, score)| EntityState {
+            kind,
+            pos: IVec2::new(x, y),
+            aim,
+            hp,
+            score,
+        })
 }
 
 /// Worlds over a small id space, so two worlds share many ids and every delta case occurs.
@@ -36,7 +49,14 @@ fn world() -> impl Strategy<Value = WorldState> {
 
 /// A world and a plausible next tick of it: some entities moved or changed, some gone, some new.
 fn world_and_successor() -> impl Strategy<Value = (WorldState, WorldState)> {
-    (world(), world(), proptest::collection::vec((any::<bool>(), -500..500i32, -500..500i32, any::<bool>()), 64))
+    (
+        world(),
+        world(),
+        proptest::collection::vec(
+            (any::<bool>(), -500..500i32, -500..500i32, any::<bool>()),
+            64,
+        ),
+    )
         .prop_map(|(a, fresh, edits)| {
             let mut b = WorldState::new();
             for (id, s) in a.iter() {
@@ -60,14 +80,30 @@ fn world_and_successor() -> impl Strategy<Value = (WorldState, WorldState)> {
 }
 
 fn input_frame() -> impl Strategy<Value = InputFrame> {
-    (any::<u32>(), any::<i8>(), any::<i8>(), any::<u16>(), 0..=Buttons::ALL).prop_map(
-        |(sequence, move_x, move_y, aim, buttons)| InputFrame { sequence, move_x, move_y, aim, buttons: Buttons(buttons) },
+    (
+        any::<u32>(),
+        any::<i8>(),
+        any::<i8>(),
+        any::<u16>(),
+        0..=Buttons::ALL,
     )
+        .prop_map(|(sequence, move_x, move_y, aim, buttons)| InputFrame {
+            sequence,
+            move_x,
+            move_y,
+            aim,
+            buttons: Buttons(buttons),
+        })
 }
 
 fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
-        (any::<u16>(), "[a-z]{1,32}").prop_map(|(protocol_version, name)| ClientMessage::Hello(Hello { protocol_version, name })),
+        (any::<u16>(), "[a-z]{1,32}").prop_map(|(protocol_version, name)| ClientMessage::Hello(
+            Hello {
+                protocol_version,
+                name
+            }
+        )),
         input_frame().prop_map(ClientMessage::Input),
         any::<u32>().prop_map(|t| ClientMessage::Ack(Tick(t))),
         any::<u64>().prop_map(|client_time_us| ClientMessage::Ping { client_time_us }),
@@ -78,29 +114,47 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
 
 fn server_message() -> impl Strategy<Value = ServerMessage> {
     prop_oneof![
-        (any::<u32>(), any::<u32>(), any::<u16>(), any::<i32>(), any::<(i32, i32, i32, i32)>()).prop_map(
-            |(client_id, player, tick_rate, step, (a, b, c, d))| ServerMessage::Welcome(Welcome {
-                client_id,
-                player: EntityId(player),
-                tick_rate,
-                movement: MovementRules { step_per_tick: step, min: IVec2::new(a, b), max: IVec2::new(c, d) },
-            })
-        ),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u16>(),
+            any::<i32>(),
+            any::<(i32, i32, i32, i32)>()
+        )
+            .prop_map(|(client_id, player, tick_rate, step, (a, b, c, d))| {
+                ServerMessage::Welcome(Welcome {
+                    client_id,
+                    player: EntityId(player),
+                    tick_rate,
+                    movement: MovementRules {
+                        step_per_tick: step,
+                        min: IVec2::new(a, b),
+                        max: IVec2::new(c, d),
+                    },
+                })
+            }),
         prop_oneof![
-            (any::<u16>(), any::<u16>()).prop_map(|(server, client)| RejectReason::VersionMismatch { server, client }),
+            (any::<u16>(), any::<u16>())
+                .prop_map(|(server, client)| RejectReason::VersionMismatch { server, client }),
             Just(RejectReason::ServerFull),
             Just(RejectReason::InvalidName),
         ]
         .prop_map(ServerMessage::Rejected),
-        (world_and_successor(), any::<u32>(), any::<Option<u32>>(), any::<u32>()).prop_map(|((a, b), tick, baseline, last_input)| {
-            ServerMessage::Snapshot(Snapshot {
-                tick: Tick(tick),
-                baseline: baseline.map(Tick),
-                last_input,
-                checksum: b.checksum(),
-                delta: a.diff(&b),
-            })
-        }),
+        (
+            world_and_successor(),
+            any::<u32>(),
+            any::<Option<u32>>(),
+            any::<u32>()
+        )
+            .prop_map(|((a, b), tick, baseline, last_input)| {
+                ServerMessage::Snapshot(Snapshot {
+                    tick: Tick(tick),
+                    baseline: baseline.map(Tick),
+                    last_input,
+                    checksum: b.checksum(),
+                    delta: a.diff(&b),
+                })
+            }),
         any::<u64>().prop_map(|server_time_us| ServerMessage::Ping { server_time_us }),
         any::<u64>().prop_map(|client_time_us| ServerMessage::Pong { client_time_us }),
     ]
@@ -186,37 +240,71 @@ proptest! {
 fn trailing_bytes_are_rejected() {
     let mut bytes = codec::encode_client(&ClientMessage::RequestFull).expect("encodes");
     bytes.push(0);
-    assert!(matches!(codec::decode_client(&bytes), Err(DecodeError::TrailingBytes(1))));
+    assert!(matches!(
+        codec::decode_client(&bytes),
+        Err(DecodeError::TrailingBytes(1))
+    ));
 }
 
 #[test]
 fn a_length_bomb_is_refused_without_allocating() {
     // Hello with a name whose length prefix claims 4 GiB (varint tag 252 = u32 follows).
     let bomb = [0u8, 1, 252, 0xff, 0xff, 0xff, 0xff];
-    assert!(matches!(codec::decode_client(&bomb), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        codec::decode_client(&bomb),
+        Err(DecodeError::Malformed(_))
+    ));
 }
 
 #[test]
 fn oversized_input_is_refused_before_decoding() {
     let bytes = vec![0u8; codec::MAX_CLIENT_MESSAGE_BYTES + 1];
-    assert!(matches!(codec::decode_client(&bytes), Err(DecodeError::TooLarge { .. })));
+    assert!(matches!(
+        codec::decode_client(&bytes),
+        Err(DecodeError::TooLarge { .. })
+    ));
 }
 
 #[test]
 fn an_unknown_message_variant_is_malformed() {
-    assert!(matches!(codec::decode_client(&[200]), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        codec::decode_client(&[200]),
+        Err(DecodeError::Malformed(_))
+    ));
 }
 
 #[test]
 fn a_wrong_checksum_is_a_desync_and_deltas_wait_for_a_full_snapshot() {
     let mut world = WorldState::new();
-    world.insert(EntityId(1), EntityState::new(EntityKind::Drone, IVec2::new(5, 5)));
-    let full = Snapshot { tick: Tick(1), baseline: None, last_input: 0, checksum: Checksum(world.checksum().0 ^ 1), delta: WorldState::new().diff(&world) };
+    world.insert(
+        EntityId(1),
+        EntityState::new(EntityKind::Drone, IVec2::new(5, 5)),
+    );
+    let full = Snapshot {
+        tick: Tick(1),
+        baseline: None,
+        last_input: 0,
+        checksum: Checksum(world.checksum().0 ^ 1),
+        delta: WorldState::new().diff(&world),
+    };
     let mut client = ClientWorld::new();
-    assert!(matches!(client.apply(&full), Err(tickwire_shared::ApplyError::ChecksumMismatch { .. })));
-    let delta = Snapshot { tick: Tick(2), baseline: Some(Tick(1)), last_input: 0, checksum: world.checksum(), delta: Default::default() };
+    assert!(matches!(
+        client.apply(&full),
+        Err(tickwire_shared::ApplyError::ChecksumMismatch { .. })
+    ));
+    let delta = Snapshot {
+        tick: Tick(2),
+        baseline: Some(Tick(1)),
+        last_input: 0,
+        checksum: world.checksum(),
+        delta: Default::default(),
+    };
     assert_eq!(client.apply(&delta), Ok(Applied::AwaitingFull));
-    let good = Snapshot { checksum: world.checksum(), tick: Tick(3), ..full };
+    let good = Snapshot {
+        checksum: world.checksum(),
+        tick: Tick(3),
+        ..full
+    };
     assert_eq!(client.apply(&good), Ok(Applied::Updated));
     assert_eq!(client.tick(), Some(Tick(3)));
 }
@@ -225,7 +313,10 @@ fn a_wrong_checksum_is_a_desync_and_deltas_wait_for_a_full_snapshot() {
 fn a_moved_entity_costs_few_bytes() {
     let mut a = WorldState::new();
     for id in 0..100 {
-        a.insert(EntityId(id), EntityState::new(EntityKind::Prop, IVec2::new(id as i32 * 640, 32_000)));
+        a.insert(
+            EntityId(id),
+            EntityState::new(EntityKind::Prop, IVec2::new(id as i32 * 640, 32_000)),
+        );
     }
     let mut b = a.clone();
     let mut moved = *b.get(EntityId(7)).expect("present");

@@ -1,0 +1,157 @@
+//! Server settings: `assets/server.toml` documents every field and its default.
+
+use crate::scenario::{Scenario, ScenarioError};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Everything `run` needs besides the listener.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The game world.
+    pub scenario: Scenario,
+    /// Limits on what clients may do and cost.
+    pub limits: Limits,
+}
+
+impl ServerConfig {
+    /// The default limits with the given scenario.
+    pub fn new(scenario: Scenario) -> Self {
+        Self {
+            scenario,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The scenario's tick period.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.scenario.tick_rate))
+    }
+}
+
+/// The contents of a `--config` file (see `assets/server.toml`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Where to listen. Default: 127.0.0.1:7777.
+    pub bind: SocketAddr,
+    /// Scenario file; relative paths are relative to the config file. Default: the built-in arena.
+    pub scenario: Option<PathBuf>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Default for ConfigFile {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 7777)),
+            scenario: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a config file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a config.
+    #[error("invalid config: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// The scenario it names is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+}
+
+impl ConfigFile {
+    /// Reads a config file; a relative `scenario` path is resolved against the file's folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut file: Self = toml::from_str(&text)?;
+        if let (Some(scenario), Some(dir)) = (&file.scenario, path.parent()) {
+            file.scenario = Some(dir.join(scenario));
+        }
+        Ok(file)
+    }
+}
+
+/// Limits on everything that comes from the network. Defaults are in `assets/server.toml`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Players accepted at once. Default: 1000.
+    pub max_clients: usize,
+    /// Largest frame and message a client may send, in bytes. Default: 1024.
+    pub max_message_bytes: usize,
+    /// Per-connection read buffer, in bytes. Default: 4096.
+    pub read_buffer_bytes: usize,
+    /// Bytes tungstenite may hold unsent for one client. Default: 262144.
+    pub max_write_buffer_bytes: usize,
+    /// SO_SNDBUF for client sockets in bytes; 0 keeps the kernel default. Default: 0.
+    pub socket_send_buffer_bytes: u32,
+    /// Snapshots queued per client. Default: 8.
+    pub outbound_queue_snapshots: usize,
+    /// Input frames queued per client. Default: 16.
+    pub input_queue_frames: usize,
+    /// Input frames applied per player per tick. Default: 2.
+    pub max_inputs_per_tick: usize,
+    /// Disconnect a client whose queue stays full this long, in ms. Default: 3000.
+    pub slow_consumer_timeout_ms: u64,
+    /// Time for the upgrade plus Hello, in ms. Default: 5000.
+    pub handshake_timeout_ms: u64,
+    /// Time without a message before disconnecting, in ms. Default: 10000.
+    pub idle_timeout_ms: u64,
+    /// Interval between server Pings, in ms. Default: 1000.
+    pub heartbeat_interval_ms: u64,
+    /// Ticks of history kept for delta baselines. Default: 64.
+    pub history_ticks: usize,
+    /// Time to wait for close acknowledgements on shutdown, in ms. Default: 2000.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_clients: 1000,
+            max_message_bytes: 1024,
+            read_buffer_bytes: 4096,
+            max_write_buffer_bytes: 256 * 1024,
+            socket_send_buffer_bytes: 0,
+            outbound_queue_snapshots: 8,
+            input_queue_frames: 16,
+            max_inputs_per_tick: 2,
+            slow_consumer_timeout_ms: 3000,
+            handshake_timeout_ms: 5000,
+            idle_timeout_ms: 10_000,
+            heartbeat_interval_ms: 1000,
+            history_ticks: 64,
+            shutdown_grace_ms: 2000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_server_toml_states_the_built_in_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/server.toml");
+        let file = ConfigFile::load(&path).expect("assets/server.toml loads");
+        let defaults = ConfigFile::default();
+        assert_eq!(file.bind, defaults.bind);
+        assert_eq!(file.scenario, None);
+        assert_eq!(file.limits, defaults.limits);
+    }
+}

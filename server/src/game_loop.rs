@@ -1,0 +1,421 @@
+//! The fixed-tick game loop. It owns the arena on its own thread, never waits on a socket, and
+//! talks to sessions only through bounded channels:
+//! sessions -> [`Command`]s and per-client [`ClientEvent`] queues -> loop -> per-client queues of
+//! encoded snapshots -> sessions.
+
+use crate::arena::Arena;
+use crate::close_reason::CloseReason;
+use crate::config::ServerConfig;
+use crate::replication::Replication;
+use crate::tick_stats::TickStats;
+use crate::world::EntityKey;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tickwire_shared::{InputFrame, RejectReason, ServerMessage, Tick, Welcome, codec};
+use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+/// A loop that fell this many ticks behind stops catching up: the missed ticks are dropped and
+/// counted as overruns, so a stall does not turn into a burst of back-to-back ticks.
+const MAX_CATCH_UP_TICKS: u32 = 3;
+
+/// A session's server-side id.
+pub(crate) type ClientId = u32;
+
+/// What sessions ask of the loop.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A client sent an acceptable Hello: spawn its player.
+    Join {
+        name: String,
+        link: ClientLink,
+        reply: oneshot::Sender<Result<Welcome, RejectReason>>,
+    },
+    /// The session ended: despawn the player.
+    Leave(ClientId),
+}
+
+/// The loop's ends of one session's channels.
+#[derive(Debug)]
+pub(crate) struct ClientLink {
+    /// Inputs and acks from the client (bounded: the session drops what does not fit).
+    pub(crate) events: mpsc::Receiver<ClientEvent>,
+    /// Encoded snapshots to the client (bounded: when full the loop skips the client).
+    pub(crate) outbound: mpsc::Sender<Bytes>,
+    /// Fired when the loop disconnects the client.
+    pub(crate) kick: oneshot::Sender<CloseReason>,
+}
+
+/// A decoded, validated message from a joined client.
+#[derive(Debug)]
+pub(crate) enum ClientEvent {
+    Input(InputFrame),
+    Ack(Tick),
+    RequestFull,
+}
+
+#[derive(Debug)]
+struct Client {
+    name: String,
+    player: EntityKey,
+    events: mpsc::Receiver<ClientEvent>,
+    outbound: mpsc::Sender<Bytes>,
+    kick: Option<oneshot::Sender<CloseReason>>,
+    /// The tick of the last snapshot queued to this client: the baseline of its next one.
+    last_sent: Option<Tick>,
+    last_input: u32,
+    /// The last tick the client said it applied (logged when it is kicked).
+    last_acked: Option<Tick>,
+    /// Since when the outbound queue has been full.
+    full_since: Option<Instant>,
+}
+
+/// The game loop and everything it owns.
+#[derive(Debug)]
+pub(crate) struct GameLoop {
+    config: ServerConfig,
+    arena: Arena,
+    replication: Replication,
+    clients: BTreeMap<ClientId, Client>,
+    next_client_id: ClientId,
+    stats: TickStats,
+}
+
+impl GameLoop {
+    pub(crate) fn new(config: ServerConfig) -> Self {
+        let history = config.limits.history_ticks.max(1);
+        Self {
+            arena: Arena::new(&config.scenario, history as u32 + 1),
+            replication: Replication::new(history),
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            stats: TickStats::default(),
+            config,
+        }
+    }
+
+    /// Runs ticks at the scenario's rate until `stop` is cancelled.
+    pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>, stop: CancellationToken) {
+        let period = self.config.tick_period();
+        let summary_every = Duration::from_secs(10);
+        let mut next_tick = Instant::now();
+        let mut next_summary = next_tick + summary_every;
+        info!(scenario = %self.config.scenario.name, tick_rate = self.config.scenario.tick_rate, "game loop started");
+        while !stop.is_cancelled() {
+            let started = Instant::now();
+            self.tick(started, &mut commands);
+            self.stats.record_tick(started.elapsed());
+
+            next_tick += period;
+            let now = Instant::now();
+            if now > next_tick + period * MAX_CATCH_UP_TICKS {
+                let behind = (now - next_tick).as_secs_f64() / period.as_secs_f64();
+                self.stats.record_overruns(behind as u64);
+                next_tick = now;
+            } else if next_tick > now {
+                std::thread::sleep(next_tick - now);
+            }
+            if now >= next_summary {
+                self.stats.log_and_reset(self.clients.len(), summary_every);
+                next_summary = now + summary_every;
+            }
+        }
+        info!("game loop stopped");
+    }
+
+    /// One tick: step the world, admit joins, apply inputs, record the state, send snapshots.
+    fn tick(&mut self, now: Instant, commands: &mut mpsc::Receiver<Command>) {
+        self.arena.step();
+        self.handle_commands(commands);
+        self.apply_client_events();
+        let tick = self.arena.tick();
+        let state = self.arena.replicated();
+        self.replication.record(tick, state);
+        self.send_snapshots(now);
+    }
+
+    fn handle_commands(&mut self, commands: &mut mpsc::Receiver<Command>) {
+        loop {
+            match commands.try_recv() {
+                Ok(Command::Join { name, link, reply }) => self.join(name, link, reply),
+                Ok(Command::Leave(id)) => self.remove(id, None),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        name: String,
+        link: ClientLink,
+        reply: oneshot::Sender<Result<Welcome, RejectReason>>,
+    ) {
+        if self.clients.len() >= self.config.limits.max_clients {
+            let _ = reply.send(Err(RejectReason::ServerFull));
+            return;
+        }
+        let (player, player_id) = self.arena.spawn_player();
+        let client_id = self.next_client_id;
+        self.next_client_id = self.next_client_id.wrapping_add(1).max(1);
+        let welcome = Welcome {
+            client_id,
+            player: player_id,
+            tick_rate: self.config.scenario.tick_rate,
+            movement: self.arena.movement_rules(),
+        };
+        if reply.send(Ok(welcome)).is_err() {
+            // The session gave up while waiting; nobody will play this player.
+            self.arena.remove_player(player);
+            return;
+        }
+        info!(client = client_id, %name, player = %player_id, "joined");
+        self.clients.insert(
+            client_id,
+            Client {
+                name,
+                player,
+                events: link.events,
+                outbound: link.outbound,
+                kick: Some(link.kick),
+                last_sent: None,
+                last_input: 0,
+                last_acked: None,
+                full_since: None,
+            },
+        );
+    }
+
+    /// Removes a client and despawns its player; `kick` also tells its session why.
+    fn remove(&mut self, id: ClientId, kick: Option<CloseReason>) {
+        let Some(mut client) = self.clients.remove(&id) else {
+            return;
+        };
+        self.arena.remove_player(client.player);
+        match kick {
+            Some(reason) => {
+                let acked = client.last_acked.map(|t| t.0);
+                warn!(client = id, name = %client.name, code = reason.code, reason = %reason.reason, ?acked, "kicked");
+                if let Some(tx) = client.kick.take() {
+                    let _ = tx.send(reason);
+                }
+            }
+            None => info!(client = id, name = %client.name, "left"),
+        }
+    }
+
+    fn apply_client_events(&mut self) {
+        let max_inputs = self.config.limits.max_inputs_per_tick;
+        for client in self.clients.values_mut() {
+            let mut inputs = 0;
+            while inputs < max_inputs {
+                match client.events.try_recv() {
+                    Ok(ClientEvent::Input(input)) => {
+                        // Stale or replayed frames are ignored: each sequence moves the player once.
+                        if input.sequence > client.last_input {
+                            self.arena.apply_input(client.player, &input);
+                            client.last_input = input.sequence;
+                            inputs += 1;
+                        }
+                    }
+                    Ok(ClientEvent::Ack(tick)) => client.last_acked = Some(tick),
+                    Ok(ClientEvent::RequestFull) => {
+                        debug!(name = %client.name, "full snapshot requested");
+                        client.last_sent = None;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    fn send_snapshots(&mut self, now: Instant) {
+        let slow_after = Duration::from_millis(self.config.limits.slow_consumer_timeout_ms);
+        let mut to_remove = Vec::new();
+        for (&id, client) in &mut self.clients {
+            if client.outbound.is_closed() {
+                to_remove.push((id, None));
+                continue;
+            }
+            // A full queue: skip this client for the tick; its next snapshot is a delta from the
+            // last one actually queued.
+            if client.outbound.capacity() == 0 {
+                let since = *client.full_since.get_or_insert(now);
+                if now.duration_since(since) >= slow_after {
+                    to_remove.push((id, Some(CloseReason::SLOW_CONSUMER)));
+                }
+                continue;
+            }
+            client.full_since = None;
+            let Some(snapshot) = self
+                .replication
+                .snapshot_for(client.last_sent, client.last_input)
+            else {
+                continue;
+            };
+            let tick = snapshot.tick;
+            let bytes = match codec::encode_server(&ServerMessage::Snapshot(snapshot)) {
+                Ok(bytes) => Bytes::from(bytes),
+                Err(e) => {
+                    warn!(client = id, error = %e, "snapshot did not encode");
+                    continue;
+                }
+            };
+            self.stats.record_sent(bytes.len());
+            match client.outbound.try_send(bytes) {
+                Ok(()) => client.last_sent = Some(tick),
+                Err(TrySendError::Full(_)) => {}
+                Err(TrySendError::Closed(_)) => to_remove.push((id, None)),
+            }
+        }
+        for (id, kick) in to_remove {
+            self.remove(id, kick);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+    use tickwire_shared::client_world::Applied;
+    use tickwire_shared::{Buttons, ClientWorld};
+
+    struct TestClient {
+        events: mpsc::Sender<ClientEvent>,
+        outbound: mpsc::Receiver<Bytes>,
+        kick: oneshot::Receiver<CloseReason>,
+        welcome: Welcome,
+        world: ClientWorld,
+    }
+
+    impl TestClient {
+        /// Applies every queued snapshot; returns how many there were.
+        fn drain(&mut self) -> usize {
+            let mut n = 0;
+            while let Ok(bytes) = self.outbound.try_recv() {
+                let Ok(ServerMessage::Snapshot(s)) = codec::decode_server(&bytes) else {
+                    panic!("not a snapshot")
+                };
+                assert_eq!(self.world.apply(&s), Ok(Applied::Updated));
+                n += 1;
+            }
+            n
+        }
+    }
+
+    fn game(
+        slow_consumer_timeout_ms: u64,
+    ) -> (GameLoop, mpsc::Sender<Command>, mpsc::Receiver<Command>) {
+        let mut config = ServerConfig::new(Scenario {
+            seed: Some(1),
+            ..Scenario::arena()
+        });
+        config.limits.slow_consumer_timeout_ms = slow_consumer_timeout_ms;
+        let (tx, rx) = mpsc::channel(8);
+        (GameLoop::new(config), tx, rx)
+    }
+
+    fn join(
+        game: &mut GameLoop,
+        tx: &mpsc::Sender<Command>,
+        rx: &mut mpsc::Receiver<Command>,
+        queue: usize,
+        now: Instant,
+    ) -> TestClient {
+        let (events, events_rx) = mpsc::channel(16);
+        let (outbound_tx, outbound) = mpsc::channel(queue);
+        let (kick_tx, kick) = oneshot::channel();
+        let (reply, mut reply_rx) = oneshot::channel();
+        let link = ClientLink {
+            events: events_rx,
+            outbound: outbound_tx,
+            kick: kick_tx,
+        };
+        tx.try_send(Command::Join {
+            name: "t".into(),
+            link,
+            reply,
+        })
+        .expect("command queue has room");
+        game.tick(now, rx);
+        let welcome = reply_rx
+            .try_recv()
+            .expect("answered within the tick")
+            .expect("accepted");
+        TestClient {
+            events,
+            outbound,
+            kick,
+            welcome,
+            world: ClientWorld::new(),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_skips_the_client_and_too_long_full_kicks_it() {
+        let (mut game, tx, mut rx) = game(1000);
+        let t0 = Instant::now();
+        let mut client = join(&mut game, &tx, &mut rx, 2, t0);
+        game.tick(t0, &mut rx);
+        game.tick(t0, &mut rx); // Queue full (2): skipped.
+        assert_eq!(client.drain(), 2, "the skipped tick was not queued");
+        // Two ticks passed since the last queued snapshot: the next is a delta against it.
+        game.tick(t0 + Duration::from_millis(100), &mut rx);
+        assert_eq!(client.drain(), 1);
+
+        game.tick(t0 + Duration::from_millis(200), &mut rx);
+        game.tick(t0 + Duration::from_millis(300), &mut rx);
+        game.tick(t0 + Duration::from_millis(400), &mut rx); // Full since 400 ms.
+        game.tick(t0 + Duration::from_millis(1300), &mut rx);
+        assert!(client.kick.try_recv().is_err(), "full for 900 ms only");
+        game.tick(t0 + Duration::from_millis(1400), &mut rx);
+        assert_eq!(client.kick.try_recv(), Ok(CloseReason::SLOW_CONSUMER));
+        assert!(
+            game.arena.replicated().get(client.welcome.player).is_none(),
+            "player despawned"
+        );
+    }
+
+    #[test]
+    fn many_inputs_in_one_tick_move_the_player_no_faster_than_the_cap() {
+        let (mut game, tx, mut rx) = game(1000);
+        let now = Instant::now();
+        let mut client = join(&mut game, &tx, &mut rx, 64, now);
+        client.drain();
+        let start = client
+            .world
+            .entity(client.welcome.player)
+            .expect("own player")
+            .pos;
+        for sequence in 1..=10 {
+            let input = InputFrame {
+                sequence,
+                move_x: 127,
+                move_y: 0,
+                aim: 0,
+                buttons: Buttons::default(),
+            };
+            client
+                .events
+                .try_send(ClientEvent::Input(input))
+                .expect("queue has room");
+        }
+        game.tick(now, &mut rx);
+        client.drain();
+        let moved = client
+            .world
+            .entity(client.welcome.player)
+            .expect("own player")
+            .pos
+            - start;
+        let step = client.welcome.movement.step_per_tick;
+        assert_eq!(
+            moved.x,
+            step * game.config.limits.max_inputs_per_tick as i32
+        );
+        assert_eq!(client.world.last_input(), 2);
+    }
+}

@@ -1,0 +1,116 @@
+//! Tickwire's authoritative game server: a fixed-tick loop that owns the world, fed by binary
+//! inputs from WebSocket sessions, sending each client delta snapshots.
+//!
+//! # Layout
+//! - [`run`]: accepts connections and wires sessions to the game loop; stops on `shutdown`.
+//! - `session`: one task per connection (handshake, socket, heartbeat, close codes).
+//! - `game_loop`: the fixed-tick loop on its own thread; owns the arena and the clients' queues.
+//! - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
+//! - `world`: entity storage (slotmap) with wire ids and the replicated view.
+//! - `wire_ids`: compact wire ids with a reuse quarantine.
+//! - `replication`: tick history and per-client deltas.
+//! - `close_reason`: close codes and reasons for every way a session ends.
+//! - `tick_stats`: the periodic tick-time summary.
+//! - [`config`] and [`scenario`]: settings (`assets/server.toml`) and worlds (`assets/scenarios/`).
+
+mod arena;
+mod close_reason;
+pub mod config;
+mod game_loop;
+mod replication;
+pub mod scenario;
+mod session;
+mod tick_stats;
+mod wire_ids;
+mod world;
+
+pub use config::{ConfigFile, Limits, ServerConfig};
+pub use scenario::Scenario;
+pub use session::WS_PATH;
+
+use game_loop::GameLoop;
+use session::SessionContext;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The game loop thread could not start.
+    #[error("cannot start the game loop thread: {0}")]
+    LoopThread(std::io::Error),
+    /// The game loop panicked.
+    #[error("the game loop panicked")]
+    LoopPanicked,
+}
+
+/// Serves the game on `listener` until `shutdown` completes, then closes every session with
+/// 1001, waits up to the configured grace for their close handshakes, and stops the loop.
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let sessions_stop = CancellationToken::new();
+    let loop_stop = CancellationToken::new();
+    let (commands_tx, commands_rx) = mpsc::channel(1024);
+    let game = GameLoop::new(config.clone());
+    let loop_thread = {
+        let stop = loop_stop.clone();
+        std::thread::Builder::new()
+            .name("tickwire-loop".into())
+            .spawn(move || game.run(commands_rx, stop))
+            .map_err(ServerError::LoopThread)?
+    };
+    let ctx = Arc::new(SessionContext {
+        limits: config.limits.clone(),
+        commands: commands_tx,
+        shutdown: sessions_stop.clone(),
+        started: Instant::now(),
+    });
+    let sessions = TaskTracker::new();
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, path = WS_PATH, "listening");
+    }
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    sessions.spawn(session::serve(stream, peer, Arc::clone(&ctx)));
+                }
+                Err(e) => {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+
+    info!(sessions = sessions.len(), "shutting down");
+    drop(listener);
+    sessions_stop.cancel();
+    sessions.close();
+    let grace = Duration::from_millis(config.limits.shutdown_grace_ms);
+    if tokio::time::timeout(grace, sessions.wait()).await.is_err() {
+        warn!(
+            left = sessions.len(),
+            "sessions still closing after the grace period"
+        );
+    }
+    loop_stop.cancel();
+    let joined = tokio::task::spawn_blocking(move || loop_thread.join()).await;
+    match joined {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(ServerError::LoopPanicked),
+    }
+}

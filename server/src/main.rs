@@ -1,0 +1,82 @@
+//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--tick-rate HZ]`
+
+use anyhow::Context;
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tickwire_server::{ConfigFile, Scenario, ServerConfig};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// Tickwire game server: serves WebSocket at ws://ADDR:PORT/ws.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Settings file (see assets/server.toml); flags below override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7777].
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+    /// Scenario file [default: the built-in arena, assets/scenarios/arena.toml].
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Ticks per second, overriding the scenario's.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=240))]
+    tick_rate: Option<u16>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let file = match &args.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let mut scenario = match args.scenario.as_ref().or(file.scenario.as_ref()) {
+        Some(path) => Scenario::load(path)?,
+        None => Scenario::arena(),
+    };
+    if let Some(hz) = args.tick_rate {
+        scenario.tick_rate = hz;
+    }
+    let config = ServerConfig {
+        scenario,
+        limits: file.limits,
+    };
+    let bind = args.bind.unwrap_or(file.bind);
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    tickwire_server::run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

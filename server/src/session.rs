@@ -1,0 +1,314 @@
+//! One WebSocket session: upgrade, Hello/Welcome handshake, then one `select!` over the socket,
+//! the outbound snapshot queue, the heartbeat timer, kicks from the loop and shutdown.
+
+use crate::close_reason::CloseReason;
+use crate::config::Limits;
+use crate::game_loop::{ClientEvent, ClientLink, Command};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tickwire_shared::message::MAX_NAME_BYTES;
+use tickwire_shared::{
+    ClientMessage, PROTOCOL_VERSION, RejectReason, ServerMessage, Welcome, close_code, codec,
+};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{MissedTickBehavior, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, instrument, trace, warn};
+
+/// The WebSocket path clients connect to.
+pub const WS_PATH: &str = "/ws";
+
+/// Time allowed for a close frame to go out and for the client's close reply to come back.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// What every session shares.
+#[derive(Debug)]
+pub(crate) struct SessionContext {
+    pub(crate) limits: Limits,
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) shutdown: CancellationToken,
+    /// The server's clock origin for Ping timestamps.
+    pub(crate) started: Instant,
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// Serves one TCP connection until it ends. Never panics on anything the client sends.
+#[instrument(skip_all, fields(peer = %peer, client))]
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionContext>) {
+    let limits = &ctx.limits;
+    let _ = stream.set_nodelay(true);
+    if limits.socket_send_buffer_bytes > 0 {
+        // A small kernel buffer bounds per-client kernel memory and surfaces a stalled reader
+        // sooner; 0 keeps Linux's autotuning.
+        let _ = socket2::SockRef::from(&stream)
+            .set_send_buffer_size(limits.socket_send_buffer_bytes as usize);
+    }
+    let handshake_deadline =
+        tokio::time::Instant::now() + Duration::from_millis(limits.handshake_timeout_ms);
+    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        check_path,
+        Some(ws_config(limits)),
+    );
+    let mut ws = match tokio::time::timeout_at(handshake_deadline, upgrade).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return debug!(error = %e, "upgrade failed"),
+        Err(_) => return debug!("upgrade timed out"),
+    };
+    let hello = tokio::select! {
+        hello = tokio::time::timeout_at(handshake_deadline, read_hello(&mut ws)) => {
+            hello.unwrap_or(Err(Some(CloseReason::HANDSHAKE_TIMEOUT)))
+        }
+        () = ctx.shutdown.cancelled() => Err(Some(CloseReason::SHUTDOWN)),
+    };
+    let (name, protocol_version) = match hello {
+        Ok(hello) => hello,
+        Err(reason) => return close(ws, reason).await,
+    };
+    if let Err(reject) = check_hello(&name, protocol_version) {
+        return reject_and_close(ws, reject).await;
+    }
+
+    let (events_tx, events) = mpsc::channel(limits.input_queue_frames.max(1));
+    let (outbound_tx, outbound) = mpsc::channel(limits.outbound_queue_snapshots.max(1));
+    let (kick_tx, kick) = oneshot::channel();
+    let (reply_tx, reply) = oneshot::channel();
+    let link = ClientLink {
+        events,
+        outbound: outbound_tx,
+        kick: kick_tx,
+    };
+    if ctx
+        .commands
+        .send(Command::Join {
+            name,
+            link,
+            reply: reply_tx,
+        })
+        .await
+        .is_err()
+    {
+        return close(ws, Some(CloseReason::LOOP_STOPPED)).await;
+    }
+    let welcome = match reply.await {
+        Ok(Ok(welcome)) => welcome,
+        Ok(Err(reject)) => return reject_and_close(ws, reject).await,
+        Err(_) => return close(ws, Some(CloseReason::LOOP_STOPPED)).await,
+    };
+    let client_id = welcome.client_id;
+    tracing::Span::current().record("client", client_id);
+    let ended = play(&mut ws, &ctx, welcome, events_tx, outbound, kick).await;
+    let _ = ctx.commands.send(Command::Leave(client_id)).await;
+    close(ws, ended).await;
+}
+
+/// The session's main loop, after Welcome. Returns how to close (`None`: the peer is gone).
+async fn play(
+    ws: &mut Ws,
+    ctx: &SessionContext,
+    welcome: Welcome,
+    events: mpsc::Sender<ClientEvent>,
+    mut outbound: mpsc::Receiver<Bytes>,
+    mut kick: oneshot::Receiver<CloseReason>,
+) -> Option<CloseReason> {
+    send(ws, &ServerMessage::Welcome(welcome)).await.ok()?;
+    let limits = &ctx.limits;
+    let idle_timeout = Duration::from_millis(limits.idle_timeout_ms);
+    let mut heartbeat =
+        tokio::time::interval(Duration::from_millis(limits.heartbeat_interval_ms.max(1)));
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            biased;
+            () = ctx.shutdown.cancelled() => return Some(CloseReason::SHUTDOWN),
+            reason = &mut kick => return Some(reason.unwrap_or(CloseReason::LOOP_STOPPED)),
+            frame = ws.next() => {
+                last_heard = Instant::now();
+                let message = match frame? {
+                    Ok(Message::Binary(bytes)) => bytes,
+                    Ok(Message::Text(_)) => return Some(CloseReason::TEXT_FRAME),
+                    Ok(Message::Close(_)) => return None,
+                    Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                    Err(e) => return CloseReason::for_read_error(&e),
+                };
+                let message = match codec::decode_client(&message) {
+                    Ok(message) => message,
+                    Err(e) => return Some(CloseReason::with_detail(close_code::MALFORMED, e)),
+                };
+                if let Err(end) = handle(ws, ctx, &events, message).await {
+                    return end;
+                }
+            }
+            snapshot = outbound.recv() => {
+                let Some(bytes) = snapshot else { return Some(CloseReason::LOOP_STOPPED) };
+                // A client that stops reading blocks this write; a kick from the loop or the
+                // shutdown still ends the session.
+                tokio::select! {
+                    sent = ws.send(Message::Binary(bytes)) => sent.ok()?,
+                    reason = &mut kick => return Some(reason.unwrap_or(CloseReason::LOOP_STOPPED)),
+                    () = ctx.shutdown.cancelled() => return Some(CloseReason::SHUTDOWN),
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > idle_timeout {
+                    return Some(CloseReason::IDLE_TIMEOUT);
+                }
+                let ping = ServerMessage::Ping { server_time_us: micros_since(ctx.started) };
+                send(ws, &ping).await.ok()?;
+            }
+        }
+    }
+}
+
+/// Handles one decoded message from a joined client; `Err` ends the session with that close.
+async fn handle(
+    ws: &mut Ws,
+    ctx: &SessionContext,
+    events: &mpsc::Sender<ClientEvent>,
+    message: ClientMessage,
+) -> Result<(), Option<CloseReason>> {
+    match message {
+        ClientMessage::Input(input) if !input.buttons.is_valid() => {
+            return Err(Some(CloseReason::new(
+                close_code::INVALID,
+                "unknown button bits",
+            )));
+        }
+        ClientMessage::Input(input) => {
+            // Full queue: the frame is dropped and the player misses that input.
+            if events.try_send(ClientEvent::Input(input)).is_err() {
+                debug!(sequence = input.sequence, "input queue full, frame dropped");
+            }
+        }
+        ClientMessage::Ack(tick) => {
+            let _ = events.try_send(ClientEvent::Ack(tick));
+        }
+        // Waits for room (the loop drains every tick): a lost request would leave the client
+        // waiting for a full snapshot forever.
+        ClientMessage::RequestFull => {
+            events
+                .send(ClientEvent::RequestFull)
+                .await
+                .map_err(|_| Some(CloseReason::LOOP_STOPPED))?;
+        }
+        ClientMessage::Ping { client_time_us } => {
+            send(ws, &ServerMessage::Pong { client_time_us })
+                .await
+                .map_err(|_| None)?;
+        }
+        ClientMessage::Pong { server_time_us } => {
+            let rtt_us = micros_since(ctx.started).saturating_sub(server_time_us);
+            trace!(rtt_us, "pong");
+        }
+        ClientMessage::Hello(_) => {
+            return Err(Some(CloseReason::new(
+                close_code::INVALID,
+                "Hello sent twice",
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the opening Hello. `Err(None)`: the peer left; `Err(Some)`: close with that.
+async fn read_hello(ws: &mut Ws) -> Result<(String, u16), Option<CloseReason>> {
+    loop {
+        let bytes = match ws.next().await {
+            None => return Err(None),
+            Some(Ok(Message::Binary(bytes))) => bytes,
+            Some(Ok(Message::Text(_))) => return Err(Some(CloseReason::TEXT_FRAME)),
+            Some(Ok(Message::Close(_))) => return Err(None),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(CloseReason::for_read_error(&e)),
+        };
+        return match codec::decode_client(&bytes) {
+            Ok(ClientMessage::Hello(hello)) => Ok((hello.name, hello.protocol_version)),
+            Ok(_) => Err(Some(CloseReason::new(
+                close_code::INVALID,
+                "the first message must be Hello",
+            ))),
+            Err(e) => Err(Some(CloseReason::with_detail(close_code::MALFORMED, e))),
+        };
+    }
+}
+
+fn check_hello(name: &str, protocol_version: u16) -> Result<(), RejectReason> {
+    if protocol_version != PROTOCOL_VERSION {
+        return Err(RejectReason::VersionMismatch {
+            server: PROTOCOL_VERSION,
+            client: protocol_version,
+        });
+    }
+    if name.is_empty() || name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
+        return Err(RejectReason::InvalidName);
+    }
+    Ok(())
+}
+
+/// Sends the typed rejection, then closes with [`close_code::REJECTED`].
+async fn reject_and_close(mut ws: Ws, reason: RejectReason) {
+    debug!(%reason, "rejected");
+    let close_reason = CloseReason::with_detail(close_code::REJECTED, &reason);
+    if send(&mut ws, &ServerMessage::Rejected(reason))
+        .await
+        .is_ok()
+    {
+        close(ws, Some(close_reason)).await;
+    }
+}
+
+/// Sends the close frame (if any), then waits briefly for the client's close reply so the frame
+/// is delivered before the socket is dropped.
+async fn close(mut ws: Ws, reason: Option<CloseReason>) {
+    let Some(reason) = reason else { return };
+    debug!(code = reason.code, reason = %reason.reason, "closing");
+    let linger = async {
+        if ws.close(Some(reason.frame())).await.is_err() {
+            return;
+        }
+        while let Some(Ok(_)) = ws.next().await {}
+    };
+    let _ = timeout(CLOSE_LINGER, linger).await;
+}
+
+async fn send(ws: &mut Ws, message: &ServerMessage) -> Result<(), ()> {
+    let bytes =
+        codec::encode_server(message).map_err(|e| warn!(error = %e, "message did not encode"))?;
+    ws.send(Message::Binary(bytes.into())).await.map_err(|_| ())
+}
+
+/// Accepts the upgrade on [`WS_PATH`] only; anything else gets 404.
+fn check_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+    if request.uri().path() == WS_PATH {
+        return Ok(response);
+    }
+    let mut not_found =
+        ErrorResponse::new(Some(format!("no WebSocket endpoint here; use {WS_PATH}")));
+    *not_found.status_mut() = StatusCode::NOT_FOUND;
+    Err(not_found)
+}
+
+fn ws_config(limits: &Limits) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(limits.read_buffer_bytes)
+        // Snapshots go out as soon as they are written: every send is followed by a flush anyway.
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.max_write_buffer_bytes)
+        .max_message_size(Some(limits.max_message_bytes))
+        .max_frame_size(Some(limits.max_message_bytes))
+}
+
+fn micros_since(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,55 @@
+//! Tick timing and traffic figures for the periodic log line.
+
+use std::time::Duration;
+use tracing::info;
+
+/// Tick durations, overruns and bytes sent since the last summary.
+#[derive(Debug, Default)]
+pub(crate) struct TickStats {
+    tick_micros: Vec<u32>,
+    overruns: u64,
+    bytes_sent: u64,
+    snapshots_sent: u64,
+}
+
+impl TickStats {
+    pub(crate) fn record_tick(&mut self, took: Duration) {
+        self.tick_micros
+            .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+    }
+
+    pub(crate) fn record_overruns(&mut self, ticks: u64) {
+        self.overruns += ticks;
+    }
+
+    pub(crate) fn record_sent(&mut self, bytes: usize) {
+        self.bytes_sent += bytes as u64;
+        self.snapshots_sent += 1;
+    }
+
+    /// Logs one summary line and starts a new window.
+    pub(crate) fn log_and_reset(&mut self, clients: usize, window: Duration) {
+        self.tick_micros.sort_unstable();
+        let at = |q: f64| {
+            let i = ((self.tick_micros.len() as f64 - 1.0) * q).round() as usize;
+            self.tick_micros
+                .get(i)
+                .map_or(0.0, |&us| f64::from(us) / 1000.0)
+        };
+        info!(
+            clients,
+            ticks = self.tick_micros.len(),
+            tick_ms_p50 = at(0.5),
+            tick_ms_p99 = at(0.99),
+            tick_ms_max = at(1.0),
+            overruns = self.overruns,
+            snapshots_per_sec = self.snapshots_sent as f64 / window.as_secs_f64(),
+            bytes_out_per_sec = self.bytes_sent as f64 / window.as_secs_f64(),
+            "tick summary"
+        );
+        *self = Self {
+            tick_micros: Vec::with_capacity(self.tick_micros.capacity()),
+            ..Self::default()
+        };
+    }
+}
