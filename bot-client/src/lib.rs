@@ -1,0 +1,139 @@
+//! Headless Tickwire bots. Each bot is a real WebSocket client that rebuilds the world from
+//! snapshots with [`tickwire_shared::ClientWorld`], verifies every checksum, plays a
+//! [`Behaviour`], and measures RTT and bytes.
+//!
+//! # Layout
+//! - [`Bot`]: one connection (handshake, snapshots, inputs, pings); also used by the e2e tests.
+//! - [`run_bots`]: runs many bots for a duration and returns a [`Summary`].
+//! - `behaviour`: idle / wander / chase / fire.
+//! - `progress`: live counters and the terminal progress line.
+//! - `summary`: the end-of-run figures (text and JSON).
+
+mod behaviour;
+mod bot;
+mod progress;
+mod summary;
+
+pub use behaviour::{Behaviour, Intent};
+pub use bot::{Bot, BotError, BotEvent, BotStats};
+pub use progress::LiveCounters;
+pub use summary::Summary;
+
+use behaviour::Brain;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use summary::BotReport;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// A bot run.
+#[derive(Clone, Debug)]
+pub struct BotConfig {
+    /// Server URL, e.g. `ws://127.0.0.1:7777/ws`.
+    pub url: String,
+    /// How many bots.
+    pub bots: usize,
+    /// How long each bot plays after connecting.
+    pub duration: Duration,
+    /// What the bots do.
+    pub behaviour: Behaviour,
+    /// Show the live progress line (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Runs every bot concurrently for `config.duration` and summarizes.
+pub async fn run_bots(config: &BotConfig) -> Summary {
+    let live = Arc::new(LiveCounters::default());
+    let progress = if config.progress {
+        progress::spawn_progress_line(config.bots, Arc::clone(&live))
+    } else {
+        None
+    };
+    let tasks: Vec<_> = (0..config.bots)
+        .map(|i| {
+            tokio::spawn(run_one(
+                format!("bot-{i}"),
+                config.clone(),
+                Arc::clone(&live),
+            ))
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        reports.push(task.await.unwrap_or_else(|e| BotReport {
+            error: Some(format!("bot task failed: {e}")),
+            ..BotReport::default()
+        }));
+    }
+    if let Some(progress) = progress {
+        progress.abort();
+        eprintln!();
+    }
+    Summary::from_reports(&reports)
+}
+
+async fn run_one(name: String, config: BotConfig, live: Arc<LiveCounters>) -> BotReport {
+    let mut bot = match Bot::connect(&config.url, &name).await {
+        Ok(bot) => bot,
+        Err(e) => {
+            live.errors.fetch_add(1, Relaxed);
+            return BotReport {
+                error: Some(format!("{name}: {e}")),
+                ..BotReport::default()
+            };
+        }
+    };
+    live.connected.fetch_add(1, Relaxed);
+    let deadline = Instant::now() + config.duration;
+    let mut brain = Brain::new(config.behaviour);
+    let mut rng = StdRng::from_os_rng();
+    let mut ping = tokio::time::interval(Duration::from_secs(1));
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut bytes_seen = 0;
+    let outcome = loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => break Ok(()),
+            _ = ping.tick() => {
+                if let Err(e) = bot.ping().await {
+                    break Err(e);
+                }
+            }
+            event = bot.next_event() => {
+                let stats = bot.stats();
+                live.bytes_down.fetch_add(stats.bytes_down - bytes_seen, Relaxed);
+                bytes_seen = stats.bytes_down;
+                if let Some(&rtt) = stats.rtt_us.last() {
+                    live.last_rtt_us.store(u64::from(rtt), Relaxed);
+                }
+                match event {
+                    Ok(BotEvent::Snapshot(_)) => {
+                        live.snapshots.fetch_add(1, Relaxed);
+                        if let Some(intent) = brain.decide(bot.world(), bot.player(), &mut rng) {
+                            if let Err(e) = bot.send_input(intent).await {
+                                break Err(e);
+                            }
+                        }
+                    }
+                    Ok(BotEvent::Desync(_)) => {
+                        live.snapshots.fetch_add(1, Relaxed);
+                        live.desyncs.fetch_add(1, Relaxed);
+                    }
+                    Ok(BotEvent::Heartbeat) => {}
+                    Err(e) => break Err(e),
+                }
+            }
+        }
+    };
+    let error = outcome.err().map(|e| format!("{name}: {e}"));
+    if error.is_some() {
+        live.errors.fetch_add(1, Relaxed);
+    }
+    let stats = bot.close().await;
+    BotReport {
+        connected: true,
+        stats,
+        error,
+    }
+}
