@@ -1,0 +1,128 @@
+//! Bad frames and messages: each gets its close code and reason, and another client keeps
+//! receiving every tick meanwhile.
+
+use crate::util::{RawWs, TestServer, assert_contiguous, expect_close, raw_joined, send_client};
+use futures_util::SinkExt;
+use std::time::Duration;
+use tickwire_bot::Bot;
+use tickwire_shared::{Buttons, ClientMessage, Hello, InputFrame, PROTOCOL_VERSION, close_code};
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Sends `bad` from a joined raw client while an observer bot records ticks; returns the close
+/// the raw client got. Asserts the observer missed no tick before, during or after.
+async fn close_for(bad: Message) -> (u16, String) {
+    close_after(|ws| Box::pin(async move { ws.send(bad).await.expect("sent") })).await
+}
+
+async fn close_after(
+    act: impl for<'a> FnOnce(
+        &'a mut RawWs,
+    )
+        -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
+) -> (u16, String) {
+    let server = TestServer::start().await;
+    let mut observer = Bot::connect(&server.url, "observer")
+        .await
+        .expect("observer joins");
+    observer.next_snapshot().await.expect("first snapshot");
+    let (stop, mut stopped) = oneshot::channel::<()>();
+    let watching = tokio::spawn(async move {
+        let mut ticks = Vec::new();
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return ticks,
+                tick = observer.next_snapshot() => ticks.push(tick.expect("the observer keeps receiving")),
+            }
+        }
+    });
+    let mut offender = raw_joined(&server.url).await;
+    act(&mut offender).await;
+    let close = expect_close(&mut offender).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = stop.send(());
+    let ticks = watching.await.expect("observer task");
+    assert!(
+        ticks.len() >= 5,
+        "observer got only {} snapshots",
+        ticks.len()
+    );
+    assert_contiguous(&ticks);
+    server.stop().await.expect("clean stop");
+    close
+}
+
+#[tokio::test]
+async fn a_text_frame_is_closed_with_1003() {
+    let (code, reason) = close_for(Message::text("hello?")).await;
+    assert_eq!(code, close_code::UNSUPPORTED_DATA);
+    assert!(reason.contains("binary"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_garbage_binary_frame_is_closed_with_4000() {
+    let (code, reason) = close_for(Message::binary(vec![0xde, 0xad, 0xbe, 0xef, 0xff])).await;
+    assert_eq!(code, close_code::MALFORMED);
+    assert!(reason.starts_with("malformed message"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_length_bomb_is_closed_with_4000() {
+    // A Hello whose name claims 4 GiB.
+    let (code, _) = close_for(Message::binary(vec![0u8, 1, 252, 0xff, 0xff, 0xff, 0xff])).await;
+    assert_eq!(code, close_code::MALFORMED);
+}
+
+#[tokio::test]
+async fn trailing_bytes_are_closed_with_4000() {
+    let mut bytes =
+        tickwire_shared::codec::encode_client(&ClientMessage::RequestFull).expect("encodes");
+    bytes.extend_from_slice(&[0, 0]);
+    let (code, reason) = close_for(Message::binary(bytes)).await;
+    assert_eq!(code, close_code::MALFORMED);
+    assert!(reason.contains("trailing"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_oversized_frame_is_closed_with_1009() {
+    let (code, reason) = close_for(Message::binary(vec![0u8; 64 * 1024])).await;
+    assert_eq!(code, close_code::MESSAGE_TOO_BIG);
+    assert!(reason.contains("limit"), "{reason}");
+}
+
+#[tokio::test]
+async fn unknown_button_bits_are_closed_with_4004() {
+    let (code, _) = close_after(|ws| {
+        Box::pin(async move {
+            let input = InputFrame {
+                sequence: 1,
+                buttons: Buttons(0x80),
+                ..InputFrame::default()
+            };
+            send_client(ws, &ClientMessage::Input(input)).await;
+        })
+    })
+    .await;
+    assert_eq!(code, close_code::INVALID);
+}
+
+#[tokio::test]
+async fn a_second_hello_is_closed_with_4004() {
+    let (code, reason) = close_after(|ws| {
+        Box::pin(async move {
+            send_client(
+                ws,
+                &ClientMessage::Hello(Hello {
+                    protocol_version: PROTOCOL_VERSION,
+                    name: "again".into(),
+                }),
+            )
+            .await;
+        })
+    })
+    .await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (close_code::INVALID, "Hello sent twice")
+    );
+}

@@ -1,0 +1,91 @@
+//! Hello/Welcome, rejections, and what may come before Hello.
+
+use crate::util::{TestServer, expect_close, next_server_message, raw_connect, send_client};
+use tickwire_bot::{Bot, BotError};
+use tickwire_shared::{
+    ClientMessage, Hello, InputFrame, PROTOCOL_VERSION, RejectReason, ServerMessage, close_code,
+};
+
+#[tokio::test]
+async fn hello_gets_welcome_then_a_full_snapshot_with_the_own_player() {
+    let server = TestServer::start().await;
+    let mut bot = Bot::connect(&server.url, "alice").await.expect("welcomed");
+    assert_eq!(bot.welcome().tick_rate, 30);
+    assert!(bot.welcome().movement.step_per_tick > 0);
+    bot.next_snapshot().await.expect("a snapshot");
+    let me = bot
+        .world()
+        .entity(bot.player())
+        .expect("own player in the first snapshot");
+    assert_eq!(me.kind, tickwire_shared::EntityKind::Player);
+    assert!(me.hp > 0);
+    assert!(
+        bot.world().tick().is_some(),
+        "the first snapshot applied and its checksum matched"
+    );
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_version_mismatch_gets_a_typed_rejection_and_close_4001() {
+    let server = TestServer::start().await;
+    let wrong = PROTOCOL_VERSION + 1;
+    match Bot::connect_with_version(&server.url, "old-client", wrong).await {
+        Err(BotError::Rejected(RejectReason::VersionMismatch { server: s, client })) => {
+            assert_eq!((s, client), (PROTOCOL_VERSION, wrong));
+        }
+        other => panic!("expected a version rejection, got {other:?}"),
+    }
+    let mut ws = raw_connect(&server.url).await;
+    send_client(
+        &mut ws,
+        &ClientMessage::Hello(Hello {
+            protocol_version: wrong,
+            name: "x".into(),
+        }),
+    )
+    .await;
+    assert!(matches!(
+        next_server_message(&mut ws).await,
+        Some(ServerMessage::Rejected(
+            RejectReason::VersionMismatch { .. }
+        ))
+    ));
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(code, close_code::REJECTED);
+    assert!(reason.contains("version"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_empty_or_overlong_name_is_rejected() {
+    let server = TestServer::start().await;
+    for name in ["", &"n".repeat(33)] {
+        let result = Bot::connect(&server.url, name).await;
+        assert!(
+            matches!(result, Err(BotError::Rejected(RejectReason::InvalidName))),
+            "{name:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn input_before_hello_is_closed_with_4004() {
+    let server = TestServer::start().await;
+    let mut ws = raw_connect(&server.url).await;
+    send_client(&mut ws, &ClientMessage::Input(InputFrame::default())).await;
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (close_code::INVALID, "the first message must be Hello")
+    );
+}
+
+#[tokio::test]
+async fn an_upgrade_on_another_path_is_refused() {
+    let server = TestServer::start().await;
+    let url = server.url.replace("/ws", "/other");
+    let err = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect_err("no endpoint there");
+    assert!(err.to_string().contains("404"), "{err}");
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server on a real port (started in-process on port 0), real bots and
+//! raw WebSocket clients over real sockets.
+
+mod bad_input;
+mod gameplay;
+mod handshake;
+mod load;
+mod shutdown;
+mod slow_consumer;
+mod util;

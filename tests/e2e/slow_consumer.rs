@@ -1,0 +1,92 @@
+//! A client that never reads: disconnected within a bounded time, and nobody else notices.
+
+use crate::util::{
+    SOON, TestServer, assert_contiguous, next_server_message, send_client, test_config,
+};
+use futures_util::StreamExt;
+use std::time::Duration;
+use tickwire_bot::Bot;
+use tickwire_shared::{ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage};
+use tokio::net::TcpSocket;
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::MaybeTlsStream;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_kicked_and_the_others_get_every_tick() {
+    let mut config = test_config();
+    // Many moving drones make every snapshot large, so a stalled reader backs up quickly.
+    config.scenario.drones.count = 300;
+    config.limits.socket_send_buffer_bytes = 4096;
+    config.limits.outbound_queue_snapshots = 2;
+    config.limits.slow_consumer_timeout_ms = 300;
+    let server = TestServer::start_with(config).await;
+
+    let mut observer = Bot::connect(&server.url, "observer")
+        .await
+        .expect("observer joins");
+    observer.next_snapshot().await.expect("first snapshot");
+
+    // The stalled client: a tiny receive window, a proper Hello, then it never reads again.
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let addr = server
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .parse()
+        .expect("addr");
+    let stream = socket.connect(addr).await.expect("connect");
+    let (mut stalled, _) =
+        tokio_tungstenite::client_async(server.url.as_str(), MaybeTlsStream::Plain(stream))
+            .await
+            .expect("upgrade");
+    send_client(
+        &mut stalled,
+        &ClientMessage::Hello(Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: "stalled".into(),
+        }),
+    )
+    .await;
+    let Some(ServerMessage::Welcome(welcome)) = next_server_message(&mut stalled).await else {
+        panic!("no Welcome")
+    };
+    let stalled_player = welcome.player;
+
+    let started = Instant::now();
+    let mut ticks = Vec::new();
+    let mut seen = false;
+    timeout(SOON, async {
+        loop {
+            ticks.push(
+                observer
+                    .next_snapshot()
+                    .await
+                    .expect("observer keeps receiving"),
+            );
+            let present = observer.world().entity(stalled_player).is_some();
+            seen |= present;
+            if seen && !present {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the stalled client is kicked (its player despawns) within the bound");
+    let kicked_after = started.elapsed();
+    assert!(seen, "the observer saw the stalled player before the kick");
+    assert_contiguous(&ticks);
+
+    // The stalled client's connection ends too (after the bytes already in flight).
+    let drained = timeout(SOON, async {
+        while let Some(Ok(_)) = stalled.next().await {}
+    })
+    .await;
+    assert!(drained.is_ok(), "the stalled connection was closed");
+    eprintln!(
+        "stalled client kicked after {kicked_after:?}; observer got {} contiguous ticks",
+        ticks.len()
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.stop().await.expect("clean stop");
+}

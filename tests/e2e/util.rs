@@ -1,0 +1,151 @@
+//! Shared helpers: an in-process server on a free port, and raw WebSocket clients for the cases
+//! a well-behaved bot never produces.
+
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tickwire_server::{Scenario, ServerConfig, ServerError};
+use tickwire_shared::{ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, Tick, codec};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub(crate) type RawWs = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Generous bound for anything that should happen "soon" on a loaded 2-core machine.
+pub(crate) const SOON: Duration = Duration::from_secs(10);
+
+/// A server running in this process on 127.0.0.1 with an OS-chosen port.
+pub(crate) struct TestServer {
+    pub(crate) url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+/// The arena with a fixed seed, so runs are repeatable.
+pub(crate) fn test_config() -> ServerConfig {
+    ServerConfig::new(Scenario {
+        seed: Some(42),
+        ..Scenario::arena()
+    })
+}
+
+impl TestServer {
+    pub(crate) async fn start() -> Self {
+        Self::start_with(test_config()).await
+    }
+
+    pub(crate) async fn start_with(config: ServerConfig) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr: SocketAddr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(tickwire_server::run(listener, config, async {
+            let _ = rx.await;
+        }));
+        Self {
+            url: format!("ws://{addr}/ws"),
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    /// Triggers the same shutdown as SIGTERM, without waiting for it to finish.
+    pub(crate) fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Shuts down and returns what `run` returned.
+    pub(crate) async fn stop(mut self) -> Result<(), ServerError> {
+        self.begin_shutdown();
+        tokio::time::timeout(SOON, &mut self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task did not panic")
+    }
+}
+
+/// A raw WebSocket connection with no Hello sent yet.
+pub(crate) async fn raw_connect(url: &str) -> RawWs {
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket upgrade")
+        .0
+}
+
+/// A raw connection that has completed Hello/Welcome.
+pub(crate) async fn raw_joined(url: &str) -> RawWs {
+    let mut ws = raw_connect(url).await;
+    send_client(
+        &mut ws,
+        &ClientMessage::Hello(Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: "raw".into(),
+        }),
+    )
+    .await;
+    match next_server_message(&mut ws).await {
+        Some(ServerMessage::Welcome(_)) => ws,
+        other => panic!("expected Welcome, got {other:?}"),
+    }
+}
+
+pub(crate) async fn send_client(ws: &mut RawWs, message: &ClientMessage) {
+    let bytes = codec::encode_client(message).expect("encodes");
+    ws.send(Message::Binary(bytes.into())).await.expect("send");
+}
+
+/// The next server message, or `None` at a close.
+pub(crate) async fn next_server_message(ws: &mut RawWs) -> Option<ServerMessage> {
+    loop {
+        match tokio::time::timeout(SOON, ws.next())
+            .await
+            .expect("a message in time")?
+        {
+            Ok(Message::Binary(bytes)) => {
+                return Some(codec::decode_server(&bytes).expect("server sends valid messages"));
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Reads until the server's close frame; returns its code and reason.
+pub(crate) async fn expect_close(ws: &mut RawWs) -> (u16, String) {
+    let read = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (u16::from(frame.code), frame.reason.to_string());
+                }
+                Some(Ok(Message::Close(None))) => return (1005, String::new()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("connection failed before a close frame: {e}"),
+                None => panic!("connection ended without a close frame"),
+            }
+        }
+    };
+    tokio::time::timeout(SOON, read)
+        .await
+        .expect("a close frame in time")
+}
+
+/// Checks that a series of ticks has no gaps.
+pub(crate) fn assert_contiguous(ticks: &[Tick]) {
+    assert!(!ticks.is_empty(), "no snapshots received");
+    for pair in ticks.windows(2) {
+        assert_eq!(
+            pair[1].since(pair[0]),
+            1,
+            "tick {} followed by {}: a snapshot was skipped",
+            pair[0],
+            pair[1]
+        );
+    }
+}
