@@ -1,6 +1,7 @@
 //! `tickwire-bot --url URL --bots N --duration SECS [--behaviour NAME] [--json]`
 
 use clap::Parser;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 use tickwire_bot::{Behaviour, BotConfig, run_bots};
@@ -31,6 +32,7 @@ struct Args {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )

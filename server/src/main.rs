@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tickwire_server::{ConfigFile, Scenario, ServerConfig};

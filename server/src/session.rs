@@ -288,7 +288,9 @@ async fn send(ws: &mut Ws, message: &ServerMessage) -> Result<(), ()> {
     ws.send(Message::Binary(bytes.into())).await.map_err(|_| ())
 }
 
-/// Accepts the upgrade on [`WS_PATH`] only; anything else gets 404.
+/// Accepts the upgrade on [`WS_PATH`] only; anything else gets 404. (The signature is
+/// tungstenite's callback type, hence the large error.)
+#[allow(clippy::result_large_err)]
 fn check_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
     if request.uri().path() == WS_PATH {
         return Ok(response);

@@ -13,9 +13,60 @@
 //! - [`client_world`]: [`ClientWorld`], which applies snapshots and verifies their checksums.
 //! - [`close_code`]: the WebSocket close codes Tickwire sends, with their meaning.
 //!
-//! A frontend's loop is: decode each binary frame with [`codec::decode_server`], hand snapshots to
-//! [`ClientWorld::apply`], render [`ClientWorld::entities`], and send one [`InputFrame`] per tick
-//! encoded with [`codec::encode_client`]. See `README.md` and `docs/PROTOCOL.md`.
+//! # Embedding in a frontend
+//! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only), then:
+//!
+//! ```
+//! use tickwire_shared::{codec, ClientMessage, ClientWorld, Hello, InputFrame, ServerMessage, PROTOCOL_VERSION};
+//!
+//! /// Everything a frontend keeps between frames.
+//! #[derive(Default)]
+//! struct Game { world: ClientWorld, me: Option<tickwire_shared::EntityId>, next_sequence: u32 }
+//!
+//! impl Game {
+//!     /// The first frame to send after the socket opens.
+//!     fn hello(&self) -> Vec<u8> {
+//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into() };
+//!         codec::encode_client(&ClientMessage::Hello(hello)).expect("encodes")
+//!     }
+//!
+//!     /// Handles one binary frame from the server; returns frames to send back.
+//!     fn on_frame(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, codec::DecodeError> {
+//!         let mut replies = Vec::new();
+//!         match codec::decode_server(bytes)? {
+//!             ServerMessage::Welcome(welcome) => self.me = Some(welcome.player),
+//!             ServerMessage::Rejected(reason) => eprintln!("refused: {reason}"),
+//!             ServerMessage::Snapshot(snapshot) => {
+//!                 // A checksum mismatch is a desync: ask for a full snapshot.
+//!                 if self.world.apply(&snapshot).is_err() {
+//!                     replies.push(ClientMessage::RequestFull);
+//!                 }
+//!             }
+//!             ServerMessage::Ping { server_time_us } => replies.push(ClientMessage::Pong { server_time_us }),
+//!             ServerMessage::Pong { .. } => {}
+//!         }
+//!         Ok(replies.iter().map(|m| codec::encode_client(m).expect("encodes")).collect())
+//!     }
+//!
+//!     /// Once per tick: the local player's input.
+//!     fn input(&mut self, move_x: i8, move_y: i8, aim: u16, fire: bool) -> Vec<u8> {
+//!         self.next_sequence += 1;
+//!         let buttons = tickwire_shared::Buttons(if fire { tickwire_shared::Buttons::FIRE } else { 0 });
+//!         let frame = InputFrame { sequence: self.next_sequence, move_x, move_y, aim, buttons };
+//!         codec::encode_client(&ClientMessage::Input(frame)).expect("encodes")
+//!     }
+//! }
+//!
+//! // Render from `game.world.entities()`; `game.me` is your own player.
+//! let mut game = Game::default();
+//! let _hello = game.hello();
+//! let ping = codec::encode_server(&ServerMessage::Ping { server_time_us: 7 }).expect("encodes");
+//! let replies = game.on_frame(&ping).expect("valid frame");
+//! assert_eq!(codec::decode_client(&replies[0]).expect("decodes"), ClientMessage::Pong { server_time_us: 7 });
+//! let _input = game.input(127, 0, 0, true);
+//! ```
+//!
+//! docs/PROTOCOL.md describes every message byte by byte.
 #![warn(missing_docs)]
 
 pub mod checksum;
