@@ -40,8 +40,15 @@ impl Replication {
         last_input: u32,
     ) -> Option<Snapshot> {
         let (tick, newest) = self.history.back()?;
-        let base_state =
-            baseline.and_then(|b| self.history.iter().find(|(t, _)| *t == b).map(|(_, s)| s));
+        // History ticks are consecutive, so a baseline's place is its distance from the newest.
+        let base_state = baseline.and_then(|b| {
+            let age = usize::try_from(tick.since(b)).ok()?;
+            let index = self.history.len().checked_sub(1 + age)?;
+            self.history
+                .get(index)
+                .filter(|(t, _)| *t == b)
+                .map(|(_, s)| s)
+        });
         let baseline = base_state.and(baseline);
         let delta = self
             .deltas
