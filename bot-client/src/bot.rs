@@ -78,6 +78,13 @@ pub struct Bot {
     epoch: Instant,
 }
 
+/// A server message as read from the socket, not yet handled.
+#[derive(Debug)]
+pub struct Received {
+    message: ServerMessage,
+    len: usize,
+}
+
 /// What one call to [`Bot::next_event`] saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BotEvent {
@@ -164,9 +171,22 @@ impl Bot {
 
     /// Reads and handles one server message: snapshots are applied and verified, Pings answered.
     pub async fn next_event(&mut self) -> Result<BotEvent, BotError> {
+        let received = self.receive().await?;
+        self.handle(received).await
+    }
+
+    /// Reads the next server message without acting on it. Cancel-safe: use this inside
+    /// `select!` and pass the result to [`Bot::handle`] outside it.
+    pub async fn receive(&mut self) -> Result<Received, BotError> {
         let (message, len) = read_server_message(&mut self.ws).await?;
-        self.stats.bytes_down += len as u64;
-        match message {
+        Ok(Received { message, len })
+    }
+
+    /// Acts on a received message: applies and verifies a snapshot (asking for a full one on a
+    /// mismatch), answers a Ping, records a Pong's round trip.
+    pub async fn handle(&mut self, received: Received) -> Result<BotEvent, BotError> {
+        self.stats.bytes_down += received.len as u64;
+        match received.message {
             ServerMessage::Snapshot(snapshot) => {
                 let now = Instant::now();
                 self.stats.snapshots += 1;

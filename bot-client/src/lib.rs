@@ -15,7 +15,7 @@ mod progress;
 mod summary;
 
 pub use behaviour::{Behaviour, Intent};
-pub use bot::{Bot, BotError, BotEvent, BotStats};
+pub use bot::{Bot, BotError, BotEvent, BotStats, Received};
 pub use progress::LiveCounters;
 pub use summary::Summary;
 
@@ -100,7 +100,13 @@ async fn run_one(name: String, config: BotConfig, live: Arc<LiveCounters>) -> Bo
                     break Err(e);
                 }
             }
-            event = bot.next_event() => {
+            // Only the read is raced: it is cancel-safe. Handling (apply, ack, input) runs to
+            // completion below, so no snapshot is half-handled when the deadline fires.
+            received = bot.receive() => {
+                let event = match received {
+                    Ok(received) => bot.handle(received).await,
+                    Err(e) => Err(e),
+                };
                 let stats = bot.stats();
                 live.bytes_down.fetch_add(stats.bytes_down - bytes_seen, Relaxed);
                 bytes_seen = stats.bytes_down;

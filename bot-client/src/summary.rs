@@ -12,7 +12,7 @@ pub(crate) struct BotReport {
     pub(crate) error: Option<String>,
 }
 
-/// The run's figures. Field names are the JSON keys of DESIGN.md's bot contract.
+/// The run's figures. Field names are the JSON keys of the bot's command-line contract (README).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Summary {
     /// Bots started.

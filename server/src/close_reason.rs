@@ -50,6 +50,10 @@ impl CloseReason {
         Self::new(close_code::TIMEOUT, "no Hello within the handshake timeout");
     pub(crate) const IDLE_TIMEOUT: Self =
         Self::new(close_code::TIMEOUT, "no message within the idle timeout");
+    pub(crate) const SNAPSHOT_TOO_LARGE: Self = Self::new(
+        close_code::INTERNAL_ERROR,
+        "snapshot could not be encoded within the protocol's size limit",
+    );
     pub(crate) const LOOP_STOPPED: Self =
         Self::new(close_code::INTERNAL_ERROR, "game loop stopped");
 

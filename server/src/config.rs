@@ -69,6 +69,9 @@ pub enum ConfigError {
     /// The scenario it names is invalid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    /// A limit is out of range.
+    #[error("invalid config: {0}")]
+    Invalid(String),
 }
 
 impl ConfigFile {
@@ -96,8 +99,9 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Per-connection read buffer, in bytes. Default: 4096.
     pub read_buffer_bytes: usize,
-    /// Bytes tungstenite may hold unsent for one client. Default: 262144.
-    pub max_write_buffer_bytes: usize,
+    /// Open connections at once, joined or still handshaking; more are dropped at accept.
+    /// Default: 2000.
+    pub max_connections: usize,
     /// SO_SNDBUF for client sockets in bytes; 0 keeps the kernel default. Default: 0.
     pub socket_send_buffer_bytes: u32,
     /// Snapshots queued per client. Default: 8.
@@ -126,7 +130,7 @@ impl Default for Limits {
             max_clients: 1000,
             max_message_bytes: 1024,
             read_buffer_bytes: 4096,
-            max_write_buffer_bytes: 256 * 1024,
+            max_connections: 2000,
             socket_send_buffer_bytes: 0,
             outbound_queue_snapshots: 8,
             input_queue_frames: 16,
@@ -138,6 +142,30 @@ impl Default for Limits {
             history_ticks: 64,
             shutdown_grace_ms: 2000,
         }
+    }
+}
+
+impl Limits {
+    /// Refuses values that would stall or break every session.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            (self.max_connections, "max_connections"),
+            (self.outbound_queue_snapshots, "outbound_queue_snapshots"),
+            (self.input_queue_frames, "input_queue_frames"),
+            (self.max_inputs_per_tick, "max_inputs_per_tick"),
+            (self.history_ticks, "history_ticks"),
+            (self.read_buffer_bytes, "read_buffer_bytes"),
+            (self.heartbeat_interval_ms as usize, "heartbeat_interval_ms"),
+        ];
+        if let Some((_, name)) = positive.iter().find(|(value, _)| *value == 0) {
+            return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+        }
+        if self.max_message_bytes < 64 {
+            return Err(ConfigError::Invalid(
+                "max_message_bytes must be at least 64 (a Hello)".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -153,5 +181,22 @@ mod tests {
         assert_eq!(file.bind, defaults.bind);
         assert_eq!(file.scenario, None);
         assert_eq!(file.limits, defaults.limits);
+        defaults.limits.validate().expect("the defaults are valid");
+    }
+
+    #[test]
+    fn limits_that_would_stall_sessions_are_refused() {
+        let limits = Limits {
+            max_inputs_per_tick: 0,
+            ..Limits::default()
+        };
+        assert!(
+            matches!(limits.validate(), Err(ConfigError::Invalid(m)) if m.contains("max_inputs_per_tick"))
+        );
+        let limits = Limits {
+            max_message_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(limits.validate().is_err());
     }
 }

@@ -53,7 +53,6 @@ pub(crate) struct ClientLink {
 #[derive(Debug)]
 pub(crate) enum ClientEvent {
     Input(InputFrame),
-    Ack(Tick),
     RequestFull,
 }
 
@@ -67,8 +66,6 @@ struct Client {
     /// The tick of the last snapshot queued to this client: the baseline of its next one.
     last_sent: Option<Tick>,
     last_input: u32,
-    /// The last tick the client said it applied (logged when it is kicked).
-    last_acked: Option<Tick>,
     /// Since when the outbound queue has been full.
     full_since: Option<Instant>,
 }
@@ -182,7 +179,6 @@ impl GameLoop {
                 kick: Some(link.kick),
                 last_sent: None,
                 last_input: 0,
-                last_acked: None,
                 full_since: None,
             },
         );
@@ -196,8 +192,7 @@ impl GameLoop {
         self.arena.remove_player(client.player);
         match kick {
             Some(reason) => {
-                let acked = client.last_acked.map(|t| t.0);
-                warn!(client = id, name = %client.name, code = reason.code, reason = %reason.reason, ?acked, "kicked");
+                warn!(client = id, name = %client.name, code = reason.code, reason = %reason.reason, "kicked");
                 if let Some(tx) = client.kick.take() {
                     let _ = tx.send(reason);
                 }
@@ -220,7 +215,6 @@ impl GameLoop {
                             inputs += 1;
                         }
                     }
-                    Ok(ClientEvent::Ack(tick)) => client.last_acked = Some(tick),
                     Ok(ClientEvent::RequestFull) => {
                         debug!(name = %client.name, "full snapshot requested");
                         client.last_sent = None;
@@ -256,10 +250,22 @@ impl GameLoop {
                 continue;
             };
             let tick = snapshot.tick;
+            // A snapshot the client would refuse to decode cannot be sent at all: the client
+            // could never catch up, so it is disconnected with a reason instead.
             let bytes = match codec::encode_server(&ServerMessage::Snapshot(snapshot)) {
-                Ok(bytes) => Bytes::from(bytes),
+                Ok(bytes) if bytes.len() <= codec::MAX_SERVER_MESSAGE_BYTES => Bytes::from(bytes),
+                Ok(bytes) => {
+                    warn!(
+                        client = id,
+                        bytes = bytes.len(),
+                        "snapshot over the protocol limit"
+                    );
+                    to_remove.push((id, Some(CloseReason::SNAPSHOT_TOO_LARGE)));
+                    continue;
+                }
                 Err(e) => {
                     warn!(client = id, error = %e, "snapshot did not encode");
+                    to_remove.push((id, Some(CloseReason::SNAPSHOT_TOO_LARGE)));
                     continue;
                 }
             };

@@ -34,10 +34,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,9 @@ pub enum ServerError {
     /// The game loop panicked.
     #[error("the game loop panicked")]
     LoopPanicked,
+    /// A limit in the config is out of range.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
 }
 
 /// Serves the game on `listener` until `shutdown` completes, then closes every session with
@@ -57,17 +60,24 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    config.limits.validate()?;
     let sessions_stop = CancellationToken::new();
     let loop_stop = CancellationToken::new();
     let (commands_tx, commands_rx) = mpsc::channel(1024);
     let game = GameLoop::new(config.clone());
+    // Dropped when the loop thread ends, normally or by a panic, so `run` notices at once.
+    let (loop_alive, mut loop_ended) = oneshot::channel::<()>();
     let loop_thread = {
         let stop = loop_stop.clone();
         std::thread::Builder::new()
             .name("tickwire-loop".into())
-            .spawn(move || game.run(commands_rx, stop))
+            .spawn(move || {
+                let _alive = loop_alive;
+                game.run(commands_rx, stop);
+            })
             .map_err(ServerError::LoopThread)?
     };
+    let connection_slots = Arc::new(Semaphore::new(config.limits.max_connections));
     let ctx = Arc::new(SessionContext {
         limits: config.limits.clone(),
         commands: commands_tx,
@@ -83,10 +93,21 @@ pub async fn run(
     loop {
         tokio::select! {
             () = &mut shutdown => break,
+            _ = &mut loop_ended => {
+                error!("the game loop stopped unexpectedly; shutting down");
+                break;
+            }
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    sessions.spawn(session::serve(stream, peer, Arc::clone(&ctx)));
-                }
+                Ok((stream, peer)) => match Arc::clone(&connection_slots).try_acquire_owned() {
+                    Ok(slot) => {
+                        let ctx = Arc::clone(&ctx);
+                        sessions.spawn(async move {
+                            session::serve(stream, peer, ctx).await;
+                            drop(slot);
+                        });
+                    }
+                    Err(_) => warn!(%peer, "connection limit reached; connection dropped"),
+                },
                 Err(e) => {
                     // Typically out of file descriptors: back off instead of spinning.
                     warn!(error = %e, "accept failed");

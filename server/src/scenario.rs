@@ -6,6 +6,9 @@ use std::path::Path;
 /// The built-in default scenario, so the server runs from any working directory.
 const ARENA_TOML: &str = include_str!("../../assets/scenarios/arena.toml");
 
+/// Most drones a scenario may ask for.
+const MAX_DRONES: u32 = 10_000;
+
 /// A game world's settings. Distances are world units, speeds units per second, times ms.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -145,8 +148,15 @@ impl Scenario {
         if !speeds.into_iter().chain(radii).all(positive) {
             return Err(ScenarioError::Invalid("speeds and radii must be positive"));
         }
-        if 2.0 * self.player.radius >= self.arena.width.min(self.arena.height) {
-            return Err(ScenarioError::Invalid("players must fit in the arena"));
+        let smaller_side = self.arena.width.min(self.arena.height);
+        if 2.0 * self.player.radius.max(self.drones.radius) >= smaller_side {
+            return Err(ScenarioError::Invalid(
+                "players and drones must fit in the arena",
+            ));
+        }
+        // Keeps a full snapshot far below the protocol's message limit.
+        if self.drones.count > MAX_DRONES {
+            return Err(ScenarioError::Invalid("drones.count must be at most 10000"));
         }
         if self.player.max_hp == 0 || self.drones.max_hp == 0 {
             return Err(ScenarioError::Invalid("max_hp must be at least 1"));

@@ -11,16 +11,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickwire_shared::message::MAX_NAME_BYTES;
 use tickwire_shared::{
-    ClientMessage, PROTOCOL_VERSION, RejectReason, ServerMessage, Welcome, close_code, codec,
+    ClientMessage, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, Welcome, close_code, codec,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, instrument, trace, warn};
 
@@ -107,118 +107,160 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     };
     let client_id = welcome.client_id;
     tracing::Span::current().record("client", client_id);
-    let ended = play(&mut ws, &ctx, welcome, events_tx, outbound, kick).await;
+    let mut joined = Joined {
+        ws: &mut ws,
+        ctx: &ctx,
+        events: events_tx,
+        kick,
+        last_acked: None,
+    };
+    let ended = joined.play(welcome, outbound).await;
+    if let Some(reason) = &ended {
+        debug!(code = reason.code, acked = ?joined.last_acked.map(|t| t.0), "session ending");
+    }
     let _ = ctx.commands.send(Command::Leave(client_id)).await;
     close(ws, ended).await;
 }
 
-/// The session's main loop, after Welcome. Returns how to close (`None`: the peer is gone).
-async fn play(
-    ws: &mut Ws,
-    ctx: &SessionContext,
-    welcome: Welcome,
+/// How a session ends: the close to send, or `None` when the peer is already gone.
+type End = Option<CloseReason>;
+
+/// A session after Welcome.
+struct Joined<'a> {
+    ws: &'a mut Ws,
+    ctx: &'a SessionContext,
     events: mpsc::Sender<ClientEvent>,
-    mut outbound: mpsc::Receiver<Bytes>,
-    mut kick: oneshot::Receiver<CloseReason>,
-) -> Option<CloseReason> {
-    send(ws, &ServerMessage::Welcome(welcome)).await.ok()?;
-    let limits = &ctx.limits;
-    let idle_timeout = Duration::from_millis(limits.idle_timeout_ms);
-    let mut heartbeat =
-        tokio::time::interval(Duration::from_millis(limits.heartbeat_interval_ms.max(1)));
-    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            biased;
-            () = ctx.shutdown.cancelled() => return Some(CloseReason::SHUTDOWN),
-            reason = &mut kick => return Some(reason.unwrap_or(CloseReason::LOOP_STOPPED)),
-            frame = ws.next() => {
-                last_heard = Instant::now();
-                let message = match frame? {
-                    Ok(Message::Binary(bytes)) => bytes,
-                    Ok(Message::Text(_)) => return Some(CloseReason::TEXT_FRAME),
-                    Ok(Message::Close(_)) => return None,
-                    Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-                    Err(e) => return CloseReason::for_read_error(&e),
-                };
-                let message = match codec::decode_client(&message) {
-                    Ok(message) => message,
-                    Err(e) => return Some(CloseReason::with_detail(close_code::MALFORMED, e)),
-                };
-                if let Err(end) = handle(ws, ctx, &events, message).await {
-                    return end;
+    kick: oneshot::Receiver<CloseReason>,
+    /// The last tick the client said it applied (for the log when it leaves).
+    last_acked: Option<Tick>,
+}
+
+impl Joined<'_> {
+    /// The main loop: one `select!` over shutdown, kicks, the socket, the snapshot queue and
+    /// the heartbeat.
+    async fn play(&mut self, welcome: Welcome, mut outbound: mpsc::Receiver<Bytes>) -> End {
+        if let Err(end) = self.send(&ServerMessage::Welcome(welcome)).await {
+            return end;
+        }
+        let limits = &self.ctx.limits;
+        let idle_timeout = Duration::from_millis(limits.idle_timeout_ms);
+        let mut heartbeat =
+            tokio::time::interval(Duration::from_millis(limits.heartbeat_interval_ms.max(1)));
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        loop {
+            let result = tokio::select! {
+                biased;
+                () = self.ctx.shutdown.cancelled() => Err(Some(CloseReason::SHUTDOWN)),
+                reason = &mut self.kick => Err(Some(reason.unwrap_or(CloseReason::LOOP_STOPPED))),
+                frame = self.ws.next() => {
+                    last_heard = Instant::now();
+                    self.on_frame(frame).await
                 }
-            }
-            snapshot = outbound.recv() => {
-                let Some(bytes) = snapshot else { return Some(CloseReason::LOOP_STOPPED) };
-                // A client that stops reading blocks this write; a kick from the loop or the
-                // shutdown still ends the session.
-                tokio::select! {
-                    sent = ws.send(Message::Binary(bytes)) => sent.ok()?,
-                    reason = &mut kick => return Some(reason.unwrap_or(CloseReason::LOOP_STOPPED)),
-                    () = ctx.shutdown.cancelled() => return Some(CloseReason::SHUTDOWN),
+                snapshot = outbound.recv() => match snapshot {
+                    Some(bytes) => self.write(Message::Binary(bytes)).await,
+                    None => Err(Some(CloseReason::LOOP_STOPPED)),
+                },
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > idle_timeout {
+                        Err(Some(CloseReason::IDLE_TIMEOUT))
+                    } else {
+                        let server_time_us = micros_since(self.ctx.started);
+                        self.send(&ServerMessage::Ping { server_time_us }).await
+                    }
                 }
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > idle_timeout {
-                    return Some(CloseReason::IDLE_TIMEOUT);
-                }
-                let ping = ServerMessage::Ping { server_time_us: micros_since(ctx.started) };
-                send(ws, &ping).await.ok()?;
+            };
+            if let Err(end) = result {
+                return end;
             }
         }
+    }
+
+    /// One frame from the client.
+    async fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) -> Result<(), End> {
+        let bytes = match frame.ok_or(None)? {
+            Ok(Message::Binary(bytes)) => bytes,
+            Ok(Message::Text(_)) => return Err(Some(CloseReason::TEXT_FRAME)),
+            Ok(Message::Close(_)) => return Err(None),
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => return Ok(()),
+            Err(e) => return Err(CloseReason::for_read_error(&e)),
+        };
+        let message = codec::decode_client(&bytes)
+            .map_err(|e| Some(CloseReason::with_detail(close_code::MALFORMED, e)))?;
+        match message {
+            ClientMessage::Input(input) if !input.buttons.is_valid() => {
+                return Err(Some(CloseReason::new(
+                    close_code::INVALID,
+                    "unknown button bits",
+                )));
+            }
+            ClientMessage::Input(input) => {
+                // Full queue: the frame is dropped and the player misses that input.
+                if self.events.try_send(ClientEvent::Input(input)).is_err() {
+                    debug!(sequence = input.sequence, "input queue full, frame dropped");
+                }
+            }
+            ClientMessage::Ack(tick) => self.last_acked = Some(tick),
+            // Waits for room (the loop drains every tick): a lost request would leave the
+            // client waiting for a full snapshot forever.
+            ClientMessage::RequestFull => {
+                let queued = guarded(
+                    &mut self.kick,
+                    &self.ctx.shutdown,
+                    self.events.send(ClientEvent::RequestFull),
+                )
+                .await?;
+                queued.map_err(|_| Some(CloseReason::LOOP_STOPPED))?;
+            }
+            ClientMessage::Ping { client_time_us } => {
+                self.send(&ServerMessage::Pong { client_time_us }).await?;
+            }
+            ClientMessage::Pong { server_time_us } => {
+                let rtt_us = micros_since(self.ctx.started).saturating_sub(server_time_us);
+                trace!(rtt_us, "pong");
+            }
+            ClientMessage::Hello(_) => {
+                return Err(Some(CloseReason::new(
+                    close_code::INVALID,
+                    "Hello sent twice",
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, message: &ServerMessage) -> Result<(), End> {
+        let bytes = codec::encode_server(message).map_err(|e| {
+            warn!(error = %e, "message did not encode");
+            Some(CloseReason::new(
+                close_code::INTERNAL_ERROR,
+                "message did not encode",
+            ))
+        })?;
+        self.write(Message::Binary(bytes.into())).await
+    }
+
+    /// Writes and flushes one message. A client that stops reading blocks this write, so it
+    /// races the loop's kick and the shutdown: nothing can pin the session.
+    async fn write(&mut self, message: Message) -> Result<(), End> {
+        guarded(&mut self.kick, &self.ctx.shutdown, self.ws.send(message))
+            .await?
+            .map_err(|_| None)
     }
 }
 
-/// Handles one decoded message from a joined client; `Err` ends the session with that close.
-async fn handle(
-    ws: &mut Ws,
-    ctx: &SessionContext,
-    events: &mpsc::Sender<ClientEvent>,
-    message: ClientMessage,
-) -> Result<(), Option<CloseReason>> {
-    match message {
-        ClientMessage::Input(input) if !input.buttons.is_valid() => {
-            return Err(Some(CloseReason::new(
-                close_code::INVALID,
-                "unknown button bits",
-            )));
-        }
-        ClientMessage::Input(input) => {
-            // Full queue: the frame is dropped and the player misses that input.
-            if events.try_send(ClientEvent::Input(input)).is_err() {
-                debug!(sequence = input.sequence, "input queue full, frame dropped");
-            }
-        }
-        ClientMessage::Ack(tick) => {
-            let _ = events.try_send(ClientEvent::Ack(tick));
-        }
-        // Waits for room (the loop drains every tick): a lost request would leave the client
-        // waiting for a full snapshot forever.
-        ClientMessage::RequestFull => {
-            events
-                .send(ClientEvent::RequestFull)
-                .await
-                .map_err(|_| Some(CloseReason::LOOP_STOPPED))?;
-        }
-        ClientMessage::Ping { client_time_us } => {
-            send(ws, &ServerMessage::Pong { client_time_us })
-                .await
-                .map_err(|_| None)?;
-        }
-        ClientMessage::Pong { server_time_us } => {
-            let rtt_us = micros_since(ctx.started).saturating_sub(server_time_us);
-            trace!(rtt_us, "pong");
-        }
-        ClientMessage::Hello(_) => {
-            return Err(Some(CloseReason::new(
-                close_code::INVALID,
-                "Hello sent twice",
-            )));
-        }
+/// Runs `work` unless the loop kicks the client or the server shuts down first.
+async fn guarded<T>(
+    kick: &mut oneshot::Receiver<CloseReason>,
+    shutdown: &CancellationToken,
+    work: impl Future<Output = T>,
+) -> Result<T, End> {
+    tokio::select! {
+        biased;
+        reason = kick => Err(Some(reason.unwrap_or(CloseReason::LOOP_STOPPED))),
+        () = shutdown.cancelled() => Err(Some(CloseReason::SHUTDOWN)),
+        out = work => Ok(out),
     }
-    Ok(())
 }
 
 /// Waits for the opening Hello. `Err(None)`: the peer left; `Err(Some)`: close with that.
@@ -306,7 +348,9 @@ fn ws_config(limits: &Limits) -> WebSocketConfig {
         .read_buffer_size(limits.read_buffer_bytes)
         // Snapshots go out as soon as they are written: every send is followed by a flush anyway.
         .write_buffer_size(0)
-        .max_write_buffer_size(limits.max_write_buffer_bytes)
+        // Each send is flushed before the next, so the buffer holds at most the message being
+        // written: the cap only has to admit the largest message the protocol allows.
+        .max_write_buffer_size(codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024)
         .max_message_size(Some(limits.max_message_bytes))
         .max_frame_size(Some(limits.max_message_bytes))
 }

@@ -140,9 +140,7 @@ impl WorldState {
             let old = *self
                 .get(change.id)
                 .ok_or(DeltaError::UnknownEntity(change.id))?;
-            let new = change
-                .applied_to(&old)
-                .ok_or(DeltaError::PositionOverflow(change.id))?;
+            let new = change.applied_to(&old);
             self.insert(change.id, new);
         }
         Ok(())
@@ -158,9 +156,6 @@ pub enum DeltaError {
     /// A created id is already in the world.
     #[error("entity {0} already exists")]
     DuplicateEntity(EntityId),
-    /// A position difference moves an entity out of the representable range.
-    #[error("entity {0} moved out of range")]
-    PositionOverflow(EntityId),
 }
 
 /// The difference between two worlds.
@@ -251,15 +246,13 @@ impl EntityChange {
         })
     }
 
-    /// `old` with this change applied; `None` if the position leaves the `i32` range.
+    /// `old` with this change applied. Positions add with wrapping, mirroring the wrapping
+    /// difference the encoder took, so every change round-trips exactly.
     #[must_use]
-    pub fn applied_to(&self, old: &EntityState) -> Option<EntityState> {
+    pub fn applied_to(&self, old: &EntityState) -> EntityState {
         let mut s = *old;
         if self.mask.has(FieldMask::POS) {
-            s.pos = IVec2::new(
-                old.pos.x.checked_add(self.pos_delta.x)?,
-                old.pos.y.checked_add(self.pos_delta.y)?,
-            );
+            s.pos = old.pos.wrapping_add(self.pos_delta);
         }
         if self.mask.has(FieldMask::AIM) {
             s.aim = self.aim;
@@ -270,7 +263,7 @@ impl EntityChange {
         if self.mask.has(FieldMask::SCORE) {
             s.score = self.score;
         }
-        Some(s)
+        s
     }
 }
 

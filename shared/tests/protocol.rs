@@ -335,3 +335,20 @@ fn a_moved_entity_costs_few_bytes() {
     // variant + tick + baseline + last_input + checksum(4) + 3 vec lengths + id, mask, dx, dy.
     assert_eq!(bytes.len(), 1 + 1 + 2 + 1 + 4 + 3 + 4, "{bytes:?}");
 }
+
+#[test]
+fn a_move_across_the_whole_i32_range_round_trips() {
+    let mut a = WorldState::new();
+    a.insert(
+        EntityId(1),
+        EntityState::new(EntityKind::Prop, IVec2::new(i32::MIN, i32::MAX)),
+    );
+    let mut b = WorldState::new();
+    b.insert(
+        EntityId(1),
+        EntityState::new(EntityKind::Prop, IVec2::new(i32::MAX, i32::MIN)),
+    );
+    let mut applied = a.clone();
+    applied.apply(&a.diff(&b)).expect("applies");
+    assert_eq!(applied, b);
+}

@@ -1,7 +1,9 @@
 //! Bad frames and messages: each gets its close code and reason, and another client keeps
 //! receiving every tick meanwhile.
 
-use crate::util::{RawWs, TestServer, assert_contiguous, expect_close, raw_joined, send_client};
+use crate::util::{
+    RawWs, TestServer, assert_contiguous, expect_close, raw_connect, raw_joined, send_client,
+};
 use futures_util::SinkExt;
 use std::time::Duration;
 use tickwire_bot::Bot;
@@ -67,10 +69,16 @@ async fn a_garbage_binary_frame_is_closed_with_4000() {
 }
 
 #[tokio::test]
-async fn a_length_bomb_is_closed_with_4000() {
+async fn a_length_bomb_hello_is_closed_with_4000_by_the_decoders_limit() {
+    let server = TestServer::start().await;
+    let mut ws = raw_connect(&server.url).await;
     // A Hello whose name claims 4 GiB.
-    let (code, _) = close_for(Message::binary(vec![0u8, 1, 252, 0xff, 0xff, 0xff, 0xff])).await;
+    ws.send(Message::binary(vec![0u8, 1, 252, 0xff, 0xff, 0xff, 0xff]))
+        .await
+        .expect("sent");
+    let (code, reason) = expect_close(&mut ws).await;
     assert_eq!(code, close_code::MALFORMED);
+    assert!(reason.contains("LimitExceeded"), "{reason}");
 }
 
 #[tokio::test]

@@ -89,3 +89,22 @@ async fn an_upgrade_on_another_path_is_refused() {
         .expect_err("no endpoint there");
     assert!(err.to_string().contains("404"), "{err}");
 }
+
+#[tokio::test]
+async fn connections_past_the_limit_are_dropped_at_accept() {
+    let mut config = crate::util::test_config();
+    config.limits.max_connections = 1;
+    let server = TestServer::start_with(config).await;
+    let mut first = Bot::connect(&server.url, "first")
+        .await
+        .expect("the one allowed connection");
+    assert!(
+        tokio_tungstenite::connect_async(&server.url).await.is_err(),
+        "second connection refused"
+    );
+    first
+        .next_snapshot()
+        .await
+        .expect("the first client is unaffected");
+    drop(first);
+}

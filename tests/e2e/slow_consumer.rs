@@ -16,9 +16,13 @@ async fn a_client_that_never_reads_is_kicked_and_the_others_get_every_tick() {
     let mut config = test_config();
     // Many moving drones make every snapshot large, so a stalled reader backs up quickly.
     config.scenario.drones.count = 300;
+    // Small kernel buffers make the stalled reader back up within a second. The outbound queue
+    // keeps its default, so the observer has the usual slack (8 ticks) against a busy machine.
     config.limits.socket_send_buffer_bytes = 4096;
-    config.limits.outbound_queue_snapshots = 2;
-    config.limits.slow_consumer_timeout_ms = 300;
+    config.limits.slow_consumer_timeout_ms = 500;
+    // Room for the observer and the stalled client only: a newcomer gets in once the stalled
+    // session has really ended and released its slot.
+    config.limits.max_connections = 2;
     let server = TestServer::start_with(config).await;
 
     let mut observer = Bot::connect(&server.url, "observer")
@@ -76,6 +80,19 @@ async fn a_client_that_never_reads_is_kicked_and_the_others_get_every_tick() {
     let kicked_after = started.elapsed();
     assert!(seen, "the observer saw the stalled player before the kick");
     assert_contiguous(&ticks);
+
+    // Without the stalled client reading a byte, its session ends and frees its slot.
+    let newcomer = timeout(SOON, async {
+        loop {
+            match Bot::connect(&server.url, "newcomer").await {
+                Ok(bot) => return bot,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    })
+    .await
+    .expect("the stalled session ended without the client reading");
+    drop(newcomer);
 
     // The stalled client's connection ends too (after the bytes already in flight).
     let drained = timeout(SOON, async {
