@@ -56,12 +56,12 @@ impl Default for ConfigFile {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}: {error}")]
     Read {
         /// The file.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not a separate cause, so it is printed once).
+        error: std::io::Error,
     },
     /// The file is not valid TOML for a config.
     #[error("invalid config: {0}")]
@@ -77,9 +77,9 @@ pub enum ConfigError {
 impl ConfigFile {
     /// Reads a config file; a relative `scenario` path is resolved against the file's folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         let mut file: Self = toml::from_str(&text)?;
         if let (Some(scenario), Some(dir)) = (&file.scenario, path.parent()) {

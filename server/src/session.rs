@@ -113,11 +113,12 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
         events: events_tx,
         kick,
         last_acked: None,
+        last_rtt_us: None,
     };
     let ended = joined.play(welcome, outbound).await;
-    if let Some(reason) = &ended {
-        debug!(code = reason.code, acked = ?joined.last_acked.map(|t| t.0), "session ending");
-    }
+    let code = ended.as_ref().map(|reason| reason.code);
+    let acked = joined.last_acked.map(|tick| tick.0);
+    debug!(?code, ?acked, rtt_us = ?joined.last_rtt_us, "session ending");
     let _ = ctx.commands.send(Command::Leave(client_id)).await;
     close(ws, ended).await;
 }
@@ -133,6 +134,8 @@ struct Joined<'a> {
     kick: oneshot::Receiver<CloseReason>,
     /// The last tick the client said it applied (for the log when it leaves).
     last_acked: Option<Tick>,
+    /// The last round trip measured with a server Ping, in microseconds.
+    last_rtt_us: Option<u64>,
 }
 
 impl Joined<'_> {
@@ -218,6 +221,7 @@ impl Joined<'_> {
             ClientMessage::Pong { server_time_us } => {
                 let rtt_us = micros_since(self.ctx.started).saturating_sub(server_time_us);
                 trace!(rtt_us, "pong");
+                self.last_rtt_us = Some(rtt_us);
             }
             ClientMessage::Hello(_) => {
                 return Err(Some(CloseReason::new(
