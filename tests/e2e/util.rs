@@ -5,7 +5,9 @@ use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tickwire_server::{Scenario, ServerConfig, ServerError};
-use tickwire_shared::{ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, Tick, codec};
+use tickwire_shared::{
+    ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, Tick, Welcome, codec,
+};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -81,16 +83,19 @@ pub(crate) async fn raw_connect(url: &str) -> RawWs {
 /// A raw connection that has completed Hello/Welcome.
 pub(crate) async fn raw_joined(url: &str) -> RawWs {
     let mut ws = raw_connect(url).await;
-    send_client(
-        &mut ws,
-        &ClientMessage::Hello(Hello {
-            protocol_version: PROTOCOL_VERSION,
-            name: "raw".into(),
-        }),
-    )
-    .await;
-    match next_server_message(&mut ws).await {
-        Some(ServerMessage::Welcome(_)) => ws,
+    join(&mut ws, "raw").await;
+    ws
+}
+
+/// Sends Hello on an upgraded connection and returns the Welcome.
+pub(crate) async fn join(ws: &mut RawWs, name: &str) -> Welcome {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: name.into(),
+    };
+    send_client(ws, &ClientMessage::Hello(hello)).await;
+    match next_server_message(ws).await {
+        Some(ServerMessage::Welcome(welcome)) => welcome,
         other => panic!("expected Welcome, got {other:?}"),
     }
 }
