@@ -164,11 +164,6 @@ impl Bot {
         &self.stats
     }
 
-    /// Takes the counters (for the final report).
-    pub fn into_stats(self) -> BotStats {
-        self.stats
-    }
-
     /// Reads and handles one server message: snapshots are applied and verified, Pings answered.
     pub async fn next_event(&mut self) -> Result<BotEvent, BotError> {
         let received = self.receive().await?;

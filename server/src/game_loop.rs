@@ -13,7 +13,7 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tickwire_shared::{InputFrame, RejectReason, ServerMessage, Tick, Welcome, codec};
-use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -41,7 +41,8 @@ pub(crate) enum Command {
 /// The loop's ends of one session's channels.
 #[derive(Debug)]
 pub(crate) struct ClientLink {
-    /// Inputs and acks from the client (bounded: the session drops what does not fit).
+    /// Inputs and full-snapshot requests from the client (bounded: the session drops inputs
+    /// that do not fit).
     pub(crate) events: mpsc::Receiver<ClientEvent>,
     /// Encoded snapshots to the client (bounded: when full the loop skips the client).
     pub(crate) outbound: mpsc::Sender<Bytes>,
@@ -62,7 +63,7 @@ struct Client {
     player: EntityKey,
     events: mpsc::Receiver<ClientEvent>,
     outbound: mpsc::Sender<Bytes>,
-    kick: Option<oneshot::Sender<CloseReason>>,
+    kick: oneshot::Sender<CloseReason>,
     /// The tick of the last snapshot queued to this client: the baseline of its next one.
     last_sent: Option<Tick>,
     last_input: u32,
@@ -135,11 +136,10 @@ impl GameLoop {
     }
 
     fn handle_commands(&mut self, commands: &mut mpsc::Receiver<Command>) {
-        loop {
-            match commands.try_recv() {
-                Ok(Command::Join { name, link, reply }) => self.join(name, link, reply),
-                Ok(Command::Leave(id)) => self.remove(id, None),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                Command::Join { name, link, reply } => self.join(name, link, reply),
+                Command::Leave(id) => self.remove(id, None),
             }
         }
     }
@@ -176,7 +176,7 @@ impl GameLoop {
                 player,
                 events: link.events,
                 outbound: link.outbound,
-                kick: Some(link.kick),
+                kick: link.kick,
                 last_sent: None,
                 last_input: 0,
                 full_since: None,
@@ -186,16 +186,14 @@ impl GameLoop {
 
     /// Removes a client and despawns its player; `kick` also tells its session why.
     fn remove(&mut self, id: ClientId, kick: Option<CloseReason>) {
-        let Some(mut client) = self.clients.remove(&id) else {
+        let Some(client) = self.clients.remove(&id) else {
             return;
         };
         self.arena.remove_player(client.player);
         match kick {
             Some(reason) => {
                 warn!(client = id, name = %client.name, code = reason.code, reason = %reason.reason, "kicked");
-                if let Some(tx) = client.kick.take() {
-                    let _ = tx.send(reason);
-                }
+                let _ = client.kick.send(reason);
             }
             None => info!(client = id, name = %client.name, "left"),
         }
@@ -254,24 +252,19 @@ impl GameLoop {
             // could never catch up, so it is disconnected with a reason instead.
             let bytes = match codec::encode_server(&ServerMessage::Snapshot(snapshot)) {
                 Ok(bytes) if bytes.len() <= codec::MAX_SERVER_MESSAGE_BYTES => Bytes::from(bytes),
-                Ok(bytes) => {
-                    warn!(
-                        client = id,
-                        bytes = bytes.len(),
-                        "snapshot over the protocol limit"
-                    );
-                    to_remove.push((id, Some(CloseReason::SNAPSHOT_TOO_LARGE)));
-                    continue;
-                }
-                Err(e) => {
-                    warn!(client = id, error = %e, "snapshot did not encode");
+                other => {
+                    let bytes = other.as_ref().map(Vec::len).map_err(ToString::to_string);
+                    warn!(client = id, ?bytes, "snapshot cannot be sent");
                     to_remove.push((id, Some(CloseReason::SNAPSHOT_TOO_LARGE)));
                     continue;
                 }
             };
-            self.stats.record_sent(bytes.len());
+            let len = bytes.len();
             match client.outbound.try_send(bytes) {
-                Ok(()) => client.last_sent = Some(tick),
+                Ok(()) => {
+                    client.last_sent = Some(tick);
+                    self.stats.record_sent(len);
+                }
                 Err(TrySendError::Full(_)) => {}
                 Err(TrySendError::Closed(_)) => to_remove.push((id, None)),
             }

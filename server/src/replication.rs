@@ -15,10 +15,11 @@ pub(crate) struct Replication {
 }
 
 impl Replication {
+    /// `history_ticks` must be at least 1 (the loop guarantees it).
     pub(crate) fn new(history_ticks: usize) -> Self {
         Self {
             history: VecDeque::with_capacity(history_ticks + 1),
-            capacity: history_ticks.max(1),
+            capacity: history_ticks,
             deltas: HashMap::new(),
         }
     }

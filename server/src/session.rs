@@ -234,14 +234,7 @@ impl Joined<'_> {
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Result<(), End> {
-        let bytes = codec::encode_server(message).map_err(|e| {
-            warn!(error = %e, "message did not encode");
-            Some(CloseReason::new(
-                close_code::INTERNAL_ERROR,
-                "message did not encode",
-            ))
-        })?;
-        self.write(Message::Binary(bytes.into())).await
+        self.write(frame(message).map_err(Some)?).await
     }
 
     /// Writes and flushes one message. A client that stops reading blocks this write, so it
@@ -306,10 +299,10 @@ fn check_hello(name: &str, protocol_version: u16) -> Result<(), RejectReason> {
 async fn reject_and_close(mut ws: Ws, reason: RejectReason) {
     debug!(%reason, "rejected");
     let close_reason = CloseReason::with_detail(close_code::REJECTED, &reason);
-    if send(&mut ws, &ServerMessage::Rejected(reason))
-        .await
-        .is_ok()
-    {
+    let Ok(rejected) = frame(&ServerMessage::Rejected(reason)) else {
+        return;
+    };
+    if ws.send(rejected).await.is_ok() {
         close(ws, Some(close_reason)).await;
     }
 }
@@ -328,10 +321,18 @@ async fn close(mut ws: Ws, reason: Option<CloseReason>) {
     let _ = timeout(CLOSE_LINGER, linger).await;
 }
 
-async fn send(ws: &mut Ws, message: &ServerMessage) -> Result<(), ()> {
-    let bytes =
-        codec::encode_server(message).map_err(|e| warn!(error = %e, "message did not encode"))?;
-    ws.send(Message::Binary(bytes.into())).await.map_err(|_| ())
+/// A server message as a binary frame.
+fn frame(message: &ServerMessage) -> Result<Message, CloseReason> {
+    match codec::encode_server(message) {
+        Ok(bytes) => Ok(Message::Binary(bytes.into())),
+        Err(e) => {
+            warn!(error = %e, "message did not encode");
+            Err(CloseReason::new(
+                close_code::INTERNAL_ERROR,
+                "message did not encode",
+            ))
+        }
+    }
 }
 
 /// Accepts the upgrade on [`WS_PATH`] only; anything else gets 404. (The signature is

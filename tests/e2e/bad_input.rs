@@ -1,9 +1,7 @@
 //! Bad frames and messages: each gets its close code and reason, and another client keeps
 //! receiving every tick meanwhile.
 
-use crate::util::{
-    RawWs, TestServer, assert_contiguous, expect_close, raw_connect, raw_joined, send_client,
-};
+use crate::util::{TestServer, assert_contiguous, expect_close, raw_connect, raw_joined};
 use futures_util::SinkExt;
 use std::time::Duration;
 use tickwire_bot::Bot;
@@ -14,15 +12,6 @@ use tokio_tungstenite::tungstenite::Message;
 /// Sends `bad` from a joined raw client while an observer bot records ticks; returns the close
 /// the raw client got. Asserts the observer missed no tick before, during or after.
 async fn close_for(bad: Message) -> (u16, String) {
-    close_after(|ws| Box::pin(async move { ws.send(bad).await.expect("sent") })).await
-}
-
-async fn close_after(
-    act: impl for<'a> FnOnce(
-        &'a mut RawWs,
-    )
-        -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
-) -> (u16, String) {
     let server = TestServer::start().await;
     let mut observer = Bot::connect(&server.url, "observer")
         .await
@@ -39,7 +28,7 @@ async fn close_after(
         }
     });
     let mut offender = raw_joined(&server.url).await;
-    act(&mut offender).await;
+    offender.send(bad).await.expect("sent");
     let close = expect_close(&mut offender).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = stop.send(());
@@ -98,37 +87,29 @@ async fn an_oversized_frame_is_closed_with_1009() {
     assert!(reason.contains("limit"), "{reason}");
 }
 
+/// A well-formed client message as a binary frame.
+fn encoded(message: &ClientMessage) -> Message {
+    Message::binary(tickwire_shared::codec::encode_client(message).expect("encodes"))
+}
+
 #[tokio::test]
 async fn unknown_button_bits_are_closed_with_4004() {
-    let (code, _) = close_after(|ws| {
-        Box::pin(async move {
-            let input = InputFrame {
-                sequence: 1,
-                buttons: Buttons(0x80),
-                ..InputFrame::default()
-            };
-            send_client(ws, &ClientMessage::Input(input)).await;
-        })
-    })
-    .await;
+    let input = InputFrame {
+        sequence: 1,
+        buttons: Buttons(0x80),
+        ..InputFrame::default()
+    };
+    let (code, _) = close_for(encoded(&ClientMessage::Input(input))).await;
     assert_eq!(code, close_code::INVALID);
 }
 
 #[tokio::test]
 async fn a_second_hello_is_closed_with_4004() {
-    let (code, reason) = close_after(|ws| {
-        Box::pin(async move {
-            send_client(
-                ws,
-                &ClientMessage::Hello(Hello {
-                    protocol_version: PROTOCOL_VERSION,
-                    name: "again".into(),
-                }),
-            )
-            .await;
-        })
-    })
-    .await;
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "again".into(),
+    };
+    let (code, reason) = close_for(encoded(&ClientMessage::Hello(hello))).await;
     assert_eq!(
         (code, reason.as_str()),
         (close_code::INVALID, "Hello sent twice")
