@@ -2,13 +2,14 @@
 //! every checksum verified, inputs, heartbeats and RTT.
 
 use futures_util::{SinkExt, StreamExt};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tickwire_shared::client_world::Applied;
 use tickwire_shared::{
     ClientMessage, ClientWorld, EntityId, Hello, InputFrame, PROTOCOL_VERSION, RejectReason,
-    ServerMessage, Tick, Welcome, codec,
+    SentAt, ServerMessage, Tick, Welcome, codec,
 };
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -65,11 +66,16 @@ pub struct BotStats {
     pub first_snapshot: Option<Instant>,
     /// See `first_snapshot`.
     pub last_snapshot: Option<Instant>,
+    /// Size of the first (full) snapshot.
+    pub join_bytes: Option<usize>,
+    /// Time from the server's stamp to arrival of the latest snapshot (same-host clocks only).
+    pub last_latency: Option<Duration>,
 }
 
 /// A connected, welcomed client.
 #[derive(Debug)]
 pub struct Bot {
+    name: String,
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     welcome: Welcome,
     world: ClientWorld,
@@ -85,6 +91,21 @@ pub struct Received {
     len: usize,
 }
 
+impl Received {
+    /// Decodes one binary frame from the server.
+    pub fn decode(frame: &[u8]) -> Result<Self, BotError> {
+        Ok(Self {
+            message: codec::decode_server(frame)?,
+            len: frame.len(),
+        })
+    }
+
+    /// The decoded message.
+    pub fn message(&self) -> &ServerMessage {
+        &self.message
+    }
+}
+
 /// What one call to [`Bot::next_event`] saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BotEvent {
@@ -97,9 +118,14 @@ pub enum BotEvent {
 }
 
 impl Bot {
-    /// Connects, sends Hello with `name`, and waits for Welcome.
+    /// Connects as a player: sends Hello with `name`, and waits for Welcome.
     pub async fn connect(url: &str, name: &str) -> Result<Self, BotError> {
-        Self::connect_with_version(url, name, PROTOCOL_VERSION).await
+        Self::connect_with(url, Self::hello(name, false)).await
+    }
+
+    /// Connects as a spectator (no player entity, no inputs).
+    pub async fn spectate(url: &str, name: &str) -> Result<Self, BotError> {
+        Self::connect_with(url, Self::hello(name, true)).await
     }
 
     /// [`Bot::connect`] claiming another protocol version (to test rejections).
@@ -108,29 +134,43 @@ impl Bot {
         name: &str,
         protocol_version: u16,
     ) -> Result<Self, BotError> {
-        tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            Self::handshake(url, name, protocol_version),
-        )
-        .await
-        .unwrap_or(Err(BotError::ConnectTimeout(CONNECT_TIMEOUT)))
+        let hello = Hello {
+            protocol_version,
+            ..Self::hello(name, false)
+        };
+        Self::connect_with(url, hello).await
     }
 
-    async fn handshake(url: &str, name: &str, protocol_version: u16) -> Result<Self, BotError> {
+    fn hello(name: &str, spectator: bool) -> Hello {
+        Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: name.to_owned(),
+            spectator,
+        }
+    }
+
+    /// Connects with any Hello and waits for Welcome.
+    pub async fn connect_with(url: &str, hello: Hello) -> Result<Self, BotError> {
+        tokio::time::timeout(CONNECT_TIMEOUT, Self::handshake(url, hello))
+            .await
+            .unwrap_or(Err(BotError::ConnectTimeout(CONNECT_TIMEOUT)))
+    }
+
+    async fn handshake(url: &str, hello: Hello) -> Result<Self, BotError> {
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
             let _ = tcp.set_nodelay(true);
         }
-        let hello = ClientMessage::Hello(Hello {
-            protocol_version,
-            name: name.to_owned(),
-        });
+        let name = hello.name.clone();
+        let hello = ClientMessage::Hello(hello);
         ws.send(Message::Binary(codec::encode_client(&hello)?.into()))
             .await?;
-        match read_server_message(&mut ws).await?.0 {
+        let welcome = read_frame(&mut ws).await?;
+        match Received::decode(&welcome)?.message {
             ServerMessage::Welcome(welcome) => {
                 let (world, stats) = (ClientWorld::new(), BotStats::default());
                 Ok(Self {
+                    name,
                     ws,
                     welcome,
                     world,
@@ -144,13 +184,18 @@ impl Bot {
         }
     }
 
+    /// The name this bot joined with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The server's Welcome.
     pub fn welcome(&self) -> &Welcome {
         &self.welcome
     }
 
-    /// This bot's player entity.
-    pub fn player(&self) -> EntityId {
+    /// This bot's player entity (`None` for a spectator).
+    pub fn player(&self) -> Option<EntityId> {
         self.welcome.player
     }
 
@@ -173,8 +218,13 @@ impl Bot {
     /// Reads the next server message without acting on it. Cancel-safe: use this inside
     /// `select!` and pass the result to [`Bot::handle`] outside it.
     pub async fn receive(&mut self) -> Result<Received, BotError> {
-        let (message, len) = read_server_message(&mut self.ws).await?;
-        Ok(Received { message, len })
+        Received::decode(&self.receive_frame().await?)
+    }
+
+    /// Reads the next binary frame without decoding it (cancel-safe). A close frame becomes
+    /// [`BotError::Closed`].
+    pub async fn receive_frame(&mut self) -> Result<Bytes, BotError> {
+        read_frame(&mut self.ws).await
     }
 
     /// Acts on a received message: applies and verifies a snapshot (asking for a full one on a
@@ -187,6 +237,8 @@ impl Bot {
                 self.stats.snapshots += 1;
                 self.stats.first_snapshot.get_or_insert(now);
                 self.stats.last_snapshot = Some(now);
+                self.stats.join_bytes.get_or_insert(received.len);
+                self.stats.last_latency = snapshot.sent_at.until(wall_clock_stamp());
                 match self.world.apply(&snapshot) {
                     Ok(Applied::Updated) => {
                         self.send(&ClientMessage::Ack(snapshot.tick)).await?;
@@ -281,10 +333,18 @@ impl Bot {
     }
 }
 
-/// The next server message and its size; a close frame becomes [`BotError::Closed`].
-async fn read_server_message(
+/// The wall clock as a snapshot stamp, to compare with the server's [`SentAt`].
+pub(crate) fn wall_clock_stamp() -> SentAt {
+    let since_epoch = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    SentAt::from_unix_micros(u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The next binary frame; a close frame becomes [`BotError::Closed`].
+async fn read_frame(
     ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
-) -> Result<(ServerMessage, usize), BotError> {
+) -> Result<Bytes, BotError> {
     loop {
         match ws.next().await {
             None => {
@@ -294,9 +354,7 @@ async fn read_server_message(
                 });
             }
             Some(Err(e)) => return Err(e.into()),
-            Some(Ok(Message::Binary(bytes))) => {
-                return Ok((codec::decode_server(&bytes)?, bytes.len()));
-            }
+            Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
             Some(Ok(Message::Close(frame))) => {
                 let (code, reason) = frame.map_or((1005, String::new()), |f| {
                     (u16::from(f.code), f.reason.to_string())

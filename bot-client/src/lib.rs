@@ -10,13 +10,21 @@
 //! - `summary`: the end-of-run figures (text and JSON).
 
 mod behaviour;
+mod bench;
+mod bench_client;
+mod bench_figures;
 mod bot;
 mod progress;
+mod server_process;
 mod summary;
+pub mod sweep_report;
 
 pub use behaviour::{Behaviour, Intent};
+pub use bench::{BenchConfig, BenchError, BenchOutcome, run_bench};
+pub use bench_figures::BenchFigures;
 pub use bot::{Bot, BotError, BotEvent, BotStats, Received};
 pub use progress::LiveCounters;
+pub use server_process::{ServerProcessError, locate_server_binary};
 pub use summary::Summary;
 
 use behaviour::Brain;
@@ -116,7 +124,8 @@ async fn run_one(name: String, config: BotConfig, live: Arc<LiveCounters>) -> Bo
                 match event {
                     Ok(BotEvent::Snapshot(_)) => {
                         live.snapshots.fetch_add(1, Relaxed);
-                        if let Some(intent) = brain.decide(bot.world(), bot.player(), &mut rng) {
+                        let intent = bot.player().and_then(|me| brain.decide(bot.world(), me, &mut rng));
+                        if let Some(intent) = intent {
                             if let Err(e) = bot.send_input(intent).await {
                                 break Err(e);
                             }

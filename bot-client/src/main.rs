@@ -1,16 +1,23 @@
 //! `tickwire-bot --url URL --bots N --duration SECS [--behaviour NAME] [--json]`
+//! `tickwire-bot bench --scenario FILE --clients N[,N...] --duration SECS [--json]`
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tickwire_bot::{Behaviour, BotConfig, run_bots};
+use tickwire_bot::{
+    Behaviour, BenchConfig, BenchFigures, BenchOutcome, BotConfig, locate_server_binary, run_bench,
+    run_bots, sweep_report,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Headless Tickwire bots: connect, play, verify every snapshot, report.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Server WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:7777/ws")]
     url: String,
@@ -28,6 +35,40 @@ struct Args {
     json: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the release server with a scenario, connect spectator clients, measure, report.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// The scenario the server plays, e.g. assets/scenarios/parity-320.toml.
+    #[arg(long)]
+    scenario: PathBuf,
+    /// Clients to connect; a comma-separated list runs a sweep (one fresh server per count).
+    #[arg(long, value_delimiter = ',', required = true)]
+    clients: Vec<usize>,
+    /// Seconds to measure, after the warm-up.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds to wait after every client connected before measuring.
+    #[arg(long, default_value_t = 3.0)]
+    warmup: f64,
+    /// Clients that rebuild the world and verify every checksum (the rest count bytes).
+    #[arg(long, default_value_t = 10)]
+    verifying: usize,
+    /// The server binary [default: target/release/tickwire-server beside this program].
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Where a sweep writes its table and plot.
+    #[arg(long, default_value = "docs/benchmarks")]
+    report_dir: PathBuf,
+    /// Print each run's figures as one JSON object per line (the last line is the last run).
+    #[arg(long)]
+    json: bool,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -38,28 +79,149 @@ async fn main() -> ExitCode {
         )
         .init();
     let args = Args::parse();
-    if !(args.duration.is_finite() && args.duration > 0.0) {
-        eprintln!("--duration must be a positive number of seconds");
-        return ExitCode::from(2);
+    // Every bot is a socket: lift the soft open-files limit (often 1024) to the hard limit.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("cannot raise the open files limit: {e}");
     }
+    match args.command {
+        Some(Command::Bench(bench)) => run_bench_command(bench).await,
+        None => run_bots_command(args).await,
+    }
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration, ExitCode> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        eprintln!("{flag} must be a non-negative number of seconds");
+        Err(ExitCode::from(2))
+    }
+}
+
+async fn run_bots_command(args: Args) -> ExitCode {
+    let duration = match seconds(args.duration, "--duration") {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) | Err(_) => {
+            eprintln!("--duration must be a positive number of seconds");
+            return ExitCode::from(2);
+        }
+    };
     let config = BotConfig {
         url: args.url,
         bots: args.bots,
-        duration: Duration::from_secs_f64(args.duration),
+        duration,
         behaviour: args.behaviour,
         progress: true,
     };
     let summary = run_bots(&config).await;
     println!("{summary}");
     if args.json {
-        match serde_json::to_string(&summary) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("cannot print JSON: {e}"),
-        }
+        print_json(&summary);
     }
     if summary.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+async fn run_bench_command(args: BenchArgs) -> ExitCode {
+    let (duration, warmup) = match (
+        seconds(args.duration, "--duration"),
+        seconds(args.warmup, "--warmup"),
+    ) {
+        (Ok(d), Ok(w)) => (d, w),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let server_bin = match args.server_bin.map_or_else(locate_server_binary, Ok) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("note: this is a debug build of tickwire-bot; its own figures are pessimistic");
+    }
+    let mut runs: Vec<BenchFigures> = Vec::new();
+    let mut all_ok = true;
+    for &clients in &args.clients {
+        let config = BenchConfig {
+            scenario: args.scenario.clone(),
+            clients,
+            duration,
+            warmup,
+            verifying: args.verifying.min(clients),
+            server_bin: server_bin.clone(),
+        };
+        eprintln!("bench: {clients} clients on {}", server_bin.display());
+        let outcome = match run_bench(&config).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                eprintln!("bench failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        print_outcome(&outcome);
+        all_ok &= outcome.success();
+        if args.json {
+            print_json(&outcome.figures);
+        }
+        runs.push(outcome.figures);
+    }
+    if runs.len() > 1 {
+        let stem = format!("{}-sweep", runs[0].scenario);
+        match sweep_report::write_report(&args.report_dir, &stem, &runs) {
+            Ok((table, plot)) => {
+                eprintln!("sweep: wrote {} and {}", table.display(), plot.display())
+            }
+            Err(e) => {
+                eprintln!("cannot write the sweep report: {e}");
+                all_ok = false;
+            }
+        }
+    }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn print_outcome(outcome: &BenchOutcome) {
+    let f = &outcome.figures;
+    println!(
+        "{} clients ({} connected, {} errors): {:.2} Hz of {} | tick p50 {:.2} ms p99 {:.2} ms ({} ticks, {} overruns) | patch {:.1} B, join {} B, {:.0} B/s per client | server CPU {:.1}% = {:.2} us per client per tick | RSS {} KiB, {:.1} KiB per client | latency p50 {:.2} ms p99 {:.2} ms | desyncs {} | load generator CPU {:.1}% | server exit {:?}",
+        f.clients,
+        outcome.connected,
+        outcome.errors,
+        f.achieved_hz,
+        f.tick_hz,
+        f.tick_ms_p50,
+        f.tick_ms_p99,
+        outcome.ticks,
+        outcome.overruns,
+        f.patch_bytes_avg,
+        f.join_bytes,
+        f.down_bytes_per_client_per_sec,
+        f.server_cpu_pct,
+        f.server_cpu_us_per_client_tick,
+        f.server_rss_kb,
+        f.rss_kb_per_client,
+        f.latency_ms_p50,
+        f.latency_ms_p99,
+        f.desyncs,
+        outcome.load_cpu_pct,
+        outcome.server_exit,
+    );
+    if let Some(error) = &outcome.first_error {
+        println!("first error: {error}");
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(json) => println!("{json}"),
+        Err(e) => eprintln!("cannot print JSON: {e}"),
     }
 }

@@ -108,7 +108,7 @@ fn mean(values: impl ExactSizeIterator<Item = f64>) -> f64 {
 }
 
 /// Nearest-rank percentile of sorted microseconds, in ms.
-fn percentile_ms(sorted_us: &[u32], q: f64) -> f64 {
+pub(crate) fn percentile_ms(sorted_us: &[u32], q: f64) -> f64 {
     if sorted_us.is_empty() {
         return 0.0;
     }

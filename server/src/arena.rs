@@ -29,6 +29,9 @@ struct Rules {
     drone_radius: f32,
     drone_hp: u8,
     drone_turn_every: u32,
+    props_moving_per_tick: usize,
+    /// Largest prop move per axis per tick, in 1/64 units.
+    prop_jitter: i32,
 }
 
 /// The arena world and its rules.
@@ -37,6 +40,9 @@ pub(crate) struct Arena {
     world: World,
     rules: Rules,
     rng: StdRng,
+    /// Props in spawn order, and where this tick's moving window starts.
+    props: Vec<EntityKey>,
+    next_prop: usize,
 }
 
 impl Arena {
@@ -63,6 +69,8 @@ impl Arena {
             drone_radius: scenario.drones.radius,
             drone_hp: scenario.drones.max_hp,
             drone_turn_every: scenario.ticks(scenario.drones.turn_every_ms),
+            props_moving_per_tick: scenario.props.moving_per_tick as usize,
+            prop_jitter: (scenario.props.jitter * STEPS_PER_UNIT).round() as i32,
         };
         let rng = match scenario.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
@@ -72,9 +80,17 @@ impl Arena {
             world: World::new(id_quarantine_ticks),
             rules,
             rng,
+            props: Vec::new(),
+            next_prop: 0,
         };
         for _ in 0..arena.rules.drone_count {
             arena.spawn_drone();
+        }
+        for _ in 0..scenario.props.count {
+            let pos = arena.random_position(0.0);
+            let state = EntityState::new(EntityKind::Prop, pos);
+            let key = arena.world.spawn(state, IVec2::ZERO, None, Tick(0));
+            arena.props.push(key);
         }
         arena
     }
@@ -141,6 +157,23 @@ impl Arena {
         let now = self.world.advance_tick();
         self.move_drones(now);
         self.move_projectiles(now);
+        self.move_props();
+    }
+
+    /// Moves the next window of props by a random jitter each, staying inside the arena.
+    fn move_props(&mut self) {
+        let jitter = self.rules.prop_jitter;
+        for _ in 0..self.rules.props_moving_per_tick.min(self.props.len()) {
+            let key = self.props[self.next_prop];
+            self.next_prop = (self.next_prop + 1) % self.props.len();
+            let step = IVec2::new(
+                self.rng.random_range(-jitter..=jitter),
+                self.rng.random_range(-jitter..=jitter),
+            );
+            if let Some(prop) = self.world.get_mut(key) {
+                prop.state.pos = (prop.state.pos + step).clamp(IVec2::ZERO, self.rules.size);
+            }
+        }
     }
 
     fn move_drones(&mut self, now: Tick) {

@@ -9,10 +9,10 @@ use crate::config::ServerConfig;
 use crate::replication::Replication;
 use crate::tick_stats::TickStats;
 use crate::world::EntityKey;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
-use tickwire_shared::{InputFrame, RejectReason, ServerMessage, Tick, Welcome, codec};
+use std::time::{Duration, Instant, SystemTime};
+use tickwire_shared::{InputFrame, RejectReason, SentAt, Tick, Welcome};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -28,9 +28,10 @@ pub(crate) type ClientId = u32;
 /// What sessions ask of the loop.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// A client sent an acceptable Hello: spawn its player.
+    /// A client sent an acceptable Hello: spawn its player (none for a spectator).
     Join {
         name: String,
+        spectator: bool,
         link: ClientLink,
         reply: oneshot::Sender<Result<Welcome, RejectReason>>,
     },
@@ -60,7 +61,8 @@ pub(crate) enum ClientEvent {
 #[derive(Debug)]
 struct Client {
     name: String,
-    player: EntityKey,
+    /// `None` for a spectator.
+    player: Option<EntityKey>,
     events: mpsc::Receiver<ClientEvent>,
     outbound: mpsc::Sender<Bytes>,
     kick: oneshot::Sender<CloseReason>,
@@ -80,6 +82,8 @@ pub(crate) struct GameLoop {
     clients: BTreeMap<ClientId, Client>,
     next_client_id: ClientId,
     stats: TickStats,
+    /// Where this tick's player frames are written: one allocation per tick, not per client.
+    frames: BytesMut,
 }
 
 impl GameLoop {
@@ -91,6 +95,7 @@ impl GameLoop {
             clients: BTreeMap::new(),
             next_client_id: 1,
             stats: TickStats::default(),
+            frames: BytesMut::new(),
             config,
         }
     }
@@ -104,7 +109,7 @@ impl GameLoop {
         info!(scenario = %self.config.scenario.name, tick_rate = self.config.scenario.tick_rate, "game loop started");
         while !stop.is_cancelled() {
             let started = Instant::now();
-            self.tick(started, &mut commands);
+            self.tick(started, wall_clock_stamp(), &mut commands);
             self.stats.record_tick(started.elapsed());
 
             next_tick += period;
@@ -124,21 +129,27 @@ impl GameLoop {
         info!("game loop stopped");
     }
 
-    /// One tick: step the world, admit joins, apply inputs, record the state, send snapshots.
-    fn tick(&mut self, now: Instant, commands: &mut mpsc::Receiver<Command>) {
+    /// One tick: step the world, admit joins, apply inputs, record the state, send snapshots
+    /// stamped `sent_at`.
+    fn tick(&mut self, now: Instant, sent_at: SentAt, commands: &mut mpsc::Receiver<Command>) {
         self.arena.step();
         self.handle_commands(commands);
         self.apply_client_events();
         let tick = self.arena.tick();
         let state = self.arena.replicated();
-        self.replication.record(tick, state);
+        self.replication.record(tick, state, sent_at);
         self.send_snapshots(now);
     }
 
     fn handle_commands(&mut self, commands: &mut mpsc::Receiver<Command>) {
         while let Ok(command) = commands.try_recv() {
             match command {
-                Command::Join { name, link, reply } => self.join(name, link, reply),
+                Command::Join {
+                    name,
+                    spectator,
+                    link,
+                    reply,
+                } => self.join(name, spectator, link, reply),
                 Command::Leave(id) => self.remove(id, None),
             }
         }
@@ -147,6 +158,7 @@ impl GameLoop {
     fn join(
         &mut self,
         name: String,
+        spectator: bool,
         link: ClientLink,
         reply: oneshot::Sender<Result<Welcome, RejectReason>>,
     ) {
@@ -154,21 +166,24 @@ impl GameLoop {
             let _ = reply.send(Err(RejectReason::ServerFull));
             return;
         }
-        let (player, player_id) = self.arena.spawn_player();
+        let player = (!spectator).then(|| self.arena.spawn_player());
         let client_id = self.next_client_id;
         self.next_client_id = self.next_client_id.wrapping_add(1).max(1);
         let welcome = Welcome {
             client_id,
-            player: player_id,
+            player: player.map(|(_, id)| id),
             tick_rate: self.config.scenario.tick_rate,
             movement: self.arena.movement_rules(),
         };
+        let player = player.map(|(key, _)| key);
         if reply.send(Ok(welcome)).is_err() {
             // The session gave up while waiting; nobody will play this player.
-            self.arena.remove_player(player);
+            if let Some(player) = player {
+                self.arena.remove_player(player);
+            }
             return;
         }
-        info!(client = client_id, %name, player = %player_id, "joined");
+        info!(client = client_id, %name, spectator, "joined");
         self.clients.insert(
             client_id,
             Client {
@@ -189,7 +204,9 @@ impl GameLoop {
         let Some(client) = self.clients.remove(&id) else {
             return;
         };
-        self.arena.remove_player(client.player);
+        if let Some(player) = client.player {
+            self.arena.remove_player(player);
+        }
         match kick {
             Some(reason) => {
                 warn!(client = id, name = %client.name, code = reason.code, reason = %reason.reason, "kicked");
@@ -207,8 +224,11 @@ impl GameLoop {
                 match client.events.try_recv() {
                     Ok(ClientEvent::Input(input)) => {
                         // Stale or replayed frames are ignored: each sequence moves the player once.
-                        if input.sequence > client.last_input {
-                            self.arena.apply_input(client.player, &input);
+                        // (Sessions refuse spectators' inputs before they get here.)
+                        if let Some(player) = client.player
+                            && input.sequence > client.last_input
+                        {
+                            self.arena.apply_input(player, &input);
                             client.last_input = input.sequence;
                             inputs += 1;
                         }
@@ -225,6 +245,7 @@ impl GameLoop {
 
     fn send_snapshots(&mut self, now: Instant) {
         let slow_after = Duration::from_millis(self.config.limits.slow_consumer_timeout_ms);
+        let client_count = self.clients.len();
         let mut to_remove = Vec::new();
         for (&id, client) in &mut self.clients {
             if client.outbound.is_closed() {
@@ -241,20 +262,24 @@ impl GameLoop {
                 continue;
             }
             client.full_since = None;
-            let Some(snapshot) = self
-                .replication
-                .snapshot_for(client.last_sent, client.last_input)
-            else {
-                continue;
+            let snapshot = match self.replication.snapshot_for(client.last_sent) {
+                Ok(Some(snapshot)) => snapshot,
+                Ok(None) => continue,
+                Err(e) => {
+                    warn!(client = id, error = %e, "snapshot cannot be sent");
+                    to_remove.push((id, Some(CloseReason::SNAPSHOT_TOO_LARGE)));
+                    continue;
+                }
             };
+            if self.frames.capacity() < snapshot.max_frame_len() {
+                // Room for every client's frame this tick in one allocation.
+                self.frames.reserve(snapshot.max_frame_len() * client_count);
+            }
             let tick = snapshot.tick;
-            // A snapshot the client would refuse to decode cannot be sent at all: the client
-            // could never catch up, so it is disconnected with a reason instead.
-            let bytes = match codec::encode_server(&ServerMessage::Snapshot(snapshot)) {
-                Ok(bytes) if bytes.len() <= codec::MAX_SERVER_MESSAGE_BYTES => Bytes::from(bytes),
-                other => {
-                    let bytes = other.as_ref().map(Vec::len).map_err(ToString::to_string);
-                    warn!(client = id, ?bytes, "snapshot cannot be sent");
+            let bytes = match snapshot.frame_for(client.last_input, &mut self.frames) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    warn!(client = id, error = %e, "snapshot cannot be sent");
                     to_remove.push((id, Some(CloseReason::SNAPSHOT_TOO_LARGE)));
                     continue;
                 }
@@ -275,12 +300,20 @@ impl GameLoop {
     }
 }
 
+/// The wall clock as a snapshot stamp (a clock before 1970 stamps 0).
+fn wall_clock_stamp() -> SentAt {
+    let since_epoch = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    SentAt::from_unix_micros(u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::Scenario;
     use tickwire_shared::client_world::Applied;
-    use tickwire_shared::{Buttons, ClientWorld};
+    use tickwire_shared::{Buttons, ClientWorld, ServerMessage, codec};
 
     struct TestClient {
         events: mpsc::Sender<ClientEvent>,
@@ -335,11 +368,12 @@ mod tests {
         };
         tx.try_send(Command::Join {
             name: "t".into(),
+            spectator: false,
             link,
             reply,
         })
         .expect("command queue has room");
-        game.tick(now, rx);
+        game.tick(now, SentAt(0), rx);
         let welcome = reply_rx
             .try_recv()
             .expect("answered within the tick")
@@ -358,22 +392,25 @@ mod tests {
         let (mut game, tx, mut rx) = game(1000);
         let t0 = Instant::now();
         let mut client = join(&mut game, &tx, &mut rx, 2, t0);
-        game.tick(t0, &mut rx);
-        game.tick(t0, &mut rx); // Queue full (2): skipped.
+        game.tick(t0, SentAt(0), &mut rx);
+        game.tick(t0, SentAt(0), &mut rx); // Queue full (2): skipped.
         assert_eq!(client.drain(), 2, "the skipped tick was not queued");
         // Two ticks passed since the last queued snapshot: the next is a delta against it.
-        game.tick(t0 + Duration::from_millis(100), &mut rx);
+        game.tick(t0 + Duration::from_millis(100), SentAt(0), &mut rx);
         assert_eq!(client.drain(), 1);
 
-        game.tick(t0 + Duration::from_millis(200), &mut rx);
-        game.tick(t0 + Duration::from_millis(300), &mut rx);
-        game.tick(t0 + Duration::from_millis(400), &mut rx); // Full since 400 ms.
-        game.tick(t0 + Duration::from_millis(1300), &mut rx);
+        game.tick(t0 + Duration::from_millis(200), SentAt(0), &mut rx);
+        game.tick(t0 + Duration::from_millis(300), SentAt(0), &mut rx);
+        game.tick(t0 + Duration::from_millis(400), SentAt(0), &mut rx); // Full since 400 ms.
+        game.tick(t0 + Duration::from_millis(1300), SentAt(0), &mut rx);
         assert!(client.kick.try_recv().is_err(), "full for 900 ms only");
-        game.tick(t0 + Duration::from_millis(1400), &mut rx);
+        game.tick(t0 + Duration::from_millis(1400), SentAt(0), &mut rx);
         assert_eq!(client.kick.try_recv(), Ok(CloseReason::SLOW_CONSUMER));
         assert!(
-            game.arena.replicated().get(client.welcome.player).is_none(),
+            game.arena
+                .replicated()
+                .get(client.welcome.player.expect("a player"))
+                .is_none(),
             "player despawned"
         );
     }
@@ -386,7 +423,7 @@ mod tests {
         client.drain();
         let start = client
             .world
-            .entity(client.welcome.player)
+            .entity(client.welcome.player.expect("a player"))
             .expect("own player")
             .pos;
         for sequence in 1..=10 {
@@ -402,11 +439,11 @@ mod tests {
                 .try_send(ClientEvent::Input(input))
                 .expect("queue has room");
         }
-        game.tick(now, &mut rx);
+        game.tick(now, SentAt(0), &mut rx);
         client.drain();
         let moved = client
             .world
-            .entity(client.welcome.player)
+            .entity(client.welcome.player.expect("a player"))
             .expect("own player")
             .pos
             - start;

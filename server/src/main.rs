@@ -1,4 +1,5 @@
-//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--tick-rate HZ]`
+//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--tick-rate HZ]
+//! [--log-format text|json]`
 
 use anyhow::Context;
 use clap::Parser;
@@ -25,17 +26,32 @@ struct Args {
     /// Ticks per second, overriding the scenario's.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=240))]
     tick_rate: Option<u16>,
+    /// Log lines as text, or as one JSON object per line (for log pipelines and the benchmark).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
     let args = Args::parse();
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    );
+    match args.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    // Each client is a socket: lift the soft open-files limit (often 1024) to the hard limit.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let file = match &args.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),

@@ -1,17 +1,61 @@
-//! Per-client delta snapshots: a ring of recent world states, and deltas against whichever of
-//! them a client last received.
+//! Per-client delta snapshots: a ring of recent world states, and this tick's snapshot encoded
+//! once per baseline, its bytes shared by every client on that baseline.
 
+use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
-use tickwire_shared::{Snapshot, Tick, WorldDelta, WorldState};
+use tickwire_shared::codec::{self, SharedSnapshot};
+use tickwire_shared::{SentAt, Snapshot, Tick, WorldState};
 
-/// Recent replicated states by tick, newest last, and this tick's deltas by baseline.
+/// Why a snapshot cannot be sent (the client could never catch up, so it is disconnected).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SnapshotError {
+    #[error(transparent)]
+    Encode(#[from] codec::EncodeError),
+    #[error("snapshot of {0} bytes is over the protocol's limit")]
+    TooLarge(usize),
+}
+
+/// Recent replicated states by tick, newest last, and the newest tick's encoded snapshots.
 #[derive(Debug)]
 pub(crate) struct Replication {
     history: VecDeque<(Tick, WorldState)>,
     capacity: usize,
-    /// Deltas to the newest state, computed once per baseline per tick and shared by every
-    /// client on that baseline (`None`: the full state).
-    deltas: HashMap<Option<Tick>, WorldDelta>,
+    sent_at: SentAt,
+    /// The newest tick's snapshot by baseline (`None`: full), encoded on first use.
+    encoded: HashMap<Option<Tick>, EncodedSnapshot>,
+}
+
+/// One tick's snapshot against one baseline, encoded once for every client on that baseline.
+#[derive(Debug)]
+pub(crate) struct EncodedSnapshot {
+    pub(crate) tick: Tick,
+    shared: SharedSnapshot,
+    /// The frame of clients with no applied input yet (spectators): shared, not copied.
+    no_input_frame: Bytes,
+}
+
+impl EncodedSnapshot {
+    /// The frame for a client whose last applied input is `last_input`. Players' frames are
+    /// written into `frames`, one buffer for the whole tick, so a tick allocates once, not once
+    /// per client.
+    pub(crate) fn frame_for(
+        &self,
+        last_input: u32,
+        frames: &mut BytesMut,
+    ) -> Result<Bytes, SnapshotError> {
+        if last_input == 0 {
+            return Ok(self.no_input_frame.clone());
+        }
+        let (prefix, tail) = self.shared.frame_for(last_input)?;
+        frames.extend_from_slice(prefix.as_ref());
+        frames.extend_from_slice(tail);
+        Ok(frames.split().freeze())
+    }
+
+    /// The frame length for a client with inputs (an upper bound for reserving buffer space).
+    pub(crate) fn max_frame_len(&self) -> usize {
+        self.no_input_frame.len() + 4
+    }
 }
 
 impl Replication {
@@ -20,27 +64,30 @@ impl Replication {
         Self {
             history: VecDeque::with_capacity(history_ticks + 1),
             capacity: history_ticks,
-            deltas: HashMap::new(),
+            sent_at: SentAt::default(),
+            encoded: HashMap::new(),
         }
     }
 
-    /// Records the state of a new tick.
-    pub(crate) fn record(&mut self, tick: Tick, state: &WorldState) {
+    /// Records the state of a new tick, whose snapshots are stamped `sent_at`.
+    pub(crate) fn record(&mut self, tick: Tick, state: &WorldState, sent_at: SentAt) {
         if self.history.len() == self.capacity {
             self.history.pop_front();
         }
         self.history.push_back((tick, state.clone()));
-        self.deltas.clear();
+        self.sent_at = sent_at;
+        self.encoded.clear();
     }
 
-    /// The newest tick's snapshot for a client whose last snapshot was `baseline`. A baseline that
-    /// has left the history (or `None`) gives a full snapshot.
+    /// The newest tick's snapshot for a client whose last snapshot was `baseline`. A baseline
+    /// that has left the history (or `None`) gives a full snapshot. `Ok(None)`: nothing recorded.
     pub(crate) fn snapshot_for(
         &mut self,
         baseline: Option<Tick>,
-        last_input: u32,
-    ) -> Option<Snapshot> {
-        let (tick, newest) = self.history.back()?;
+    ) -> Result<Option<&EncodedSnapshot>, SnapshotError> {
+        let Some((tick, newest)) = self.history.back() else {
+            return Ok(None);
+        };
         // History ticks are consecutive, so a baseline's place is its distance from the newest.
         let base_state = baseline.and_then(|b| {
             let age = usize::try_from(tick.since(b)).ok()?;
@@ -51,21 +98,29 @@ impl Replication {
                 .map(|(_, s)| s)
         });
         let baseline = base_state.and(baseline);
-        let delta = self
-            .deltas
-            .entry(baseline)
-            .or_insert_with(|| match base_state {
-                Some(base) => base.diff(newest),
-                None => WorldState::new().diff(newest),
-            })
-            .clone();
-        Some(Snapshot {
-            tick: *tick,
-            baseline,
-            last_input,
-            checksum: newest.checksum(),
-            delta,
-        })
+        if !self.encoded.contains_key(&baseline) {
+            let snapshot = Snapshot {
+                last_input: 0,
+                sent_at: self.sent_at,
+                tick: *tick,
+                baseline,
+                checksum: newest.checksum(),
+                delta: base_state.unwrap_or(&WorldState::new()).diff(newest),
+            };
+            let shared = SharedSnapshot::encode(&snapshot)?;
+            let len = shared.bytes().len();
+            // A client refuses anything longer, so it could never catch up.
+            if len > codec::MAX_SERVER_MESSAGE_BYTES {
+                return Err(SnapshotError::TooLarge(len));
+            }
+            let encoded = EncodedSnapshot {
+                tick: *tick,
+                no_input_frame: Bytes::copy_from_slice(shared.bytes()),
+                shared,
+            };
+            self.encoded.insert(baseline, encoded);
+        }
+        Ok(self.encoded.get(&baseline))
     }
 }
 
@@ -73,7 +128,7 @@ impl Replication {
 mod tests {
     use super::*;
     use glam::IVec2;
-    use tickwire_shared::{ClientWorld, EntityId, EntityKind, EntityState};
+    use tickwire_shared::{ClientWorld, EntityId, EntityKind, EntityState, ServerMessage};
 
     fn world_with(n: u32) -> WorldState {
         let mut w = WorldState::new();
@@ -86,24 +141,41 @@ mod tests {
         w
     }
 
+    fn snapshot(replication: &mut Replication, baseline: Option<Tick>, input: u32) -> Snapshot {
+        let mut frames = BytesMut::new();
+        let encoded = replication.snapshot_for(baseline).expect("encodes");
+        let bytes = encoded
+            .expect("history")
+            .frame_for(input, &mut frames)
+            .expect("frame");
+        match codec::decode_server(&bytes) {
+            Ok(ServerMessage::Snapshot(s)) => s,
+            other => panic!("not a snapshot: {other:?}"),
+        }
+    }
+
     #[test]
     fn a_client_follows_deltas_and_falls_back_to_full_when_its_baseline_is_gone() {
         let mut replication = Replication::new(2);
         let mut client = ClientWorld::new();
-        replication.record(Tick(1), &world_with(1));
-        let first = replication.snapshot_for(None, 0).expect("history");
-        assert_eq!(first.baseline, None);
+        replication.record(Tick(1), &world_with(1), SentAt(7));
+        let first = snapshot(&mut replication, None, 0);
+        assert_eq!((first.baseline, first.sent_at), (None, SentAt(7)));
         client.apply(&first).expect("full snapshot applies");
 
-        replication.record(Tick(2), &world_with(2));
-        let second = replication.snapshot_for(Some(Tick(1)), 0).expect("history");
+        replication.record(Tick(2), &world_with(2), SentAt(8));
+        let second = snapshot(&mut replication, Some(Tick(1)), 5);
         assert_eq!(second.baseline, Some(Tick(1)));
+        assert_eq!(
+            second.last_input, 5,
+            "a player's frame carries its own input"
+        );
         assert_eq!(second.delta.created.len(), 1);
         client.apply(&second).expect("delta applies");
 
-        replication.record(Tick(3), &world_with(3));
-        replication.record(Tick(4), &world_with(4));
-        let stale = replication.snapshot_for(Some(Tick(2)), 0).expect("history");
+        replication.record(Tick(3), &world_with(3), SentAt(9));
+        replication.record(Tick(4), &world_with(4), SentAt(10));
+        let stale = snapshot(&mut replication, Some(Tick(2)), 0);
         assert_eq!(stale.baseline, None, "tick 2 left the 2-tick history");
         client.apply(&stale).expect("full snapshot applies");
         assert_eq!(client.state(), &world_with(4));

@@ -6,7 +6,7 @@ use std::path::Path;
 /// The built-in default scenario, so the server runs from any working directory.
 const ARENA_TOML: &str = include_str!("../../assets/scenarios/arena.toml");
 
-/// Most drones a scenario may ask for.
+/// Most drones (or props) a scenario may ask for.
 const MAX_DRONES: u32 = 10_000;
 
 /// A game world's settings. Distances are world units, speeds units per second, times ms.
@@ -28,6 +28,9 @@ pub struct Scenario {
     pub projectile: ProjectileSettings,
     /// The wandering drones.
     pub drones: DroneSettings,
+    /// Passive props that jitter in place (the benchmark world); none when the section is absent.
+    #[serde(default)]
+    pub props: PropSettings,
 }
 
 /// The playing field, from (0, 0) to (width, height).
@@ -82,6 +85,19 @@ pub struct DroneSettings {
     pub max_hp: u8,
     /// How often a drone picks a new direction, in ms.
     pub turn_every_ms: u32,
+}
+
+/// Passive props: every tick the next `moving_per_tick` of them (a window rotating through all
+/// props) each move by a uniform random amount in [-jitter, jitter] on x and on y.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PropSettings {
+    /// How many props the world holds.
+    pub count: u32,
+    /// How many of them move each tick.
+    pub moving_per_tick: u32,
+    /// The largest move per axis per tick, in units.
+    pub jitter: f32,
 }
 
 /// Why a scenario could not be loaded.
@@ -155,8 +171,17 @@ impl Scenario {
             ));
         }
         // Keeps a full snapshot far below the protocol's message limit.
-        if self.drones.count > MAX_DRONES {
-            return Err(ScenarioError::Invalid("drones.count must be at most 10000"));
+        if self.drones.count > MAX_DRONES || self.props.count > MAX_DRONES {
+            return Err(ScenarioError::Invalid(
+                "drones.count and props.count must be at most 10000",
+            ));
+        }
+        if self.props.moving_per_tick > self.props.count
+            || !(self.props.jitter.is_finite() && self.props.jitter >= 0.0)
+        {
+            return Err(ScenarioError::Invalid(
+                "props.moving_per_tick must be at most props.count, props.jitter finite and >= 0",
+            ));
         }
         if self.player.max_hp == 0 || self.drones.max_hp == 0 {
             return Err(ScenarioError::Invalid("max_hp must be at least 1"));

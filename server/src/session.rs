@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickwire_shared::message::MAX_NAME_BYTES;
 use tickwire_shared::{
-    ClientMessage, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, Welcome, close_code, codec,
+    ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, Welcome, close_code,
+    codec,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -71,13 +72,14 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
         }
         () = ctx.shutdown.cancelled() => Err(Some(CloseReason::SHUTDOWN)),
     };
-    let (name, protocol_version) = match hello {
+    let hello = match hello {
         Ok(hello) => hello,
         Err(reason) => return close(ws, reason).await,
     };
-    if let Err(reject) = check_hello(&name, protocol_version) {
+    if let Err(reject) = check_hello(&hello) {
         return reject_and_close(ws, reject).await;
     }
+    let spectator = hello.spectator;
 
     let (events_tx, events) = mpsc::channel(limits.input_queue_frames.max(1));
     let (outbound_tx, outbound) = mpsc::channel(limits.outbound_queue_snapshots.max(1));
@@ -91,7 +93,8 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     if ctx
         .commands
         .send(Command::Join {
-            name,
+            name: hello.name,
+            spectator,
             link,
             reply: reply_tx,
         })
@@ -112,6 +115,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
         ctx: &ctx,
         events: events_tx,
         kick,
+        spectator,
         last_acked: None,
         last_rtt_us: None,
     };
@@ -132,6 +136,8 @@ struct Joined<'a> {
     ctx: &'a SessionContext,
     events: mpsc::Sender<ClientEvent>,
     kick: oneshot::Receiver<CloseReason>,
+    /// Spectators may not send inputs.
+    spectator: bool,
     /// The last tick the client said it applied (for the log when it leaves).
     last_acked: Option<Tick>,
     /// The last round trip measured with a server Ping, in microseconds.
@@ -191,6 +197,12 @@ impl Joined<'_> {
         let message = codec::decode_client(&bytes)
             .map_err(|e| Some(CloseReason::with_detail(close_code::MALFORMED, e)))?;
         match message {
+            ClientMessage::Input(_) if self.spectator => {
+                return Err(Some(CloseReason::new(
+                    close_code::INVALID,
+                    "spectators send no inputs",
+                )));
+            }
             ClientMessage::Input(input) if !input.buttons.is_valid() => {
                 return Err(Some(CloseReason::new(
                     close_code::INVALID,
@@ -261,7 +273,7 @@ async fn guarded<T>(
 }
 
 /// Waits for the opening Hello. `Err(None)`: the peer left; `Err(Some)`: close with that.
-async fn read_hello(ws: &mut Ws) -> Result<(String, u16), Option<CloseReason>> {
+async fn read_hello(ws: &mut Ws) -> Result<Hello, Option<CloseReason>> {
     loop {
         let bytes = match ws.next().await {
             None => return Err(None),
@@ -272,7 +284,7 @@ async fn read_hello(ws: &mut Ws) -> Result<(String, u16), Option<CloseReason>> {
             Some(Err(e)) => return Err(CloseReason::for_read_error(&e)),
         };
         return match codec::decode_client(&bytes) {
-            Ok(ClientMessage::Hello(hello)) => Ok((hello.name, hello.protocol_version)),
+            Ok(ClientMessage::Hello(hello)) => Ok(hello),
             Ok(_) => Err(Some(CloseReason::new(
                 close_code::INVALID,
                 "the first message must be Hello",
@@ -282,13 +294,14 @@ async fn read_hello(ws: &mut Ws) -> Result<(String, u16), Option<CloseReason>> {
     }
 }
 
-fn check_hello(name: &str, protocol_version: u16) -> Result<(), RejectReason> {
-    if protocol_version != PROTOCOL_VERSION {
+fn check_hello(hello: &Hello) -> Result<(), RejectReason> {
+    if hello.protocol_version != PROTOCOL_VERSION {
         return Err(RejectReason::VersionMismatch {
             server: PROTOCOL_VERSION,
-            client: protocol_version,
+            client: hello.protocol_version,
         });
     }
+    let name = &hello.name;
     if name.is_empty() || name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
         return Err(RejectReason::InvalidName);
     }

@@ -1,7 +1,8 @@
-//! Tick timing and traffic figures for the periodic log line.
+//! Tick timing and traffic figures for the periodic log line. Every tick is also a trace event
+//! (`tickwire_server::tick_stats=trace`), which `tickwire-bot bench` reads for exact percentiles.
 
 use std::time::Duration;
-use tracing::info;
+use tracing::{info, trace};
 
 /// Tick durations, overruns and bytes sent since the last summary.
 #[derive(Debug, Default)]
@@ -14,11 +15,13 @@ pub(crate) struct TickStats {
 
 impl TickStats {
     pub(crate) fn record_tick(&mut self, took: Duration) {
-        self.tick_micros
-            .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+        let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
+        trace!(tick_us = micros, "tick");
+        self.tick_micros.push(micros);
     }
 
     pub(crate) fn record_overruns(&mut self, ticks: u64) {
+        trace!(ticks, "overrun");
         self.overruns += ticks;
     }
 

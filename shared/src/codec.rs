@@ -1,7 +1,7 @@
 //! The only place that names the serializer: bincode 2 (standard config: little-endian varints),
 //! always decoding with a size limit and rejecting trailing bytes.
 
-use crate::{ClientMessage, ServerMessage};
+use crate::{ClientMessage, SentAt, ServerMessage, Snapshot, Tick};
 use bincode::config;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -30,6 +30,9 @@ pub enum DecodeError {
     /// A valid message followed by bytes that belong to nothing.
     #[error("{0} trailing bytes after the message")]
     TrailingBytes(usize),
+    /// [`peek_snapshot`] was given another message.
+    #[error("not a snapshot")]
+    NotASnapshot,
 }
 
 /// Serialization of our own message types failed (cannot happen for well-formed values; kept as
@@ -56,6 +59,99 @@ pub fn encode_server(message: &ServerMessage) -> Result<Vec<u8>, EncodeError> {
 /// Decodes a server message, enforcing [`MAX_SERVER_MESSAGE_BYTES`] and that every byte is used.
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
     decode::<_, MAX_SERVER_MESSAGE_BYTES>(bytes)
+}
+
+/// `ServerMessage::Snapshot`'s variant index as bincode writes it (a varint before the fields).
+/// Tests check that [`SharedSnapshot`]'s frames equal [`encode_server`]'s.
+const SNAPSHOT_VARIANT: u32 = 2;
+
+/// A snapshot encoded once for every client on the same baseline. Their frames differ only in
+/// the leading `last_input`, so each client's frame is a small prefix plus the shared tail.
+#[derive(Clone, Debug)]
+pub struct SharedSnapshot {
+    /// The whole message, for the encoded snapshot's own `last_input`.
+    bytes: Vec<u8>,
+    /// Where the fields after `last_input` start in `bytes`.
+    tail_start: usize,
+}
+
+impl SharedSnapshot {
+    /// Encodes `ServerMessage::Snapshot(snapshot)`.
+    pub fn encode(snapshot: &Snapshot) -> Result<Self, EncodeError> {
+        // A tuple of the variant index and the struct is exactly how bincode writes the enum.
+        let bytes = encode(&(SNAPSHOT_VARIANT, snapshot))?;
+        let tail_start = FramePrefix::new(snapshot.last_input)?.len;
+        Ok(Self { bytes, tail_start })
+    }
+
+    /// The frame for the encoded snapshot's own `last_input` (0 for spectators).
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The frame for a client whose last applied input is `last_input`: send the prefix, then
+    /// the tail.
+    pub fn frame_for(&self, last_input: u32) -> Result<(FramePrefix, &[u8]), EncodeError> {
+        let tail = self.bytes.get(self.tail_start..).unwrap_or_default();
+        Ok((FramePrefix::new(last_input)?, tail))
+    }
+}
+
+/// The start of one client's snapshot frame: the variant index and its `last_input`.
+#[derive(Clone, Copy, Debug)]
+pub struct FramePrefix {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl FramePrefix {
+    fn new(last_input: u32) -> Result<Self, EncodeError> {
+        let mut bytes = [0; 10];
+        let len = bincode::encode_into_slice(
+            (SNAPSHOT_VARIANT, last_input),
+            &mut bytes,
+            config::standard(),
+        )?;
+        Ok(Self { bytes, len })
+    }
+}
+
+impl AsRef<[u8]> for FramePrefix {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The stamp at the start of a snapshot frame, read without decoding the delta: what a client
+/// that only counts frames needs to measure latency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotStamp {
+    /// The snapshot's `last_input`.
+    pub last_input: u32,
+    /// When the server sent it.
+    pub sent_at: SentAt,
+    /// Its tick.
+    pub tick: Tick,
+    /// Its baseline (`None`: a full snapshot).
+    pub baseline: Option<Tick>,
+}
+
+/// Reads the [`SnapshotStamp`] of a snapshot frame; other messages are [`DecodeError::NotASnapshot`].
+pub fn peek_snapshot(bytes: &[u8]) -> Result<SnapshotStamp, DecodeError> {
+    let config = config::standard().with_limit::<MAX_SERVER_MESSAGE_BYTES>();
+    type Stamp = (u32, u32, SentAt, Tick, Option<Tick>);
+    let ((variant, last_input, sent_at, tick, baseline), _): (Stamp, usize) =
+        bincode::serde::decode_from_slice(bytes, config)?;
+    if variant != SNAPSHOT_VARIANT {
+        return Err(DecodeError::NotASnapshot);
+    }
+    Ok(SnapshotStamp {
+        last_input,
+        sent_at,
+        tick,
+        baseline,
+    })
 }
 
 fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, EncodeError> {

@@ -3,14 +3,11 @@
 //! `apply(diff(a, b), a) == b` for any two worlds. A delta lists removed ids, created entities in
 //! full, and changed entities with a [`FieldMask`] and only the fields that changed; positions
 //! travel as a difference from the baseline, which is small for anything that moves smoothly.
+//! [`crate::delta_wire`] packs a delta into bits.
 
 use crate::{Checksum, EntityId, EntityState};
 use glam::IVec2;
-use serde::de::{self, SeqAccess, Visitor};
-use serde::ser::SerializeTuple;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// Everything a client holds: entities by id, with their checksum kept current.
 #[derive(Clone, Debug, Default)]
@@ -158,8 +155,9 @@ pub enum DeltaError {
     DuplicateEntity(EntityId),
 }
 
-/// The difference between two worlds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The difference between two worlds. Ids ascend strictly within each list (as `diff` makes
+/// them); its wire form is in [`crate::delta_wire`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorldDelta {
     /// Ids that are gone.
     pub removed: Vec<EntityId>,
@@ -193,8 +191,16 @@ impl FieldMask {
     /// Every defined bit; any other bit makes the change undecodable.
     pub const ALL: u8 = Self::POS | Self::AIM | Self::HP | Self::SCORE;
 
-    fn has(self, bit: u8) -> bool {
+    /// Whether the `bit` field is present.
+    #[must_use]
+    pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
+    }
+
+    /// Whether the mask names at least one field and only defined ones.
+    #[must_use]
+    pub fn is_valid(self) -> bool {
+        self.0 != 0 && self.0 & !Self::ALL == 0
     }
 
     fn pick<T: Default>(self, bit: u8, value: T) -> T {
@@ -264,85 +270,5 @@ impl EntityChange {
             s.score = self.score;
         }
         s
-    }
-}
-
-// Wire form: id, mask, then only the fields the mask names, in bit order. Serialized as a tuple
-// whose length depends on the mask; the decoder reads the mask first and then exactly those fields
-// (a tuple has no length prefix in bincode, so nothing else is spent on the optional fields).
-impl Serialize for EntityChange {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let m = self.mask;
-        let len = 2
-            + usize::from(m.has(FieldMask::POS)) * 2
-            + usize::from(m.has(FieldMask::AIM))
-            + usize::from(m.has(FieldMask::HP))
-            + usize::from(m.has(FieldMask::SCORE));
-        let mut t = serializer.serialize_tuple(len)?;
-        t.serialize_element(&self.id)?;
-        t.serialize_element(&m.0)?;
-        if m.has(FieldMask::POS) {
-            t.serialize_element(&self.pos_delta.x)?;
-            t.serialize_element(&self.pos_delta.y)?;
-        }
-        if m.has(FieldMask::AIM) {
-            t.serialize_element(&self.aim)?;
-        }
-        if m.has(FieldMask::HP) {
-            t.serialize_element(&self.hp)?;
-        }
-        if m.has(FieldMask::SCORE) {
-            t.serialize_element(&self.score)?;
-        }
-        t.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for EntityChange {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        fn field<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A::Error> {
-            seq.next_element()?
-                .ok_or_else(|| de::Error::custom("entity change ended early"))
-        }
-        struct ChangeVisitor;
-        impl<'de> Visitor<'de> for ChangeVisitor {
-            type Value = EntityChange;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an entity change: id, field mask, masked fields")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EntityChange, A::Error> {
-                let id: EntityId = field(&mut seq)?;
-                let mask: u8 = field(&mut seq)?;
-                if mask == 0 || mask & !FieldMask::ALL != 0 {
-                    return Err(de::Error::custom(format_args!(
-                        "invalid field mask {mask:#04x}"
-                    )));
-                }
-                let mask = FieldMask(mask);
-                let mut change = EntityChange {
-                    id,
-                    mask,
-                    pos_delta: IVec2::ZERO,
-                    aim: 0,
-                    hp: 0,
-                    score: 0,
-                };
-                if mask.has(FieldMask::POS) {
-                    change.pos_delta = IVec2::new(field(&mut seq)?, field(&mut seq)?);
-                }
-                if mask.has(FieldMask::AIM) {
-                    change.aim = field(&mut seq)?;
-                }
-                if mask.has(FieldMask::HP) {
-                    change.hp = field(&mut seq)?;
-                }
-                if mask.has(FieldMask::SCORE) {
-                    change.score = field(&mut seq)?;
-                }
-                Ok(change)
-            }
-        }
-        // 7 is the longest form (id, mask, x, y, aim, hp, score); the visitor reads fewer.
-        deserializer.deserialize_tuple(7, ChangeVisitor)
     }
 }

@@ -48,7 +48,7 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
-    /// The kind's wire number, used by the checksum.
+    /// The kind's wire number, used by the checksum and the packed delta.
     #[must_use]
     pub fn as_u8(self) -> u8 {
         match self {
@@ -57,6 +57,14 @@ impl EntityKind {
             Self::Projectile => 2,
             Self::Prop => 3,
         }
+    }
+
+    /// The kind with wire number `n`, if any.
+    #[must_use]
+    pub fn from_u8(n: u8) -> Option<Self> {
+        [Self::Player, Self::Drone, Self::Projectile, Self::Prop]
+            .get(usize::from(n))
+            .copied()
     }
 }
 

@@ -8,6 +8,8 @@
 //! - [`message`]: every message in both directions ([`ClientMessage`], [`ServerMessage`]).
 //! - [`codec`]: the only file that names the serializer; size limits and trailing-byte checks.
 //! - [`delta`]: a world's replicated state, and `diff` / `apply` between two of them.
+//! - [`delta_wire`]: a delta packed into bits (with the private `bits` writer and reader).
+//! - [`sent_at`]: the server's send stamp on snapshots, for one-way latency on one host.
 //! - [`checksum`]: the order-independent, incrementally updated checksum of a world.
 //! - [`movement`]: the movement rules run by the server and by client prediction.
 //! - [`client_world`]: [`ClientWorld`], which applies snapshots and verifies their checksums.
@@ -26,7 +28,7 @@
 //! impl Game {
 //!     /// The first frame to send after the socket opens.
 //!     fn hello(&self) -> Vec<u8> {
-//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into() };
+//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into(), spectator: false };
 //!         codec::encode_client(&ClientMessage::Hello(hello)).expect("encodes")
 //!     }
 //!
@@ -34,7 +36,7 @@
 //!     fn on_frame(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, codec::DecodeError> {
 //!         let mut replies = Vec::new();
 //!         match codec::decode_server(bytes)? {
-//!             ServerMessage::Welcome(welcome) => self.me = Some(welcome.player),
+//!             ServerMessage::Welcome(welcome) => self.me = welcome.player,
 //!             ServerMessage::Rejected(reason) => eprintln!("refused: {reason}"),
 //!             ServerMessage::Snapshot(snapshot) => {
 //!                 // A checksum mismatch is a desync: ask for a full snapshot.
@@ -69,15 +71,18 @@
 //! docs/PROTOCOL.md describes every message byte by byte.
 #![warn(missing_docs)]
 
+mod bits;
 pub mod checksum;
 pub mod client_world;
 pub mod close_code;
 pub mod codec;
 pub mod delta;
+pub mod delta_wire;
 pub mod entity;
 pub mod input;
 pub mod message;
 pub mod movement;
+pub mod sent_at;
 pub mod tick;
 
 pub use checksum::Checksum;
@@ -87,8 +92,9 @@ pub use entity::{EntityId, EntityKind, EntityState};
 pub use input::{Buttons, InputFrame};
 pub use message::{ClientMessage, Hello, RejectReason, ServerMessage, Snapshot, Welcome};
 pub use movement::MovementRules;
+pub use sent_at::SentAt;
 pub use tick::Tick;
 
 /// The protocol version. A client whose `Hello` names another version is rejected with
 /// [`RejectReason::VersionMismatch`]. Bump it on every change to the wire format.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;

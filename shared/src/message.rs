@@ -1,6 +1,6 @@
 //! Every message in both directions. Plain data: [`crate::codec`] turns them into bytes.
 
-use crate::{Checksum, EntityId, InputFrame, MovementRules, Tick, WorldDelta};
+use crate::{Checksum, EntityId, InputFrame, MovementRules, SentAt, Tick, WorldDelta};
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted player name, in bytes.
@@ -36,6 +36,9 @@ pub struct Hello {
     pub protocol_version: u16,
     /// Display name, 1 to [`MAX_NAME_BYTES`] bytes.
     pub name: String,
+    /// Watch without a player entity. A spectator sends no inputs; one that does is closed
+    /// with [`crate::close_code::INVALID`].
+    pub spectator: bool,
 }
 
 /// A message from the server to a client.
@@ -64,8 +67,9 @@ pub enum ServerMessage {
 pub struct Welcome {
     /// The server's id for this session, unique while the server runs.
     pub client_id: u32,
-    /// The client's own player entity (present from the first snapshot on).
-    pub player: EntityId,
+    /// The client's own player entity (present from the first snapshot on); `None` for a
+    /// spectator.
+    pub player: Option<EntityId>,
     /// Simulation ticks (and snapshots) per second.
     pub tick_rate: u16,
     /// The movement rules to predict the player with; identical to the server's.
@@ -92,15 +96,21 @@ pub enum RejectReason {
 }
 
 /// One tick of world state for one client.
+///
+/// `last_input` comes first: it is the only field that differs between clients on the same
+/// baseline, so the server encodes everything after it once and shares those bytes (see
+/// [`crate::codec::SharedSnapshot`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// The sequence of the last input frame from this client the server has applied (0: none).
+    pub last_input: u32,
+    /// When the server sent this tick's snapshots.
+    pub sent_at: SentAt,
     /// The tick this snapshot describes.
     pub tick: Tick,
     /// The tick of the snapshot this one is a delta against, which is the previous snapshot the
     /// server sent this client; `None` for a full snapshot (start from an empty world).
     pub baseline: Option<Tick>,
-    /// The sequence of the last input frame from this client the server has applied (0: none).
-    pub last_input: u32,
     /// Checksum of the whole world the client must hold after applying this snapshot.
     pub checksum: Checksum,
     /// What changed since `baseline`.

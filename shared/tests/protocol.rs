@@ -6,7 +6,8 @@ use tickwire_shared::client_world::Applied;
 use tickwire_shared::codec::{self, DecodeError};
 use tickwire_shared::{
     Buttons, Checksum, ClientMessage, ClientWorld, EntityId, EntityKind, EntityState, Hello,
-    InputFrame, MovementRules, RejectReason, ServerMessage, Snapshot, Tick, Welcome, WorldState,
+    InputFrame, MovementRules, RejectReason, SentAt, ServerMessage, Snapshot, Tick, Welcome,
+    WorldState, delta_wire,
 };
 
 fn kind() -> impl Strategy<Value = EntityKind> {
@@ -98,12 +99,13 @@ fn input_frame() -> impl Strategy<Value = InputFrame> {
 
 fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
-        (any::<u16>(), "[a-z]{1,32}").prop_map(|(protocol_version, name)| ClientMessage::Hello(
-            Hello {
+        (any::<u16>(), "[a-z]{1,32}", any::<bool>()).prop_map(
+            |(protocol_version, name, spectator)| ClientMessage::Hello(Hello {
                 protocol_version,
-                name
-            }
-        )),
+                name,
+                spectator,
+            })
+        ),
         input_frame().prop_map(ClientMessage::Input),
         any::<u32>().prop_map(|t| ClientMessage::Ack(Tick(t))),
         any::<u64>().prop_map(|client_time_us| ClientMessage::Ping { client_time_us }),
@@ -116,7 +118,7 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
     prop_oneof![
         (
             any::<u32>(),
-            any::<u32>(),
+            any::<Option<u32>>(),
             any::<u16>(),
             any::<i32>(),
             any::<(i32, i32, i32, i32)>()
@@ -124,7 +126,7 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             .prop_map(|(client_id, player, tick_rate, step, (a, b, c, d))| {
                 ServerMessage::Welcome(Welcome {
                     client_id,
-                    player: EntityId(player),
+                    player: player.map(EntityId),
                     tick_rate,
                     movement: MovementRules {
                         step_per_tick: step,
@@ -140,24 +142,28 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             Just(RejectReason::InvalidName),
         ]
         .prop_map(ServerMessage::Rejected),
-        (
-            world_and_successor(),
-            any::<u32>(),
-            any::<Option<u32>>(),
-            any::<u32>()
-        )
-            .prop_map(|((a, b), tick, baseline, last_input)| {
-                ServerMessage::Snapshot(Snapshot {
-                    tick: Tick(tick),
-                    baseline: baseline.map(Tick),
-                    last_input,
-                    checksum: b.checksum(),
-                    delta: a.diff(&b),
-                })
-            }),
+        snapshot().prop_map(ServerMessage::Snapshot),
         any::<u64>().prop_map(|server_time_us| ServerMessage::Ping { server_time_us }),
         any::<u64>().prop_map(|client_time_us| ServerMessage::Pong { client_time_us }),
     ]
+}
+
+fn snapshot() -> impl Strategy<Value = Snapshot> {
+    (
+        world_and_successor(),
+        any::<u32>(),
+        any::<Option<u32>>(),
+        any::<u32>(),
+        any::<u32>(),
+    )
+        .prop_map(|((a, b), tick, baseline, last_input, sent_at)| Snapshot {
+            sent_at: SentAt(sent_at),
+            tick: Tick(tick),
+            baseline: baseline.map(Tick),
+            last_input,
+            checksum: b.checksum(),
+            delta: a.diff(&b),
+        })
 }
 
 proptest! {
@@ -205,6 +211,34 @@ proptest! {
     fn arbitrary_bytes_never_panic_either_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = codec::decode_client(&bytes);
         let _ = codec::decode_server(&bytes);
+        let _ = codec::peek_snapshot(&bytes);
+        if let Ok(delta) = delta_wire::unpack(&bytes) {
+            let packed = delta_wire::pack(&delta).expect("an unpacked delta packs");
+            prop_assert_eq!(delta_wire::unpack(&packed).expect("repacked delta unpacks"), delta);
+        }
+    }
+
+    #[test]
+    fn a_shared_snapshot_gives_every_client_the_bytes_encode_server_would(
+        snapshot in snapshot(),
+        last_input in any::<u32>(),
+    ) {
+        let shared = codec::SharedSnapshot::encode(&snapshot).expect("encodes");
+        let own = codec::encode_server(&ServerMessage::Snapshot(snapshot.clone())).expect("encodes");
+        prop_assert_eq!(shared.bytes(), &own[..]);
+        let (prefix, tail) = shared.frame_for(last_input).expect("prefix encodes");
+        let frame = [prefix.as_ref(), tail].concat();
+        let expected = Snapshot { last_input, ..snapshot.clone() };
+        prop_assert_eq!(&frame, &codec::encode_server(&ServerMessage::Snapshot(expected)).expect("encodes"));
+        let stamp = codec::peek_snapshot(&frame).expect("a snapshot frame peeks");
+        prop_assert_eq!(stamp, codec::SnapshotStamp { last_input, sent_at: snapshot.sent_at, tick: snapshot.tick, baseline: snapshot.baseline });
+    }
+
+    #[test]
+    fn packed_deltas_round_trip((a, b) in world_and_successor()) {
+        let delta = a.diff(&b);
+        let packed = delta_wire::pack(&delta).expect("a diff packs");
+        prop_assert_eq!(delta_wire::unpack(&packed), Ok(delta));
     }
 
     #[test]
@@ -223,6 +257,7 @@ proptest! {
         let mut previous = WorldState::new();
         for (i, w) in worlds.iter().enumerate() {
             let snapshot = Snapshot {
+                sent_at: SentAt(0),
                 tick: Tick(i as u32 + 10),
                 baseline: (i > 0).then(|| Tick(i as u32 + 9)),
                 last_input: 0,
@@ -281,6 +316,7 @@ fn a_wrong_checksum_is_a_desync_and_deltas_wait_for_a_full_snapshot() {
         EntityState::new(EntityKind::Drone, IVec2::new(5, 5)),
     );
     let full = Snapshot {
+        sent_at: SentAt(0),
         tick: Tick(1),
         baseline: None,
         last_input: 0,
@@ -293,6 +329,7 @@ fn a_wrong_checksum_is_a_desync_and_deltas_wait_for_a_full_snapshot() {
         Err(tickwire_shared::ApplyError::ChecksumMismatch { .. })
     ));
     let delta = Snapshot {
+        sent_at: SentAt(0),
         tick: Tick(2),
         baseline: Some(Tick(1)),
         last_input: 0,
@@ -325,6 +362,7 @@ fn a_moved_entity_costs_few_bytes() {
     let delta = a.diff(&b);
     assert_eq!(delta.changed.len(), 1);
     let bytes = codec::encode_server(&ServerMessage::Snapshot(Snapshot {
+        sent_at: SentAt(0),
         tick: Tick(2),
         baseline: Some(Tick(1)),
         last_input: 0,
@@ -332,8 +370,9 @@ fn a_moved_entity_costs_few_bytes() {
         delta,
     }))
     .expect("encodes");
-    // variant + tick + baseline + last_input + checksum(4) + 3 vec lengths + id, mask, dx, dy.
-    assert_eq!(bytes.len(), 1 + 1 + 2 + 1 + 4 + 3 + 4, "{bytes:?}");
+    // variant, last_input, sent_at (4), tick, baseline (2), checksum (4), packed length; then the
+    // packed delta: counts, and id, mask, dx, dy as one-value columns.
+    assert_eq!(bytes.len(), 1 + 1 + 4 + 1 + 2 + 4 + 1 + 5, "{bytes:?}");
 }
 
 #[test]

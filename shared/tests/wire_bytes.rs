@@ -5,7 +5,7 @@ use glam::IVec2;
 use tickwire_shared::codec;
 use tickwire_shared::{
     Buttons, Checksum, ClientMessage, EntityChange, EntityId, EntityKind, EntityState, FieldMask,
-    Hello, InputFrame, MovementRules, RejectReason, ServerMessage, Snapshot, Tick, Welcome,
+    Hello, InputFrame, MovementRules, RejectReason, SentAt, ServerMessage, Snapshot, Tick, Welcome,
     WorldDelta,
 };
 
@@ -20,10 +20,11 @@ fn server(m: ServerMessage) -> Vec<u8> {
 #[test]
 fn hello() {
     let bytes = client(ClientMessage::Hello(Hello {
-        protocol_version: 1,
+        protocol_version: 2,
         name: "ann".into(),
+        spectator: true,
     }));
-    assert_eq!(bytes, [0, 1, 3, b'a', b'n', b'n']);
+    assert_eq!(bytes, [0, 2, 3, b'a', b'n', b'n', 1]);
 }
 
 #[test]
@@ -59,7 +60,7 @@ fn ack_ping_pong_request_full() {
 fn welcome_and_rejected() {
     let welcome = Welcome {
         client_id: 1,
-        player: EntityId(16),
+        player: Some(EntityId(16)),
         tick_rate: 30,
         movement: MovementRules {
             step_per_tick: 427,
@@ -71,8 +72,8 @@ fn welcome_and_rejected() {
     assert_eq!(
         server(ServerMessage::Welcome(welcome)),
         [
-            0, 1, 16, 30, 251, 0x56, 0x03, 251, 0x00, 0x06, 251, 0x00, 0x06, 252, 0x00, 0xee, 0x01,
-            0x00, 252, 0x00, 0xee, 0x01, 0x00
+            0, 1, 1, 16, 30, 251, 0x56, 0x03, 251, 0x00, 0x06, 251, 0x00, 0x06, 252, 0x00, 0xee,
+            0x01, 0x00, 252, 0x00, 0xee, 0x01, 0x00
         ]
     );
     let reject = RejectReason::VersionMismatch {
@@ -104,6 +105,7 @@ fn snapshot() {
         score: 0,
     };
     let snapshot = Snapshot {
+        sent_at: SentAt(0x0807_0605),
         tick: Tick(100),
         baseline: Some(Tick(99)),
         last_input: 12,
@@ -114,20 +116,25 @@ fn snapshot() {
             changed: vec![moved],
         },
     };
-    assert_eq!(
-        server(ServerMessage::Snapshot(snapshot)),
-        [
-            2,   // variant: Snapshot
-            100, // tick
-            1, 99, // baseline: Some(99)
-            12, // last_input
-            1, 2, 3, 4, // checksum, 4 bytes little-endian
-            1, 9, // removed: [9]
-            1, 4, 1, 128, 127, 5, 60,
-            0, // created: [(4, Drone, pos (64, -64) zigzag 128 and 127, aim 5, hp 60, score 0)]
-            1, 3, 0b0101, 20, 1, 40, // changed: [id 3, mask POS|HP, dx 10, dy -1, hp 40]
-        ]
-    );
+    // The packed delta, bit by bit (least significant bit of each byte first; see
+    // docs/PROTOCOL.md). Exp-Golomb(0) of n: zeros, a one, then as many low bits of n + 1.
+    // counts 1, 1, 1: 010 010 010. Every column holds one value, written as sign + magnitude:
+    // removed gap 9: 0 0001010 | created gap 4: 0 00110 | kind 1 (Drone): 0 010
+    // x 64: 0 0000001100000 | y -64: 1 0000001100000 | aim 5: 0 00101 | hp 60: 0 00000110111
+    // score 0: 0 1 | changed gap 3: 0 00100 | mask 5 (POS|HP): 0 00101 | dx 10: 0 0001110
+    // dy -1: 1 010 | hp 40: 0 00000110010 | one zero bit of padding.
+    let packed = [146, 160, 48, 2, 12, 2, 3, 20, 216, 69, 80, 184, 2, 38];
+    let mut expected = vec![
+        2,  // variant: Snapshot
+        12, // last_input
+        5, 6, 7, 8,   // sent_at, 4 bytes little-endian
+        100, // tick
+        1, 99, // baseline: Some(99)
+        1, 2, 3, 4,  // checksum, 4 bytes little-endian
+        14, // packed delta length
+    ];
+    expected.extend(packed);
+    assert_eq!(server(ServerMessage::Snapshot(snapshot)), expected);
     assert_eq!(server(ServerMessage::Ping { server_time_us: 1 }), [3, 1]);
     assert_eq!(server(ServerMessage::Pong { client_time_us: 2 }), [4, 2]);
 }

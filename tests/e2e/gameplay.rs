@@ -21,7 +21,10 @@ async fn players_see_each_other() {
     let server = TestServer::start().await;
     let mut a = Bot::connect(&server.url, "a").await.expect("a joins");
     let mut b = Bot::connect(&server.url, "b").await.expect("b joins");
-    let (pa, pb) = (a.player(), b.player());
+    let (pa, pb) = (
+        a.player().expect("joined as a player"),
+        b.player().expect("joined as a player"),
+    );
     assert_ne!(pa, pb);
     until(&mut a, "a sees b", |a| {
         a.world()
@@ -42,7 +45,7 @@ async fn an_input_moves_the_player_exactly_as_the_shared_rules_say_in_another_bo
     let server = TestServer::start().await;
     let mut mover = Bot::connect(&server.url, "mover").await.expect("joins");
     let mut watcher = Bot::connect(&server.url, "watcher").await.expect("joins");
-    let id = mover.player();
+    let id = mover.player().expect("joined as a player");
     until(&mut watcher, "watcher sees the mover", |w| {
         w.world().entity(id).is_some()
     })
@@ -125,7 +128,7 @@ async fn a_disconnect_despawns_the_player() {
     let server = TestServer::start().await;
     let leaver = Bot::connect(&server.url, "leaver").await.expect("joins");
     let mut watcher = Bot::connect(&server.url, "watcher").await.expect("joins");
-    let id = leaver.player();
+    let id = leaver.player().expect("joined as a player");
     until(&mut watcher, "the watcher sees the leaver", |w| {
         w.world().entity(id).is_some()
     })

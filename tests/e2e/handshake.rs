@@ -15,7 +15,7 @@ async fn hello_gets_welcome_then_a_full_snapshot_with_the_own_player() {
     bot.next_snapshot().await.expect("a snapshot");
     let me = bot
         .world()
-        .entity(bot.player())
+        .entity(bot.player().expect("joined as a player"))
         .expect("own player in the first snapshot");
     assert_eq!(me.kind, tickwire_shared::EntityKind::Player);
     assert!(me.hp > 0);
@@ -42,6 +42,7 @@ async fn a_version_mismatch_gets_a_typed_rejection_and_close_4001() {
         &ClientMessage::Hello(Hello {
             protocol_version: wrong,
             name: "x".into(),
+            spectator: false,
         }),
     )
     .await;

@@ -45,7 +45,10 @@ async fn a_client_that_never_reads_is_kicked_and_the_others_get_every_tick() {
         tokio_tungstenite::client_async(server.url.as_str(), MaybeTlsStream::Plain(stream))
             .await
             .expect("upgrade");
-    let stalled_player = join(&mut stalled, "stalled").await.player;
+    let stalled_player = join(&mut stalled, "stalled")
+        .await
+        .player
+        .expect("joined as a player");
 
     let started = Instant::now();
     let mut ticks = Vec::new();

@@ -92,6 +92,7 @@ pub(crate) async fn join(ws: &mut RawWs, name: &str) -> Welcome {
     let hello = Hello {
         protocol_version: PROTOCOL_VERSION,
         name: name.into(),
+        spectator: false,
     };
     send_client(ws, &ClientMessage::Hello(hello)).await;
     match next_server_message(ws).await {

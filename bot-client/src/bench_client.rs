@@ -1,0 +1,116 @@
+//! One benchmark client: a spectator that either rebuilds the world and verifies every checksum
+//! (a [`Bot`]), or, to keep the load generator light at thousands of clients, only reads each
+//! snapshot's stamp and counts bytes. Both measure latency from the server's send stamp, and
+//! both count only while the benchmark is measuring.
+
+use crate::bot::{Bot, BotError, Received, wall_clock_stamp};
+use tickwire_shared::{ServerMessage, codec};
+use tokio::sync::watch;
+
+/// Where a benchmark run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    WarmingUp,
+    Measuring,
+    Done,
+}
+
+/// What one client saw while measuring (join size: whenever it arrived).
+#[derive(Debug, Default)]
+pub(crate) struct ClientTally {
+    pub(crate) connected: bool,
+    pub(crate) snapshots: u64,
+    pub(crate) bytes: u64,
+    pub(crate) patches: u64,
+    pub(crate) patch_bytes: u64,
+    pub(crate) join_bytes: Option<usize>,
+    pub(crate) latency_us: Vec<u32>,
+    pub(crate) desyncs: u64,
+    pub(crate) error: Option<String>,
+}
+
+impl ClientTally {
+    fn record_snapshot(
+        &mut self,
+        len: usize,
+        full: bool,
+        measuring: bool,
+        sent_at: tickwire_shared::SentAt,
+    ) {
+        if full {
+            self.join_bytes.get_or_insert(len);
+        }
+        if !measuring {
+            return;
+        }
+        self.snapshots += 1;
+        if !full {
+            self.patches += 1;
+            self.patch_bytes += len as u64;
+        }
+        if let Some(latency) = sent_at.until(wall_clock_stamp()) {
+            self.latency_us
+                .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+        }
+    }
+}
+
+/// Reads snapshots on a connected spectator until the phase is `Done`.
+pub(crate) async fn run_client(
+    mut bot: Bot,
+    verify: bool,
+    mut phase: watch::Receiver<Phase>,
+) -> ClientTally {
+    let mut tally = ClientTally {
+        connected: true,
+        ..ClientTally::default()
+    };
+    let outcome = loop {
+        let frame = tokio::select! {
+            _ = phase.wait_for(|p| *p == Phase::Done) => break Ok(()),
+            frame = bot.receive_frame() => frame,
+        };
+        let measuring = *phase.borrow() == Phase::Measuring;
+        let result = match frame {
+            Ok(frame) => on_frame(&mut bot, &mut tally, &frame, verify, measuring).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            break Err(e);
+        }
+    };
+    tally.desyncs = bot.stats().desyncs;
+    if let Err(e) = outcome {
+        tally.error = Some(format!("{}: {e}", bot.name()));
+    }
+    bot.close().await;
+    tally
+}
+
+async fn on_frame(
+    bot: &mut Bot,
+    tally: &mut ClientTally,
+    frame: &[u8],
+    verify: bool,
+    measuring: bool,
+) -> Result<(), BotError> {
+    if measuring {
+        tally.bytes += frame.len() as u64;
+    }
+    if !verify && let Ok(stamp) = codec::peek_snapshot(frame) {
+        tally.record_snapshot(
+            frame.len(),
+            stamp.baseline.is_none(),
+            measuring,
+            stamp.sent_at,
+        );
+        return Ok(());
+    }
+    let received = Received::decode(frame)?;
+    if let ServerMessage::Snapshot(s) = received.message() {
+        tally.record_snapshot(frame.len(), s.baseline.is_none(), measuring, s.sent_at);
+    }
+    // Applies and verifies snapshots (verifying clients), answers the server's Pings.
+    bot.handle(received).await?;
+    Ok(())
+}
