@@ -129,7 +129,7 @@ impl Default for Limits {
         Self {
             max_clients: 1000,
             max_message_bytes: 1024,
-            read_buffer_bytes: 4096,
+            read_buffer_bytes: 512,
             max_connections: 2000,
             socket_send_buffer_bytes: 0,
             outbound_queue_snapshots: 8,

@@ -7,6 +7,7 @@ use crate::game_loop::{ClientEvent, ClientLink, Command};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickwire_shared::message::MAX_NAME_BYTES;
@@ -22,7 +23,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, instrument, trace, warn};
 
 /// The WebSocket path clients connect to.
@@ -113,6 +114,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     let mut joined = Joined {
         ws: &mut ws,
         ctx: &ctx,
+        shutdown: Box::pin(ctx.shutdown.clone().cancelled_owned()),
         events: events_tx,
         kick,
         spectator,
@@ -127,6 +129,9 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     close(ws, ended).await;
 }
 
+/// The server's shutdown signal as one pinned future per session.
+type Shutdown = Pin<Box<WaitForCancellationFutureOwned>>;
+
 /// How a session ends: the close to send, or `None` when the peer is already gone.
 type End = Option<CloseReason>;
 
@@ -134,6 +139,9 @@ type End = Option<CloseReason>;
 struct Joined<'a> {
     ws: &'a mut Ws,
     ctx: &'a SessionContext,
+    /// Completes on server shutdown. Created once: a fresh `cancelled()` per wake-up would
+    /// register with the token (under its lock) on every snapshot.
+    shutdown: Shutdown,
     events: mpsc::Sender<ClientEvent>,
     kick: oneshot::Receiver<CloseReason>,
     /// Spectators may not send inputs.
@@ -145,7 +153,7 @@ struct Joined<'a> {
 }
 
 impl Joined<'_> {
-    /// The main loop: one `select!` over shutdown, kicks, the socket, the snapshot queue and
+    /// The main loop: one `select!` over the snapshot queue, kicks, shutdown, the socket and
     /// the heartbeat.
     async fn play(&mut self, welcome: Welcome, mut outbound: mpsc::Receiver<Bytes>) -> End {
         if let Err(end) = self.send(&ServerMessage::Welcome(welcome)).await {
@@ -158,18 +166,22 @@ impl Joined<'_> {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         loop {
+            // Biased, in this order: a queued snapshot goes out first (the queue gets at most
+            // one per tick, so it cannot starve the rest) and a wake-up for a snapshot does not
+            // poll the socket's read side for nothing; kicks and shutdown come before reads, so
+            // a client flooding frames cannot delay its own kick.
             let result = tokio::select! {
                 biased;
-                () = self.ctx.shutdown.cancelled() => Err(Some(CloseReason::SHUTDOWN)),
-                reason = &mut self.kick => Err(Some(reason.unwrap_or(CloseReason::LOOP_STOPPED))),
-                frame = self.ws.next() => {
-                    last_heard = Instant::now();
-                    self.on_frame(frame).await
-                }
                 snapshot = outbound.recv() => match snapshot {
                     Some(bytes) => self.write(Message::Binary(bytes)).await,
                     None => Err(Some(CloseReason::LOOP_STOPPED)),
                 },
+                reason = &mut self.kick => Err(Some(reason.unwrap_or(CloseReason::LOOP_STOPPED))),
+                () = &mut self.shutdown => Err(Some(CloseReason::SHUTDOWN)),
+                frame = self.ws.next() => {
+                    last_heard = Instant::now();
+                    self.on_frame(frame).await
+                }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > idle_timeout {
                         Err(Some(CloseReason::IDLE_TIMEOUT))
@@ -221,7 +233,7 @@ impl Joined<'_> {
             ClientMessage::RequestFull => {
                 let queued = guarded(
                     &mut self.kick,
-                    &self.ctx.shutdown,
+                    &mut self.shutdown,
                     self.events.send(ClientEvent::RequestFull),
                 )
                 .await?;
@@ -252,7 +264,7 @@ impl Joined<'_> {
     /// Writes and flushes one message. A client that stops reading blocks this write, so it
     /// races the loop's kick and the shutdown: nothing can pin the session.
     async fn write(&mut self, message: Message) -> Result<(), End> {
-        guarded(&mut self.kick, &self.ctx.shutdown, self.ws.send(message))
+        guarded(&mut self.kick, &mut self.shutdown, self.ws.send(message))
             .await?
             .map_err(|_| None)
     }
@@ -261,14 +273,16 @@ impl Joined<'_> {
 /// Runs `work` unless the loop kicks the client or the server shuts down first.
 async fn guarded<T>(
     kick: &mut oneshot::Receiver<CloseReason>,
-    shutdown: &CancellationToken,
+    shutdown: &mut Shutdown,
     work: impl Future<Output = T>,
 ) -> Result<T, End> {
+    // `work` first: a write to a socket with room completes on its first poll, and only a
+    // blocked one needs the other two.
     tokio::select! {
         biased;
-        reason = kick => Err(Some(reason.unwrap_or(CloseReason::LOOP_STOPPED))),
-        () = shutdown.cancelled() => Err(Some(CloseReason::SHUTDOWN)),
         out = work => Ok(out),
+        reason = kick => Err(Some(reason.unwrap_or(CloseReason::LOOP_STOPPED))),
+        () = shutdown => Err(Some(CloseReason::SHUTDOWN)),
     }
 }
 
