@@ -8,8 +8,9 @@ use crate::{BenchFigures, Bot};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 
 /// At most this many handshakes in flight, so a burst of thousands of connects does not
 /// overflow the listen backlog (which would stall clients for a SYN retry).
@@ -98,13 +99,13 @@ pub async fn run_bench(config: &BenchConfig) -> Result<BenchOutcome, BenchError>
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = server_process::rss_kb(pid)?;
 
-    let (phase_tx, phase_rx) = watch::channel(Phase::WarmingUp);
+    let phase = Phase::default();
     let connects = Arc::new(Semaphore::new(CONNECTS_IN_FLIGHT));
     let verify_every = (config.clients / config.verifying.max(1)).max(1);
     let (joined_tx, mut joined_rx) = tokio::sync::mpsc::channel::<()>(config.clients.max(1));
     let tasks: Vec<_> = (0..config.clients)
         .map(|i| {
-            let (url, phase, connects) = (server.url(), phase_rx.clone(), Arc::clone(&connects));
+            let (url, phase, connects) = (server.url(), phase.clone(), Arc::clone(&connects));
             let joined = joined_tx.clone();
             let verify = i % verify_every == 0 && i / verify_every < config.verifying;
             tokio::spawn(async move {
@@ -137,7 +138,7 @@ pub async fn run_bench(config: &BenchConfig) -> Result<BenchOutcome, BenchError>
     }
     tokio::time::sleep(config.warmup).await;
 
-    let _ = phase_tx.send(Phase::Measuring);
+    phase.measuring.store(true, Ordering::Relaxed);
     server.start_recording();
     let started = Instant::now();
     let (server_cpu0, load_cpu0) = (
@@ -150,7 +151,8 @@ pub async fn run_bench(config: &BenchConfig) -> Result<BenchOutcome, BenchError>
         server_process::cpu_time(std::process::id())?,
     );
     let measured = started.elapsed().as_secs_f64();
-    let _ = phase_tx.send(Phase::Done);
+    phase.measuring.store(false, Ordering::Relaxed);
+    phase.done.cancel();
     let tick_log = server.stop_recording();
     let rss_after = server_process::rss_kb(pid)?;
 

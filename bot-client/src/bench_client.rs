@@ -4,15 +4,17 @@
 //! both count only while the benchmark is measuring.
 
 use crate::bot::{Bot, BotError, Received, wall_clock_stamp};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tickwire_shared::{ServerMessage, codec};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
-/// Where a benchmark run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
-    WarmingUp,
-    Measuring,
-    Done,
+/// Where a benchmark run is: every client reads the flag once per frame, and waits on the
+/// token with one future for its whole life (cheap at thousands of clients).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Phase {
+    pub(crate) measuring: Arc<AtomicBool>,
+    pub(crate) done: CancellationToken,
 }
 
 /// What one client saw while measuring (join size: whenever it arrived).
@@ -56,21 +58,19 @@ impl ClientTally {
 }
 
 /// Reads snapshots on a connected spectator until the phase is `Done`.
-pub(crate) async fn run_client(
-    mut bot: Bot,
-    verify: bool,
-    mut phase: watch::Receiver<Phase>,
-) -> ClientTally {
+pub(crate) async fn run_client(mut bot: Bot, verify: bool, phase: Phase) -> ClientTally {
     let mut tally = ClientTally {
         connected: true,
         ..ClientTally::default()
     };
+    let done = phase.done.cancelled_owned();
+    tokio::pin!(done);
     let outcome = loop {
         let frame = tokio::select! {
-            _ = phase.wait_for(|p| *p == Phase::Done) => break Ok(()),
+            () = &mut done => break Ok(()),
             frame = bot.receive_frame() => frame,
         };
-        let measuring = *phase.borrow() == Phase::Measuring;
+        let measuring = phase.measuring.load(Ordering::Relaxed);
         let result = match frame {
             Ok(frame) => on_frame(&mut bot, &mut tally, &frame, verify, measuring).await,
             Err(e) => Err(e),

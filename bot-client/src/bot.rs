@@ -11,11 +11,16 @@ use tickwire_shared::{
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::behaviour::Intent;
+
+/// tungstenite zeroes up to this much of its read buffer on every read, so its 128 KiB default
+/// would cost thousands of bots most of their CPU; snapshots are far smaller (larger messages
+/// still arrive whole: the buffer grows as needed).
+const READ_BUFFER_BYTES: usize = 4096;
 
 /// How long a bot waits for the upgrade and Welcome.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -157,10 +162,12 @@ impl Bot {
     }
 
     async fn handshake(url: &str, hello: Hello) -> Result<Self, BotError> {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
-        if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
-            let _ = tcp.set_nodelay(true);
-        }
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .max_message_size(Some(codec::MAX_SERVER_MESSAGE_BYTES))
+            .max_frame_size(Some(codec::MAX_SERVER_MESSAGE_BYTES));
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
         let name = hello.name.clone();
         let hello = ClientMessage::Hello(hello);
         ws.send(Message::Binary(codec::encode_client(&hello)?.into()))
