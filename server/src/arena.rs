@@ -375,4 +375,33 @@ mod tests {
         }
         assert_eq!(arena.world.get(shooter).map(|e| e.state.score), Some(1));
     }
+
+    #[test]
+    fn props_move_in_a_rotating_window_by_at_most_the_jitter() {
+        let scenario = Scenario::from_toml(include_str!("../../assets/scenarios/parity-320.toml"))
+            .expect("parity-320 parses");
+        let mut arena = Arena::new(&scenario, 8);
+        let mut before = arena.replicated().clone();
+        assert_eq!(before.len(), 320);
+        let mut moved_ids = Vec::new();
+        for _ in 0..5 {
+            arena.step();
+            let after = arena.replicated().clone();
+            let delta = before.diff(&after);
+            assert!(delta.created.is_empty() && delta.removed.is_empty());
+            // Each of the 64 in the window moves (a zero draw on both axes is rare but allowed).
+            assert!(delta.changed.len() <= 64 && delta.changed.len() >= 60);
+            for change in &delta.changed {
+                assert!(change.pos_delta.abs().max_element() <= 32, "{change:?}");
+            }
+            moved_ids.extend(delta.changed.iter().map(|c| c.id));
+            before = after;
+        }
+        moved_ids.sort();
+        moved_ids.dedup();
+        assert!(
+            moved_ids.len() >= 300,
+            "five windows of 64 cover the 320 props"
+        );
+    }
 }

@@ -24,5 +24,5 @@ pub const SLOW_CONSUMER: u16 = 4002;
 /// No `Hello` within the handshake timeout, or no message within the idle timeout.
 pub const TIMEOUT: u16 = 4003;
 /// A message that decodes but is not allowed here (input before `Hello`, a second `Hello`,
-/// unknown button bits).
+/// unknown button bits, an input from a spectator).
 pub const INVALID: u16 = 4004;

@@ -109,3 +109,53 @@ async fn connections_past_the_limit_are_dropped_at_accept() {
         .expect("the first client is unaffected");
     drop(first);
 }
+
+#[tokio::test]
+async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
+    let server = TestServer::start().await;
+    let mut watcher = Bot::spectate(&server.url, "watcher")
+        .await
+        .expect("welcomed");
+    assert_eq!(watcher.player(), None);
+    let mut player = Bot::connect(&server.url, "player").await.expect("welcomed");
+    let player_id = player.player().expect("joined as a player");
+    player.next_snapshot().await.expect("a snapshot");
+    // The watcher sees the player and the drones, and nobody of its own.
+    let mut seen = false;
+    for _ in 0..30 {
+        watcher.next_snapshot().await.expect("a snapshot");
+        seen |= watcher.world().entity(player_id).is_some();
+    }
+    assert!(seen, "the player appears in the spectator's world");
+    let players = watcher
+        .world()
+        .state()
+        .iter()
+        .filter(|(_, s)| s.kind == tickwire_shared::EntityKind::Player)
+        .count();
+    assert_eq!(players, 1, "only the player, no entity for the spectator");
+    assert_eq!(watcher.stats().desyncs, 0);
+
+    let mut ws = raw_connect(&server.url).await;
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "sneaky".into(),
+        spectator: true,
+    };
+    send_client(&mut ws, &ClientMessage::Hello(hello)).await;
+    assert!(matches!(
+        next_server_message(&mut ws).await,
+        Some(ServerMessage::Welcome(w)) if w.player.is_none()
+    ));
+    let input = InputFrame {
+        sequence: 1,
+        ..InputFrame::default()
+    };
+    send_client(&mut ws, &ClientMessage::Input(input)).await;
+    let (code, reason) = expect_close(&mut ws).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (close_code::INVALID, "spectators send no inputs")
+    );
+    server.stop().await.expect("clean stop");
+}
