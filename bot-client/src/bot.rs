@@ -340,12 +340,9 @@ impl Bot {
     }
 }
 
-/// The wall clock as a snapshot stamp, to compare with the server's [`SentAt`].
+/// The wall clock as a snapshot stamp.
 pub(crate) fn wall_clock_stamp() -> SentAt {
-    let since_epoch = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    SentAt::from_unix_micros(u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX))
+    SentAt::from_system_time(SystemTime::now())
 }
 
 /// The next binary frame; a close frame becomes [`BotError::Closed`].

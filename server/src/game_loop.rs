@@ -300,12 +300,9 @@ impl GameLoop {
     }
 }
 
-/// The wall clock as a snapshot stamp (a clock before 1970 stamps 0).
+/// The wall clock as a snapshot stamp.
 fn wall_clock_stamp() -> SentAt {
-    let since_epoch = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    SentAt::from_unix_micros(u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX))
+    SentAt::from_system_time(SystemTime::now())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! clock (a benchmark on one host). Across machines clocks differ: use Ping/Pong RTT instead.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// The server's wall clock (microseconds since the Unix epoch) modulo 2^32: it wraps about every
 /// 71.6 minutes, which one-way latencies never approach. Travels as 4 little-endian bytes.
@@ -14,6 +14,16 @@ impl SentAt {
     #[must_use]
     pub fn from_unix_micros(micros: u64) -> Self {
         Self(micros as u32) // Keeps the low 32 bits: the documented wrap.
+    }
+
+    /// The stamp for a wall-clock time (a time before 1970 stamps 0). The caller reads the
+    /// clock: this crate never does, so it runs where `SystemTime::now` is unavailable.
+    #[must_use]
+    pub fn from_system_time(time: SystemTime) -> Self {
+        let since_epoch = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self::from_unix_micros(u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX))
     }
 
     /// Time from this stamp to `received` (a stamp taken from the receiver's clock), or `None`
