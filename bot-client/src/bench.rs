@@ -167,13 +167,13 @@ pub async fn run_bench(config: &BenchConfig) -> Result<BenchOutcome, BenchError>
     let _ = std::fs::remove_file(&config_path);
 
     let server_cpu = (server_cpu1 - server_cpu0).as_secs_f64();
+    let mut tick_log = tick_log;
+    tick_log.tick_us.sort_unstable();
     let ticks = if tick_log.tick_us.is_empty() {
         measured * tick_hz
     } else {
         tick_log.tick_us.len() as f64
     };
-    let mut tick_us = tick_log.tick_us.clone();
-    tick_us.sort_unstable();
     let figures = figures(
         &head.name,
         tick_hz,
@@ -182,7 +182,7 @@ pub async fn run_bench(config: &BenchConfig) -> Result<BenchOutcome, BenchError>
         FromServer {
             cpu_secs: server_cpu,
             ticks,
-            sorted_tick_us: &tick_us,
+            sorted_tick_us: &tick_log.tick_us,
             rss_before,
             rss_after,
         },

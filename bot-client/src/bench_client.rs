@@ -3,10 +3,11 @@
 //! snapshot's stamp and counts bytes. Both measure latency from the server's send stamp, and
 //! both count only while the benchmark is measuring.
 
-use crate::bot::{Bot, BotError, Received, wall_clock_stamp};
+use crate::bot::{Bot, BotError, Received};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tickwire_shared::{ServerMessage, codec};
+use std::time::SystemTime;
+use tickwire_shared::{SentAt, ServerMessage, codec};
 use tokio_util::sync::CancellationToken;
 
 /// Where a benchmark run is: every client reads the flag once per frame, and waits on the
@@ -32,13 +33,7 @@ pub(crate) struct ClientTally {
 }
 
 impl ClientTally {
-    fn record_snapshot(
-        &mut self,
-        len: usize,
-        full: bool,
-        measuring: bool,
-        sent_at: tickwire_shared::SentAt,
-    ) {
+    fn record_snapshot(&mut self, len: usize, full: bool, measuring: bool, sent_at: SentAt) {
         if full {
             self.join_bytes.get_or_insert(len);
         }
@@ -50,7 +45,7 @@ impl ClientTally {
             self.patches += 1;
             self.patch_bytes += len as u64;
         }
-        if let Some(latency) = sent_at.until(wall_clock_stamp()) {
+        if let Some(latency) = sent_at.until(SentAt::from_system_time(SystemTime::now())) {
             self.latency_us
                 .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
         }

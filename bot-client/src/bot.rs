@@ -2,11 +2,11 @@
 //! every checksum verified, inputs, heartbeats and RTT.
 
 use futures_util::{SinkExt, StreamExt};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tickwire_shared::client_world::Applied;
 use tickwire_shared::{
     ClientMessage, ClientWorld, EntityId, Hello, InputFrame, PROTOCOL_VERSION, RejectReason,
-    SentAt, ServerMessage, Tick, Welcome, codec,
+    ServerMessage, Tick, Welcome, codec,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Bytes;
@@ -71,10 +71,6 @@ pub struct BotStats {
     pub first_snapshot: Option<Instant>,
     /// See `first_snapshot`.
     pub last_snapshot: Option<Instant>,
-    /// Size of the first (full) snapshot.
-    pub join_bytes: Option<usize>,
-    /// Time from the server's stamp to arrival of the latest snapshot (same-host clocks only).
-    pub last_latency: Option<Duration>,
 }
 
 /// A connected, welcomed client.
@@ -244,8 +240,6 @@ impl Bot {
                 self.stats.snapshots += 1;
                 self.stats.first_snapshot.get_or_insert(now);
                 self.stats.last_snapshot = Some(now);
-                self.stats.join_bytes.get_or_insert(received.len);
-                self.stats.last_latency = snapshot.sent_at.until(wall_clock_stamp());
                 match self.world.apply(&snapshot) {
                     Ok(Applied::Updated) => {
                         self.send(&ClientMessage::Ack(snapshot.tick)).await?;
@@ -338,11 +332,6 @@ impl Bot {
     fn micros(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
-}
-
-/// The wall clock as a snapshot stamp.
-pub(crate) fn wall_clock_stamp() -> SentAt {
-    SentAt::from_system_time(SystemTime::now())
 }
 
 /// The next binary frame; a close frame becomes [`BotError::Closed`].

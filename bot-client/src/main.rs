@@ -99,13 +99,11 @@ fn seconds(value: f64, flag: &str) -> Result<Duration, ExitCode> {
 }
 
 async fn run_bots_command(args: Args) -> ExitCode {
-    let duration = match seconds(args.duration, "--duration") {
-        Ok(d) if !d.is_zero() => d,
-        Ok(_) | Err(_) => {
-            eprintln!("--duration must be a positive number of seconds");
-            return ExitCode::from(2);
-        }
-    };
+    if !(args.duration.is_finite() && args.duration > 0.0) {
+        eprintln!("--duration must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    let duration = Duration::from_secs_f64(args.duration);
     let config = BotConfig {
         url: args.url,
         bots: args.bots,
