@@ -104,13 +104,14 @@ pub struct Limits {
     pub max_connections: usize,
     /// SO_SNDBUF for client sockets in bytes; 0 keeps the kernel default. Default: 0.
     pub socket_send_buffer_bytes: u32,
-    /// Snapshots queued per client. Default: 8.
+    /// Snapshots in flight per client (not yet taken by the kernel); at this many the loop
+    /// skips the client for the tick. Default: 8.
     pub outbound_queue_snapshots: usize,
     /// Input frames queued per client. Default: 16.
     pub input_queue_frames: usize,
     /// Input frames applied per player per tick. Default: 2.
     pub max_inputs_per_tick: usize,
-    /// Disconnect a client whose queue stays full this long, in ms. Default: 3000.
+    /// Disconnect a client skipped for this long, in ms. Default: 3000.
     pub slow_consumer_timeout_ms: u64,
     /// Time for the upgrade plus Hello, in ms. Default: 5000.
     pub handshake_timeout_ms: u64,

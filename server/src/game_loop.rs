@@ -1,19 +1,20 @@
-//! The fixed-tick game loop. It owns the arena on its own thread, never waits on a socket, and
-//! talks to sessions only through bounded channels:
-//! sessions -> [`Command`]s and per-client [`ClientEvent`] queues -> loop -> per-client queues of
-//! encoded snapshots -> sessions.
+//! The fixed-tick game loop. It owns the arena on its own thread and never waits on a socket:
+//! sessions -> [`Command`]s and per-client bounded [`ClientEvent`] queues -> loop -> each tick's
+//! encoded messages, one batch per snapshot writer -> sockets.
 
 use crate::arena::Arena;
 use crate::close_reason::CloseReason;
 use crate::config::ServerConfig;
+use crate::connection::Connection;
 use crate::replication::Replication;
+use crate::snapshot_writers::Outbox;
 use crate::tick_stats::TickStats;
 use crate::world::EntityKey;
 use bytes::{Bytes, BytesMut};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tickwire_shared::{InputFrame, RejectReason, SentAt, Tick, Welcome};
-use tokio::sync::mpsc::error::TrySendError;
+use tickwire_shared::{InputFrame, RejectReason, SentAt, ServerMessage, Tick, Welcome, codec};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -28,12 +29,13 @@ pub(crate) type ClientId = u32;
 /// What sessions ask of the loop.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// A client sent an acceptable Hello: spawn its player (none for a spectator).
+    /// A client sent an acceptable Hello: spawn its player (none for a spectator). The loop
+    /// replies with the client's id and sends the Welcome itself, ahead of the first snapshot.
     Join {
         name: String,
         spectator: bool,
         link: ClientLink,
-        reply: oneshot::Sender<Result<Welcome, RejectReason>>,
+        reply: oneshot::Sender<Result<ClientId, RejectReason>>,
     },
     /// The session ended: despawn the player.
     Leave(ClientId),
@@ -45,8 +47,8 @@ pub(crate) struct ClientLink {
     /// Inputs and full-snapshot requests from the client (bounded: the session drops inputs
     /// that do not fit).
     pub(crate) events: mpsc::Receiver<ClientEvent>,
-    /// Encoded snapshots to the client (bounded: when full the loop skips the client).
-    pub(crate) outbound: mpsc::Sender<Bytes>,
+    /// The client's socket, written by the snapshot writers.
+    pub(crate) connection: Arc<Connection>,
     /// Fired when the loop disconnects the client.
     pub(crate) kick: oneshot::Sender<CloseReason>,
 }
@@ -64,13 +66,13 @@ struct Client {
     /// `None` for a spectator.
     player: Option<EntityKey>,
     events: mpsc::Receiver<ClientEvent>,
-    outbound: mpsc::Sender<Bytes>,
+    connection: Arc<Connection>,
     kick: oneshot::Sender<CloseReason>,
-    /// The tick of the last snapshot queued to this client: the baseline of its next one.
+    /// The tick of the last snapshot handed to a writer: the baseline of its next one.
     last_sent: Option<Tick>,
     last_input: u32,
-    /// Since when the outbound queue has been full.
-    full_since: Option<Instant>,
+    /// Since when the client has had the most messages in flight it may have.
+    behind_since: Option<Instant>,
 }
 
 /// The game loop and everything it owns.
@@ -84,10 +86,12 @@ pub(crate) struct GameLoop {
     stats: TickStats,
     /// Where this tick's player frames are written: one allocation per tick, not per client.
     frames: BytesMut,
+    /// This tick's messages, by snapshot writer.
+    outbox: Outbox,
 }
 
 impl GameLoop {
-    pub(crate) fn new(config: ServerConfig) -> Self {
+    pub(crate) fn new(config: ServerConfig, outbox: Outbox) -> Self {
         let history = config.limits.history_ticks.max(1);
         Self {
             arena: Arena::new(&config.scenario, history as u32 + 1),
@@ -96,6 +100,7 @@ impl GameLoop {
             next_client_id: 1,
             stats: TickStats::default(),
             frames: BytesMut::new(),
+            outbox,
             config,
         }
     }
@@ -139,6 +144,7 @@ impl GameLoop {
         let state = self.arena.replicated();
         self.replication.record(tick, state, sent_at);
         self.send_snapshots(now);
+        self.outbox.flush();
     }
 
     fn handle_commands(&mut self, commands: &mut mpsc::Receiver<Command>) {
@@ -160,7 +166,7 @@ impl GameLoop {
         name: String,
         spectator: bool,
         link: ClientLink,
-        reply: oneshot::Sender<Result<Welcome, RejectReason>>,
+        reply: oneshot::Sender<Result<ClientId, RejectReason>>,
     ) {
         if self.clients.len() >= self.config.limits.max_clients {
             let _ = reply.send(Err(RejectReason::ServerFull));
@@ -176,25 +182,29 @@ impl GameLoop {
             movement: self.arena.movement_rules(),
         };
         let player = player.map(|(key, _)| key);
-        if reply.send(Ok(welcome)).is_err() {
-            // The session gave up while waiting; nobody will play this player.
+        let welcome = codec::encode_server(&ServerMessage::Welcome(welcome));
+        let (Ok(welcome), Ok(())) = (welcome, reply.send(Ok(client_id))) else {
+            // The session gave up while waiting (or, never seen, the Welcome did not encode:
+            // the session then finds the loop gone); nobody will play this player.
             if let Some(player) = player {
                 self.arena.remove_player(player);
             }
             return;
-        }
+        };
         info!(client = client_id, %name, spectator, "joined");
+        self.outbox
+            .push(client_id, &link.connection, Bytes::from(welcome));
         self.clients.insert(
             client_id,
             Client {
                 name,
                 player,
                 events: link.events,
-                outbound: link.outbound,
+                connection: link.connection,
                 kick: link.kick,
                 last_sent: None,
                 last_input: 0,
-                full_since: None,
+                behind_since: None,
             },
         );
     }
@@ -245,23 +255,20 @@ impl GameLoop {
 
     fn send_snapshots(&mut self, now: Instant) {
         let slow_after = Duration::from_millis(self.config.limits.slow_consumer_timeout_ms);
+        let max_in_flight = self.config.limits.outbound_queue_snapshots;
         let client_count = self.clients.len();
         let mut to_remove = Vec::new();
         for (&id, client) in &mut self.clients {
-            if client.outbound.is_closed() {
-                to_remove.push((id, None));
-                continue;
-            }
-            // A full queue: skip this client for the tick; its next snapshot is a delta from the
-            // last one actually queued.
-            if client.outbound.capacity() == 0 {
-                let since = *client.full_since.get_or_insert(now);
+            // Too many messages not yet in the kernel: skip this client for the tick; its next
+            // snapshot is a delta from the last one handed over, so nothing is lost.
+            if client.connection.messages_in_flight() >= max_in_flight {
+                let since = *client.behind_since.get_or_insert(now);
                 if now.duration_since(since) >= slow_after {
                     to_remove.push((id, Some(CloseReason::SLOW_CONSUMER)));
                 }
                 continue;
             }
-            client.full_since = None;
+            client.behind_since = None;
             let snapshot = match self.replication.snapshot_for(client.last_sent) {
                 Ok(Some(snapshot)) => snapshot,
                 Ok(None) => continue,
@@ -284,15 +291,9 @@ impl GameLoop {
                     continue;
                 }
             };
-            let len = bytes.len();
-            match client.outbound.try_send(bytes) {
-                Ok(()) => {
-                    client.last_sent = Some(tick);
-                    self.stats.record_sent(len);
-                }
-                Err(TrySendError::Full(_)) => {}
-                Err(TrySendError::Closed(_)) => to_remove.push((id, None)),
-            }
+            self.stats.record_sent(bytes.len());
+            self.outbox.push(id, &client.connection, bytes);
+            client.last_sent = Some(tick);
         }
         for (id, kick) in to_remove {
             self.remove(id, kick);
@@ -309,102 +310,143 @@ fn wall_clock_stamp() -> SentAt {
 mod tests {
     use super::*;
     use crate::scenario::Scenario;
+    use crate::snapshot_writers::Delivery;
     use tickwire_shared::client_world::Applied;
     use tickwire_shared::{Buttons, ClientWorld, ServerMessage, codec};
 
+    /// The test plays the snapshot writer: it decodes what the loop hands over, and writes it to
+    /// a real socket (whose other end is never read) so the in-flight counts are the real ones.
     struct TestClient {
         events: mpsc::Sender<ClientEvent>,
-        outbound: mpsc::Receiver<Bytes>,
         kick: oneshot::Receiver<CloseReason>,
         welcome: Welcome,
         world: ClientWorld,
+        _peer: tokio::net::TcpStream,
+    }
+
+    struct TestGame {
+        game: GameLoop,
+        commands: mpsc::Sender<Command>,
+        command_rx: mpsc::Receiver<Command>,
+        batches: mpsc::UnboundedReceiver<Vec<Delivery>>,
+    }
+
+    impl TestGame {
+        fn new(slow_consumer_timeout_ms: u64, max_in_flight: usize) -> Self {
+            let mut config = ServerConfig::new(Scenario {
+                seed: Some(1),
+                ..Scenario::arena()
+            });
+            config.limits.slow_consumer_timeout_ms = slow_consumer_timeout_ms;
+            config.limits.outbound_queue_snapshots = max_in_flight;
+            let (outbox, mut receivers) = Outbox::new(1);
+            let (commands, command_rx) = mpsc::channel(8);
+            Self {
+                game: GameLoop::new(config, outbox),
+                commands,
+                command_rx,
+                batches: receivers.pop().expect("one writer"),
+            }
+        }
+
+        fn tick(&mut self, now: Instant) {
+            self.game.tick(now, SentAt(0), &mut self.command_rx);
+        }
+
+        /// Writes and decodes every handed-over message.
+        fn deliver(&mut self) -> Vec<ServerMessage> {
+            let mut messages = Vec::new();
+            while let Ok(batch) = self.batches.try_recv() {
+                for delivery in batch {
+                    delivery.connection.write_message(&delivery.message);
+                    messages.push(codec::decode_server(&delivery.message).expect("decodes"));
+                }
+            }
+            messages
+        }
+
+        async fn join(&mut self, now: Instant) -> TestClient {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let peer = tokio::net::TcpStream::connect(listener.local_addr().expect("addr"))
+                .await
+                .expect("connect");
+            let (stream, _) = listener.accept().await.expect("accept");
+            let (events, events_rx) = mpsc::channel(16);
+            let (kick_tx, kick) = oneshot::channel();
+            let (reply, mut reply_rx) = oneshot::channel();
+            let link = ClientLink {
+                events: events_rx,
+                connection: Arc::new(Connection::new(stream, 1 << 20)),
+                kick: kick_tx,
+            };
+            self.commands
+                .try_send(Command::Join {
+                    name: "t".into(),
+                    spectator: false,
+                    link,
+                    reply,
+                })
+                .expect("command queue has room");
+            self.tick(now);
+            reply_rx
+                .try_recv()
+                .expect("answered within the tick")
+                .expect("accepted");
+            let messages = self.deliver();
+            let Some(ServerMessage::Welcome(welcome)) = messages.first() else {
+                panic!("the Welcome comes first: {messages:?}");
+            };
+            let mut client = TestClient {
+                events,
+                kick,
+                welcome: welcome.clone(),
+                world: ClientWorld::new(),
+                _peer: peer,
+            };
+            assert_eq!(client.apply(&messages[1..]), 1, "then the first snapshot");
+            client
+        }
     }
 
     impl TestClient {
-        /// Applies every queued snapshot; returns how many there were.
-        fn drain(&mut self) -> usize {
-            let mut n = 0;
-            while let Ok(bytes) = self.outbound.try_recv() {
-                let Ok(ServerMessage::Snapshot(s)) = codec::decode_server(&bytes) else {
-                    panic!("not a snapshot")
+        /// Applies snapshots; returns how many there were.
+        fn apply(&mut self, messages: &[ServerMessage]) -> usize {
+            for message in messages {
+                let ServerMessage::Snapshot(s) = message else {
+                    panic!("not a snapshot: {message:?}")
                 };
-                assert_eq!(self.world.apply(&s), Ok(Applied::Updated));
-                n += 1;
+                assert_eq!(self.world.apply(s), Ok(Applied::Updated));
             }
-            n
+            messages.len()
         }
     }
 
-    fn game(
-        slow_consumer_timeout_ms: u64,
-    ) -> (GameLoop, mpsc::Sender<Command>, mpsc::Receiver<Command>) {
-        let mut config = ServerConfig::new(Scenario {
-            seed: Some(1),
-            ..Scenario::arena()
-        });
-        config.limits.slow_consumer_timeout_ms = slow_consumer_timeout_ms;
-        let (tx, rx) = mpsc::channel(8);
-        (GameLoop::new(config), tx, rx)
-    }
-
-    fn join(
-        game: &mut GameLoop,
-        tx: &mpsc::Sender<Command>,
-        rx: &mut mpsc::Receiver<Command>,
-        queue: usize,
-        now: Instant,
-    ) -> TestClient {
-        let (events, events_rx) = mpsc::channel(16);
-        let (outbound_tx, outbound) = mpsc::channel(queue);
-        let (kick_tx, kick) = oneshot::channel();
-        let (reply, mut reply_rx) = oneshot::channel();
-        let link = ClientLink {
-            events: events_rx,
-            outbound: outbound_tx,
-            kick: kick_tx,
-        };
-        tx.try_send(Command::Join {
-            name: "t".into(),
-            spectator: false,
-            link,
-            reply,
-        })
-        .expect("command queue has room");
-        game.tick(now, SentAt(0), rx);
-        let welcome = reply_rx
-            .try_recv()
-            .expect("answered within the tick")
-            .expect("accepted");
-        TestClient {
-            events,
-            outbound,
-            kick,
-            welcome,
-            world: ClientWorld::new(),
-        }
-    }
-
-    #[test]
-    fn a_full_queue_skips_the_client_and_too_long_full_kicks_it() {
-        let (mut game, tx, mut rx) = game(1000);
+    #[tokio::test]
+    async fn a_client_that_is_behind_is_skipped_and_too_long_behind_kicked() {
+        let mut test = TestGame::new(1000, 2);
         let t0 = Instant::now();
-        let mut client = join(&mut game, &tx, &mut rx, 2, t0);
-        game.tick(t0, SentAt(0), &mut rx);
-        game.tick(t0, SentAt(0), &mut rx); // Queue full (2): skipped.
-        assert_eq!(client.drain(), 2, "the skipped tick was not queued");
-        // Two ticks passed since the last queued snapshot: the next is a delta against it.
-        game.tick(t0 + Duration::from_millis(100), SentAt(0), &mut rx);
-        assert_eq!(client.drain(), 1);
+        let mut client = test.join(t0).await;
+        test.tick(t0);
+        test.tick(t0);
+        test.tick(t0); // Two in flight (the writer has not run): skipped.
+        let messages = test.deliver();
+        assert_eq!(client.apply(&messages), 2, "the skipped tick was not sent");
+        // Two ticks passed since the last snapshot sent: the next is a delta against it.
+        test.tick(t0 + Duration::from_millis(100));
+        assert_eq!(client.apply(&test.deliver()), 1);
 
-        game.tick(t0 + Duration::from_millis(200), SentAt(0), &mut rx);
-        game.tick(t0 + Duration::from_millis(300), SentAt(0), &mut rx);
-        game.tick(t0 + Duration::from_millis(400), SentAt(0), &mut rx); // Full since 400 ms.
-        game.tick(t0 + Duration::from_millis(1300), SentAt(0), &mut rx);
-        assert!(client.kick.try_recv().is_err(), "full for 900 ms only");
-        game.tick(t0 + Duration::from_millis(1400), SentAt(0), &mut rx);
+        test.tick(t0 + Duration::from_millis(200));
+        test.tick(t0 + Duration::from_millis(300));
+        test.tick(t0 + Duration::from_millis(400)); // Behind since 400 ms.
+        test.tick(t0 + Duration::from_millis(1300));
+        assert!(client.kick.try_recv().is_err(), "behind for 900 ms only");
+        test.tick(t0 + Duration::from_millis(1400));
         assert_eq!(client.kick.try_recv(), Ok(CloseReason::SLOW_CONSUMER));
         assert!(
-            game.arena
+            test.game
+                .arena
                 .replicated()
                 .get(client.welcome.player.expect("a player"))
                 .is_none(),
@@ -412,12 +454,11 @@ mod tests {
         );
     }
 
-    #[test]
-    fn many_inputs_in_one_tick_move_the_player_no_faster_than_the_cap() {
-        let (mut game, tx, mut rx) = game(1000);
+    #[tokio::test]
+    async fn many_inputs_in_one_tick_move_the_player_no_faster_than_the_cap() {
+        let mut test = TestGame::new(1000, 64);
         let now = Instant::now();
-        let mut client = join(&mut game, &tx, &mut rx, 64, now);
-        client.drain();
+        let mut client = test.join(now).await;
         let start = client
             .world
             .entity(client.welcome.player.expect("a player"))
@@ -436,8 +477,8 @@ mod tests {
                 .try_send(ClientEvent::Input(input))
                 .expect("queue has room");
         }
-        game.tick(now, SentAt(0), &mut rx);
-        client.drain();
+        test.tick(now);
+        client.apply(&test.deliver());
         let moved = client
             .world
             .entity(client.welcome.player.expect("a player"))
@@ -447,7 +488,7 @@ mod tests {
         let step = client.welcome.movement.step_per_tick;
         assert_eq!(
             moved.x,
-            step * game.config.limits.max_inputs_per_tick as i32
+            step * test.game.config.limits.max_inputs_per_tick as i32
         );
         assert_eq!(client.world.last_input(), 2);
     }

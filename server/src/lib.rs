@@ -3,8 +3,11 @@
 //!
 //! # Layout
 //! - [`run`]: accepts connections and wires sessions to the game loop; stops on `shutdown`.
-//! - `session`: one task per connection (handshake, socket, heartbeat, close codes).
+//! - `session`: one task per connection (handshake, reads, heartbeat, close codes).
+//! - `connection`: a client's socket shared by its session and the snapshot writers, with the
+//!   ordered, capped queue of bytes waiting for it.
 //! - `game_loop`: the fixed-tick loop on its own thread; owns the arena and the clients' queues.
+//! - `snapshot_writers`: a task per runtime worker writing each tick's messages to sockets.
 //! - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
 //! - `world`: entity storage (slotmap) with wire ids and the replicated view.
 //! - `wire_ids`: compact wire ids with a reuse quarantine.
@@ -16,10 +19,12 @@
 mod arena;
 mod close_reason;
 pub mod config;
+mod connection;
 mod game_loop;
 mod replication;
 pub mod scenario;
 mod session;
+mod snapshot_writers;
 mod tick_stats;
 mod wire_ids;
 mod world;
@@ -30,6 +35,7 @@ pub use session::WS_PATH;
 
 use game_loop::GameLoop;
 use session::SessionContext;
+use snapshot_writers::Outbox;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,7 +70,7 @@ pub async fn run(
     let sessions_stop = CancellationToken::new();
     let loop_stop = CancellationToken::new();
     let (commands_tx, commands_rx) = mpsc::channel(1024);
-    let game = GameLoop::new(config.clone());
+    let game = GameLoop::new(config.clone(), Outbox::spawn_writers());
     // Dropped when the loop thread ends, normally or by a panic, so `run` notices at once.
     let (loop_alive, mut loop_ended) = oneshot::channel::<()>();
     let loop_thread = {

@@ -1,10 +1,11 @@
-//! One WebSocket session: upgrade, Hello/Welcome handshake, then one `select!` over the socket,
-//! the outbound snapshot queue, the heartbeat timer, kicks from the loop and shutdown.
+//! One WebSocket session: upgrade, Hello, join, then one `select!` over the socket, the
+//! connection's backlog, the heartbeat timer, kicks from the loop and shutdown. The session never
+//! sees snapshots: the loop's writers put them on the socket (see `connection`).
 
 use crate::close_reason::CloseReason;
 use crate::config::Limits;
+use crate::connection::{Connection, SessionIo};
 use crate::game_loop::{ClientEvent, ClientLink, Command};
-use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -12,8 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickwire_shared::message::MAX_NAME_BYTES;
 use tickwire_shared::{
-    ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, Welcome, close_code,
-    codec,
+    ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, close_code, codec,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -32,6 +32,12 @@ pub const WS_PATH: &str = "/ws";
 /// Time allowed for a close frame to go out and for the client's close reply to come back.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
+/// Bytes that may wait for a client's socket: the largest message the protocol allows, plus
+/// room for control frames. (The loop stops sending long before, at
+/// `outbound_queue_snapshots` messages in flight; this bounds what the client itself provokes,
+/// such as Pongs it never reads.)
+const MAX_QUEUED_BYTES: usize = codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024;
+
 /// What every session shares.
 #[derive(Debug)]
 pub(crate) struct SessionContext {
@@ -42,7 +48,7 @@ pub(crate) struct SessionContext {
     pub(crate) started: Instant,
 }
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<SessionIo>;
 
 /// Serves one TCP connection until it ends. Never panics on anything the client sends.
 #[instrument(skip_all, fields(peer = %peer, client))]
@@ -57,8 +63,9 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     }
     let handshake_deadline =
         tokio::time::Instant::now() + Duration::from_millis(limits.handshake_timeout_ms);
+    let connection = Arc::new(Connection::new(stream, MAX_QUEUED_BYTES));
     let upgrade = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
+        SessionIo(Arc::clone(&connection)),
         check_path,
         Some(ws_config(limits)),
     );
@@ -83,12 +90,11 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     let spectator = hello.spectator;
 
     let (events_tx, events) = mpsc::channel(limits.input_queue_frames.max(1));
-    let (outbound_tx, outbound) = mpsc::channel(limits.outbound_queue_snapshots.max(1));
-    let (kick_tx, kick) = oneshot::channel();
+    let (kick_tx, mut kick) = oneshot::channel();
     let (reply_tx, reply) = oneshot::channel();
     let link = ClientLink {
         events,
-        outbound: outbound_tx,
+        connection: Arc::clone(&connection),
         kick: kick_tx,
     };
     if ctx
@@ -104,27 +110,34 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     {
         return close(ws, Some(CloseReason::LOOP_STOPPED)).await;
     }
-    let welcome = match reply.await {
-        Ok(Ok(welcome)) => welcome,
+    let client_id = match reply.await {
+        Ok(Ok(client_id)) => client_id,
         Ok(Err(reject)) => return reject_and_close(ws, reject).await,
         Err(_) => return close(ws, Some(CloseReason::LOOP_STOPPED)).await,
     };
-    let client_id = welcome.client_id;
     tracing::Span::current().record("client", client_id);
+    let mut shutdown: Shutdown = Box::pin(ctx.shutdown.clone().cancelled_owned());
+    if let Err(end) = guarded(&mut kick, &mut shutdown, connection.welcomed()).await {
+        connection.stop_messages();
+        let _ = ctx.commands.send(Command::Leave(client_id)).await;
+        return close(ws, end).await;
+    }
     let mut joined = Joined {
         ws: &mut ws,
+        connection: &connection,
         ctx: &ctx,
-        shutdown: Box::pin(ctx.shutdown.clone().cancelled_owned()),
+        shutdown,
         events: events_tx,
         kick,
         spectator,
         last_acked: None,
         last_rtt_us: None,
     };
-    let ended = joined.play(welcome, outbound).await;
+    let ended = joined.play().await;
     let code = ended.as_ref().map(|reason| reason.code);
     let acked = joined.last_acked.map(|tick| tick.0);
     debug!(?code, ?acked, rtt_us = ?joined.last_rtt_us, "session ending");
+    connection.stop_messages();
     let _ = ctx.commands.send(Command::Leave(client_id)).await;
     close(ws, ended).await;
 }
@@ -135,9 +148,10 @@ type Shutdown = Pin<Box<WaitForCancellationFutureOwned>>;
 /// How a session ends: the close to send, or `None` when the peer is already gone.
 type End = Option<CloseReason>;
 
-/// A session after Welcome.
+/// A session after the loop accepted it.
 struct Joined<'a> {
     ws: &'a mut Ws,
+    connection: &'a Connection,
     ctx: &'a SessionContext,
     /// Completes on server shutdown. Created once: a fresh `cancelled()` per wake-up would
     /// register with the token (under its lock) on every snapshot.
@@ -153,12 +167,12 @@ struct Joined<'a> {
 }
 
 impl Joined<'_> {
-    /// The main loop: one `select!` over the snapshot queue, kicks, shutdown, the socket and
-    /// the heartbeat.
-    async fn play(&mut self, welcome: Welcome, mut outbound: mpsc::Receiver<Bytes>) -> End {
-        if let Err(end) = self.send(&ServerMessage::Welcome(welcome)).await {
-            return end;
-        }
+    /// The main loop: one `select!` over kicks, shutdown, the connection's backlog, the socket
+    /// and the heartbeat.
+    async fn play(&mut self) -> End {
+        let connection = self.connection;
+        let drain = connection.drain_forever();
+        tokio::pin!(drain);
         let limits = &self.ctx.limits;
         let idle_timeout = Duration::from_millis(limits.idle_timeout_ms);
         let mut heartbeat =
@@ -166,18 +180,13 @@ impl Joined<'_> {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         loop {
-            // Biased, in this order: a queued snapshot goes out first (the queue gets at most
-            // one per tick, so it cannot starve the rest) and a wake-up for a snapshot does not
-            // poll the socket's read side for nothing; kicks and shutdown come before reads, so
-            // a client flooding frames cannot delay its own kick.
+            // Biased: kicks and shutdown come before reads, so a client flooding frames cannot
+            // delay its own kick.
             let result = tokio::select! {
                 biased;
-                snapshot = outbound.recv() => match snapshot {
-                    Some(bytes) => self.write(Message::Binary(bytes)).await,
-                    None => Err(Some(CloseReason::LOOP_STOPPED)),
-                },
                 reason = &mut self.kick => Err(Some(reason.unwrap_or(CloseReason::LOOP_STOPPED))),
                 () = &mut self.shutdown => Err(Some(CloseReason::SHUTDOWN)),
+                error = &mut drain => Err(self.write_failed(&error)),
                 frame = self.ws.next() => {
                     last_heard = Instant::now();
                     self.on_frame(frame).await
@@ -257,16 +266,25 @@ impl Joined<'_> {
         Ok(())
     }
 
+    /// Queues one message behind whatever waits for the socket; never waits itself (the
+    /// backlog branch of [`Self::play`] drains the queue), so a client that stops reading
+    /// cannot pin the session.
     async fn send(&mut self, message: &ServerMessage) -> Result<(), End> {
-        self.write(frame(message).map_err(Some)?).await
+        let message = frame(message).map_err(Some)?;
+        match self.ws.feed(message).await {
+            Ok(()) => Ok(()),
+            Err(WsError::Io(error)) => Err(self.write_failed(&error)),
+            Err(_) => Err(None),
+        }
     }
 
-    /// Writes and flushes one message. A client that stops reading blocks this write, so it
-    /// races the loop's kick and the shutdown: nothing can pin the session.
-    async fn write(&mut self, message: Message) -> Result<(), End> {
-        guarded(&mut self.kick, &mut self.shutdown, self.ws.send(message))
-            .await?
-            .map_err(|_| None)
+    /// How the session ends after a failed write.
+    fn write_failed(&self, error: &std::io::Error) -> End {
+        if self.connection.overflowed() {
+            return Some(CloseReason::SLOW_CONSUMER);
+        }
+        debug!(%error, "write failed");
+        None
     }
 }
 
