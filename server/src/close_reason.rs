@@ -56,6 +56,14 @@ impl CloseReason {
     );
     pub(crate) const LOOP_STOPPED: Self =
         Self::new(close_code::INTERNAL_ERROR, "game loop stopped");
+    pub(crate) const ROOM_FAILED: Self = Self::new(
+        close_code::INTERNAL_ERROR,
+        "room closed after an internal error",
+    );
+    pub(crate) const ROOM_TOO_SLOW: Self = Self::new(
+        close_code::INTERNAL_ERROR,
+        "room closed: its ticks stayed slower than its tick rate",
+    );
 
     /// The close for an error tungstenite reported while reading, or `None` when the connection
     /// is already gone and nothing can be sent.

@@ -2,6 +2,7 @@
 
 use crate::scenario::{Scenario, ScenarioError};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,17 +10,20 @@ use std::time::Duration;
 /// Everything `run` needs besides the listener.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The game world.
+    /// The world a room starts with unless its first join names another.
     pub scenario: Scenario,
+    /// Scenarios a join may name (`/ws/ROOM?scenario=NAME`) for the room it creates.
+    pub scenarios: BTreeMap<String, Scenario>,
     /// Limits on what clients may do and cost.
     pub limits: Limits,
 }
 
 impl ServerConfig {
-    /// The default limits with the given scenario.
+    /// The default limits with the given scenario, and no named scenarios.
     pub fn new(scenario: Scenario) -> Self {
         Self {
             scenario,
+            scenarios: BTreeMap::new(),
             limits: Limits::default(),
         }
     }
@@ -38,6 +42,9 @@ pub struct ConfigFile {
     pub bind: SocketAddr,
     /// Scenario file; relative paths are relative to the config file. Default: the built-in arena.
     pub scenario: Option<PathBuf>,
+    /// Folder of scenarios a join may name; relative paths are relative to the config file.
+    /// Default: none.
+    pub scenarios_dir: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
 }
@@ -47,6 +54,7 @@ impl Default for ConfigFile {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 7777)),
             scenario: None,
+            scenarios_dir: None,
             limits: Limits::default(),
         }
     }
@@ -75,26 +83,61 @@ pub enum ConfigError {
 }
 
 impl ConfigFile {
-    /// Reads a config file; a relative `scenario` path is resolved against the file's folder.
+    /// Reads a config file; relative paths are resolved against the file's folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.display().to_string(),
             error,
         })?;
         let mut file: Self = toml::from_str(&text)?;
-        if let (Some(scenario), Some(dir)) = (&file.scenario, path.parent()) {
-            file.scenario = Some(dir.join(scenario));
+        if let Some(dir) = path.parent() {
+            file.scenario = file.scenario.map(|scenario| dir.join(scenario));
+            file.scenarios_dir = file.scenarios_dir.map(|scenarios| dir.join(scenarios));
         }
         Ok(file)
     }
+}
+
+/// Loads every `NAME.toml` in `dir` as the scenario a join names with `?scenario=NAME`.
+pub fn load_scenarios(dir: &Path) -> Result<BTreeMap<String, Scenario>, ConfigError> {
+    let read_error = |error| ConfigError::Read {
+        path: dir.display().to_string(),
+        error,
+    };
+    let mut scenarios = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        if path.extension().is_none_or(|ext| ext != "toml") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .filter(|stem| crate::session::is_valid_name(stem))
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "scenario file {} must be named NAME.toml, NAME 1 to 32 of A-Z a-z 0-9 - _",
+                    path.display()
+                ))
+            })?;
+        scenarios.insert(name.to_owned(), Scenario::load(&path)?);
+    }
+    Ok(scenarios)
 }
 
 /// Limits on everything that comes from the network. Defaults are in `assets/server.toml`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Players accepted at once. Default: 1000.
+    /// Clients (players and spectators) per room. Default: 1000.
     pub max_clients: usize,
+    /// Rooms open at once. Default: 1000.
+    pub max_rooms: usize,
+    /// Close a room that has had no clients this long, in ms. Default: 30000.
+    pub room_close_after_empty_ms: u64,
+    /// Close a room (1011 to its clients) whose every tick took longer than its tick period for
+    /// this long, in ms. Default: 5000.
+    pub slow_room_timeout_ms: u64,
     /// Largest frame and message a client may send, in bytes. Default: 1024.
     pub max_message_bytes: usize,
     /// Per-connection read buffer, in bytes. Default: 4096.
@@ -129,6 +172,9 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_clients: 1000,
+            max_rooms: 1000,
+            room_close_after_empty_ms: 30_000,
+            slow_room_timeout_ms: 5000,
             max_message_bytes: 1024,
             read_buffer_bytes: 512,
             max_connections: 2000,
@@ -151,6 +197,7 @@ impl Limits {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             (self.max_connections, "max_connections"),
+            (self.max_rooms, "max_rooms"),
             (self.outbound_queue_snapshots, "outbound_queue_snapshots"),
             (self.input_queue_frames, "input_queue_frames"),
             (self.max_inputs_per_tick, "max_inputs_per_tick"),

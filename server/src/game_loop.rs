@@ -6,7 +6,9 @@ use crate::arena::Arena;
 use crate::close_reason::CloseReason;
 use crate::config::ServerConfig;
 use crate::connection::Connection;
+use crate::metrics::RoomMetrics;
 use crate::replication::Replication;
+use crate::room_status::RoomStatus;
 use crate::snapshot_writers::Outbox;
 use crate::tick_stats::TickStats;
 use crate::world::EntityKey;
@@ -16,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tickwire_shared::{InputFrame, RejectReason, SentAt, ServerMessage, Tick, Welcome, codec};
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 /// A loop that fell this many ticks behind stops catching up: the missed ticks are dropped and
@@ -35,7 +36,7 @@ pub(crate) enum Command {
         name: String,
         spectator: bool,
         link: ClientLink,
-        reply: oneshot::Sender<Result<ClientId, RejectReason>>,
+        reply: oneshot::Sender<Result<ClientId, Refused>>,
     },
     /// The session ended: despawn the player.
     Leave(ClientId),
@@ -75,10 +76,28 @@ struct Client {
     behind_since: Option<Instant>,
 }
 
-/// The game loop and everything it owns.
+/// Why a room's loop ends (besides a panic, which the room threads catch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoomEnd {
+    /// No clients for `room_close_after_empty_ms`.
+    Empty,
+    /// Every tick took longer than the tick period for `slow_room_timeout_ms`.
+    Slow,
+}
+
+/// What a join command gets back when the room does not take the client.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    Rejected(RejectReason),
+    /// The room closed before it read the join: the link comes back for another room.
+    RoomClosed(ClientLink),
+}
+
+/// One room's fixed-tick loop and everything it owns. The room threads call [`Self::run_due`].
 #[derive(Debug)]
 pub(crate) struct GameLoop {
     config: ServerConfig,
+    commands: mpsc::Receiver<Command>,
     arena: Arena,
     replication: Replication,
     clients: BTreeMap<ClientId, Client>,
@@ -88,11 +107,27 @@ pub(crate) struct GameLoop {
     frames: BytesMut,
     /// This tick's messages, by snapshot writer.
     outbox: Outbox,
+    status: Arc<RoomStatus>,
+    metrics: RoomMetrics,
+    next_tick: Instant,
+    next_summary: Instant,
+    empty_since: Option<Instant>,
+    slow_since: Option<Instant>,
 }
 
+/// How often the loop logs its tick summary.
+const SUMMARY_EVERY: Duration = Duration::from_secs(10);
+
 impl GameLoop {
-    pub(crate) fn new(config: ServerConfig, outbox: Outbox) -> Self {
+    pub(crate) fn new(
+        config: ServerConfig,
+        commands: mpsc::Receiver<Command>,
+        outbox: Outbox,
+        status: Arc<RoomStatus>,
+        metrics: RoomMetrics,
+    ) -> Self {
         let history = config.limits.history_ticks.max(1);
+        let now = Instant::now();
         Self {
             arena: Arena::new(&config.scenario, history as u32 + 1),
             replication: Replication::new(history),
@@ -100,45 +135,94 @@ impl GameLoop {
             next_client_id: 1,
             stats: TickStats::default(),
             frames: BytesMut::new(),
+            commands,
             outbox,
+            status,
+            metrics,
+            next_tick: now,
+            next_summary: now + SUMMARY_EVERY,
+            // A room starts empty: its first client is on its way.
+            empty_since: Some(now),
+            slow_since: None,
             config,
         }
     }
 
-    /// Runs ticks at the scenario's rate until `stop` is cancelled.
-    pub(crate) fn run(mut self, mut commands: mpsc::Receiver<Command>, stop: CancellationToken) {
+    /// Runs the tick that is due at `now`, if any. Returns when the next one is due, or why
+    /// the room ends. Overruns: a room that fell more than [`MAX_CATCH_UP_TICKS`] behind skips
+    /// the missed ticks and counts them.
+    pub(crate) fn run_due(&mut self, now: Instant) -> Result<Instant, RoomEnd> {
+        if now < self.next_tick {
+            return Ok(self.next_tick);
+        }
         let period = self.config.tick_period();
-        let summary_every = Duration::from_secs(10);
-        let mut next_tick = Instant::now();
-        let mut next_summary = next_tick + summary_every;
-        info!(scenario = %self.config.scenario.name, tick_rate = self.config.scenario.tick_rate, "game loop started");
-        while !stop.is_cancelled() {
-            let started = Instant::now();
-            self.tick(started, wall_clock_stamp(), &mut commands);
-            self.stats.record_tick(started.elapsed());
+        let started = Instant::now();
+        self.tick(started, wall_clock_stamp());
+        let took = started.elapsed();
+        self.stats.record_tick(took);
+        self.metrics.tick_seconds.record(took.as_secs_f64());
+        let (players, spectators) = self.clients_by_role();
+        self.status
+            .record_tick(self.arena.tick(), players, spectators, took);
 
-            next_tick += period;
-            let now = Instant::now();
-            if now > next_tick + period * MAX_CATCH_UP_TICKS {
-                let behind = (now - next_tick).as_secs_f64() / period.as_secs_f64();
-                self.stats.record_overruns(behind as u64);
-                next_tick = now;
-            } else if next_tick > now {
-                std::thread::sleep(next_tick - now);
+        self.next_tick += period;
+        let now = Instant::now();
+        if now > self.next_tick + period * MAX_CATCH_UP_TICKS {
+            let behind = ((now - self.next_tick).as_secs_f64() / period.as_secs_f64()) as u64;
+            self.stats.record_overruns(behind);
+            self.metrics.overruns.increment(behind);
+            self.next_tick = now;
+        }
+        if now >= self.next_summary {
+            self.stats.log_and_reset(self.clients.len(), SUMMARY_EVERY);
+            self.next_summary = now + SUMMARY_EVERY;
+        }
+        let limits = &self.config.limits;
+        if self.clients.is_empty() {
+            let since = *self.empty_since.get_or_insert(now);
+            if now - since >= Duration::from_millis(limits.room_close_after_empty_ms) {
+                return Err(RoomEnd::Empty);
             }
-            if now >= next_summary {
-                self.stats.log_and_reset(self.clients.len(), summary_every);
-                next_summary = now + summary_every;
+        } else {
+            self.empty_since = None;
+        }
+        if took >= period {
+            let since = *self.slow_since.get_or_insert(now);
+            if now - since >= Duration::from_millis(limits.slow_room_timeout_ms) {
+                return Err(RoomEnd::Slow);
+            }
+        } else {
+            self.slow_since = None;
+        }
+        Ok(self.next_tick)
+    }
+
+    /// Ends the room: joins still queued get their link back (to try another room), and every
+    /// client is kicked with `reason`.
+    pub(crate) fn close(&mut self, reason: Option<CloseReason>) {
+        self.commands.close();
+        while let Ok(command) = self.commands.try_recv() {
+            if let Command::Join { link, reply, .. } = command {
+                let _ = reply.send(Err(Refused::RoomClosed(link)));
             }
         }
-        info!("game loop stopped");
+        let ids: Vec<ClientId> = self.clients.keys().copied().collect();
+        for id in ids {
+            self.remove(id, reason.clone());
+        }
+    }
+
+    /// (players, spectators)
+    fn clients_by_role(&self) -> (usize, usize) {
+        let players = self.clients.values().filter(|c| c.player.is_some()).count();
+        (players, self.clients.len() - players)
     }
 
     /// One tick: step the world, admit joins, apply inputs, record the state, send snapshots
     /// stamped `sent_at`.
-    fn tick(&mut self, now: Instant, sent_at: SentAt, commands: &mut mpsc::Receiver<Command>) {
+    fn tick(&mut self, now: Instant, sent_at: SentAt) {
         self.arena.step();
-        self.handle_commands(commands);
+        self.handle_commands();
         self.apply_client_events();
         let tick = self.arena.tick();
         let state = self.arena.replicated();
@@ -147,8 +231,8 @@ impl GameLoop {
         self.outbox.flush();
     }
 
-    fn handle_commands(&mut self, commands: &mut mpsc::Receiver<Command>) {
-        while let Ok(command) = commands.try_recv() {
+    fn handle_commands(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Join {
                     name,
@@ -166,10 +250,10 @@ impl GameLoop {
         name: String,
         spectator: bool,
         link: ClientLink,
-        reply: oneshot::Sender<Result<ClientId, RejectReason>>,
+        reply: oneshot::Sender<Result<ClientId, Refused>>,
     ) {
         if self.clients.len() >= self.config.limits.max_clients {
-            let _ = reply.send(Err(RejectReason::ServerFull));
+            let _ = reply.send(Err(Refused::Rejected(RejectReason::RoomFull)));
             return;
         }
         let player = (!spectator).then(|| self.arena.spawn_player());
@@ -192,6 +276,8 @@ impl GameLoop {
             return;
         };
         info!(client = client_id, %name, spectator, "joined");
+        self.metrics.messages_out.increment(1);
+        self.metrics.bytes_out.increment(welcome.len() as u64);
         self.outbox
             .push(client_id, &link.connection, Bytes::from(welcome));
         self.clients.insert(
@@ -258,6 +344,7 @@ impl GameLoop {
         let max_in_flight = self.config.limits.outbound_queue_snapshots;
         let client_count = self.clients.len();
         let mut to_remove = Vec::new();
+        let (mut sent, mut sent_bytes) = (0, 0);
         for (&id, client) in &mut self.clients {
             // Too many messages not yet in the kernel: skip this client for the tick; its next
             // snapshot is a delta from the last one handed over, so nothing is lost.
@@ -292,8 +379,15 @@ impl GameLoop {
                 }
             };
             self.stats.record_sent(bytes.len());
+            sent += 1;
+            sent_bytes += bytes.len() as u64;
             self.outbox.push(id, &client.connection, bytes);
             client.last_sent = Some(tick);
+        }
+        self.metrics.messages_out.increment(sent);
+        self.metrics.bytes_out.increment(sent_bytes);
+        for len in self.replication.encoded_lengths() {
+            self.metrics.snapshot_bytes.record(len as f64);
         }
         for (id, kick) in to_remove {
             self.remove(id, kick);
@@ -310,7 +404,8 @@ fn wall_clock_stamp() -> SentAt {
 mod tests {
     use super::*;
     use crate::scenario::Scenario;
-    use crate::snapshot_writers::Delivery;
+    use crate::metrics::Metrics;
+    use crate::snapshot_writers::{Delivery, Writers};
     use tickwire_shared::client_world::Applied;
     use tickwire_shared::{Buttons, ClientWorld, ServerMessage, codec};
 
@@ -327,7 +422,6 @@ mod tests {
     struct TestGame {
         game: GameLoop,
         commands: mpsc::Sender<Command>,
-        command_rx: mpsc::Receiver<Command>,
         batches: mpsc::UnboundedReceiver<Vec<Delivery>>,
     }
 
@@ -339,18 +433,24 @@ mod tests {
             });
             config.limits.slow_consumer_timeout_ms = slow_consumer_timeout_ms;
             config.limits.outbound_queue_snapshots = max_in_flight;
-            let (outbox, mut receivers) = Outbox::new(1);
+            let (writers, mut receivers) = Writers::new(1);
             let (commands, command_rx) = mpsc::channel(8);
-            Self {
-                game: GameLoop::new(config, outbox),
-                commands,
+            let game = GameLoop::new(
+                config,
                 command_rx,
+                writers.outbox(),
+                Arc::new(RoomStatus::new("test", "arena")),
+                Metrics::new().room("test"),
+            );
+            Self {
+                game,
+                commands,
                 batches: receivers.pop().expect("one writer"),
             }
         }
 
         fn tick(&mut self, now: Instant) {
-            self.game.tick(now, SentAt(0), &mut self.command_rx);
+            self.game.tick(now, SentAt(0));
         }
 
         /// Writes and decodes every handed-over message.

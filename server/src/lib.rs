@@ -2,12 +2,18 @@
 //! inputs from WebSocket sessions, sending each client delta snapshots.
 //!
 //! # Layout
-//! - [`run`]: accepts connections and wires sessions to the game loop; stops on `shutdown`.
-//! - `session`: one task per connection (handshake, reads, heartbeat, close codes).
+//! - [`run`]: accepts connections, drains on `shutdown`.
+//! - `http`: the port's HTTP side: the WebSocket upgrade, `/healthz`, `/readyz`, `/rooms`,
+//!   `/metrics`.
+//! - `session`: one task per joined connection (Hello, reads, heartbeat, close codes).
 //! - `connection`: a client's socket shared by its session and the snapshot writers, with the
 //!   ordered, capped queue of bytes waiting for it.
-//! - `game_loop`: the fixed-tick loop on its own thread; owns the arena and the clients' queues.
+//! - `rooms`: the room directory (create on first join, limits, `/rooms`); `room_status` is
+//!   what `/rooms` shows of one room.
+//! - `room_threads`: one thread per core ticking many rooms; a failing room closes alone.
+//! - `game_loop`: one room's fixed-tick loop; owns its arena and its clients.
 //! - `snapshot_writers`: a task per runtime worker writing each tick's messages to sockets.
+//! - `metrics`: the Prometheus metrics.
 //! - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
 //! - `world`: entity storage (slotmap) with wire ids and the replicated view.
 //! - `wire_ids`: compact wire ids with a reuse quarantine.
@@ -21,7 +27,12 @@ mod close_reason;
 pub mod config;
 mod connection;
 mod game_loop;
+mod http;
+mod metrics;
 mod replication;
+mod room_status;
+mod room_threads;
+mod rooms;
 pub mod scenario;
 mod session;
 mod snapshot_writers;
@@ -29,86 +40,108 @@ mod tick_stats;
 mod wire_ids;
 mod world;
 
-pub use config::{ConfigFile, Limits, ServerConfig};
+pub use config::{ConfigFile, Limits, ServerConfig, load_scenarios};
+pub use http::WS_PATH;
 pub use scenario::Scenario;
-pub use session::WS_PATH;
 
-use game_loop::GameLoop;
+use metrics::Metrics;
+use room_threads::RoomThreads;
+use rooms::Rooms;
 use session::SessionContext;
-use snapshot_writers::Outbox;
+use snapshot_writers::Writers;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
+
+/// How often histogram samples are folded into their buckets when nobody scrapes `/metrics`.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The game loop thread could not start.
-    #[error("cannot start the game loop thread: {0}")]
+    /// The room threads could not start.
+    #[error("cannot start the room threads: {0}")]
     LoopThread(std::io::Error),
-    /// The game loop panicked.
-    #[error("the game loop panicked")]
-    LoopPanicked,
     /// A limit in the config is out of range.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
 }
 
-/// Serves the game on `listener` until `shutdown` completes, then closes every session with
-/// 1001, waits up to the configured grace for their close handshakes, and stops the loop.
+/// Serves the game and its HTTP endpoints on `listener` until `shutdown` completes. Then it
+/// drains: `/readyz` answers 503 and upgrades are refused while every session is closed with
+/// 1001 and given up to the configured grace for its close handshake; then the rooms stop.
 pub async fn run(
     listener: TcpListener,
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     config.limits.validate()?;
-    let sessions_stop = CancellationToken::new();
-    let loop_stop = CancellationToken::new();
-    let (commands_tx, commands_rx) = mpsc::channel(1024);
-    let game = GameLoop::new(config.clone(), Outbox::spawn_writers());
-    // Dropped when the loop thread ends, normally or by a panic, so `run` notices at once.
-    let (loop_alive, mut loop_ended) = oneshot::channel::<()>();
-    let loop_thread = {
-        let stop = loop_stop.clone();
-        std::thread::Builder::new()
-            .name("tickwire-loop".into())
-            .spawn(move || {
-                let _alive = loop_alive;
-                game.run(commands_rx, stop);
-            })
-            .map_err(ServerError::LoopThread)?
-    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = RoomThreads::start(threads).map_err(ServerError::LoopThread)?;
+    let metrics = Arc::new(Metrics::new());
+    let rooms = Arc::new(Rooms::new(
+        config.clone(),
+        threads,
+        Writers::spawn(),
+        Arc::clone(&metrics),
+    ));
+    let draining = CancellationToken::new();
     let connection_slots = Arc::new(Semaphore::new(config.limits.max_connections));
     let ctx = Arc::new(SessionContext {
         limits: config.limits.clone(),
-        commands: commands_tx,
-        shutdown: sessions_stop.clone(),
+        rooms: Arc::clone(&rooms),
+        metrics: Arc::clone(&metrics),
+        shutdown: draining.clone(),
         started: Instant::now(),
     });
-    let sessions = TaskTracker::new();
+    let connections = TaskTracker::new();
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, path = WS_PATH, "listening");
     }
+    let upkeep = tokio::spawn({
+        let metrics = Arc::clone(&metrics);
+        async move {
+            let mut every = tokio::time::interval(METRICS_UPKEEP);
+            loop {
+                every.tick().await;
+                metrics.run_upkeep();
+            }
+        }
+    });
 
     tokio::pin!(shutdown);
+    let grace = Duration::from_millis(config.limits.shutdown_grace_ms);
+    let mut drain_deadline = None;
     loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = &mut loop_ended => {
-                error!("the game loop stopped unexpectedly; shutting down");
-                break;
+        // While draining, keep answering HTTP (so `/readyz` says 503) until every session has
+        // closed or the grace is over.
+        let drained = async {
+            match drain_deadline {
+                Some(deadline) => {
+                    let _ = tokio::time::timeout_at(deadline, connections.wait()).await;
+                }
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            () = &mut shutdown, if drain_deadline.is_none() => {
+                info!(connections = connections.len(), "draining");
+                draining.cancel();
+                connections.close();
+                drain_deadline = Some(tokio::time::Instant::now() + grace);
+            }
+            () = drained => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match Arc::clone(&connection_slots).try_acquire_owned() {
                     Ok(slot) => {
                         let ctx = Arc::clone(&ctx);
-                        sessions.spawn(async move {
-                            session::serve(stream, peer, ctx).await;
+                        connections.spawn(async move {
+                            http::serve(stream, peer, ctx).await;
                             drop(slot);
                         });
                     }
@@ -122,22 +155,17 @@ pub async fn run(
             },
         }
     }
-
-    info!(sessions = sessions.len(), "shutting down");
-    drop(listener);
-    sessions_stop.cancel();
-    sessions.close();
-    let grace = Duration::from_millis(config.limits.shutdown_grace_ms);
-    if tokio::time::timeout(grace, sessions.wait()).await.is_err() {
+    if !connections.is_empty() {
         warn!(
-            left = sessions.len(),
-            "sessions still closing after the grace period"
+            left = connections.len(),
+            "connections still open after the grace period"
         );
     }
-    loop_stop.cancel();
-    let joined = tokio::task::spawn_blocking(move || loop_thread.join()).await;
-    match joined {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(ServerError::LoopPanicked),
+    drop(listener);
+    upkeep.abort();
+    let rooms_stopped = tokio::task::spawn_blocking(move || rooms.stop()).await;
+    if rooms_stopped.is_err() {
+        warn!("stopping the rooms panicked");
     }
+    Ok(())
 }

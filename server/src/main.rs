@@ -1,5 +1,5 @@
-//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--tick-rate HZ]
-//! [--log-format text|json]`
+//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--scenarios-dir DIR]
+//! [--tick-rate HZ] [--log-format text|json]`
 
 use anyhow::Context;
 use clap::Parser;
@@ -10,7 +10,8 @@ use tickwire_server::{ConfigFile, Scenario, ServerConfig};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-/// Tickwire game server: serves WebSocket at ws://ADDR:PORT/ws.
+/// Tickwire game server: serves WebSocket at ws://ADDR:PORT/ws (or /ws/ROOM for a named room),
+/// and /healthz, /readyz, /rooms and /metrics over HTTP on the same port.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -20,9 +21,13 @@ struct Args {
     /// Address to listen on [default: 127.0.0.1:7777].
     #[arg(long)]
     bind: Option<SocketAddr>,
-    /// Scenario file [default: the built-in arena, assets/scenarios/arena.toml].
+    /// Scenario a room starts with [default: the built-in arena, assets/scenarios/arena.toml].
     #[arg(long)]
     scenario: Option<PathBuf>,
+    /// Folder of scenarios a join may name (`/ws/ROOM?scenario=NAME` plays NAME.toml)
+    /// [default: the config's scenarios_dir, else assets/scenarios if it exists].
+    #[arg(long)]
+    scenarios_dir: Option<PathBuf>,
     /// Ticks per second, overriding the scenario's.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=240))]
     tick_rate: Option<u16>,
@@ -30,6 +35,9 @@ struct Args {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
 }
+
+/// Where the repository keeps its scenarios (the default when running from a checkout).
+const DEFAULT_SCENARIOS_DIR: &str = "assets/scenarios";
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum LogFormat {
@@ -63,8 +71,17 @@ async fn main() -> anyhow::Result<()> {
     if let Some(hz) = args.tick_rate {
         scenario.tick_rate = hz;
     }
+    let scenarios_dir = args
+        .scenarios_dir
+        .or(file.scenarios_dir)
+        .or_else(|| Some(PathBuf::from(DEFAULT_SCENARIOS_DIR)).filter(|dir| dir.is_dir()));
+    let scenarios = match &scenarios_dir {
+        Some(dir) => tickwire_server::load_scenarios(dir)?,
+        None => Default::default(),
+    };
     let config = ServerConfig {
         scenario,
+        scenarios,
         limits: file.limits,
     };
     let bind = args.bind.unwrap_or(file.bind);

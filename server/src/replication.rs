@@ -79,6 +79,11 @@ impl Replication {
         self.encoded.clear();
     }
 
+    /// The sizes of the newest tick's snapshots encoded so far (one per baseline in use).
+    pub(crate) fn encoded_lengths(&self) -> impl Iterator<Item = usize> + '_ {
+        self.encoded.values().map(|e| e.no_input_frame.len())
+    }
+
     /// The newest tick's snapshot for a client whose last snapshot was `baseline`. A baseline
     /// that has left the history (or `None`) gives a full snapshot. `Ok(None)`: nothing recorded.
     pub(crate) fn snapshot_for(

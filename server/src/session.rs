@@ -1,4 +1,4 @@
-//! One WebSocket session: upgrade, Hello, join, then one `select!` over the socket, the
+//! One WebSocket session after the HTTP upgrade: Hello, join a room, then one `select!` over the socket, the
 //! connection's backlog, the heartbeat timer, kicks from the loop and shutdown. The session never
 //! sees snapshots: the loop's writers put them on the socket (see `connection`).
 
@@ -6,6 +6,10 @@ use crate::close_reason::CloseReason;
 use crate::config::Limits;
 use crate::connection::{Connection, SessionIo};
 use crate::game_loop::{ClientEvent, ClientLink, Command};
+use crate::http::WS_PATH;
+use crate::metrics::Metrics;
+use crate::rooms::{JoinError, Rooms};
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,15 +23,10 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::{debug, instrument, trace, warn};
-
-/// The WebSocket path clients connect to.
-pub const WS_PATH: &str = "/ws";
 
 /// Time allowed for a close frame to go out and for the client's close reply to come back.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -42,38 +41,82 @@ const MAX_QUEUED_BYTES: usize = codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct SessionContext {
     pub(crate) limits: Limits,
-    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) rooms: Arc<Rooms>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Cancelled when the server starts draining.
     pub(crate) shutdown: CancellationToken,
     /// The server's clock origin for Ping timestamps.
     pub(crate) started: Instant,
 }
 
+/// The room a client asked for in its upgrade URL: `/ws` (the default room) or `/ws/ROOM`,
+/// optionally `?scenario=NAME` for the scenario a new room starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RoomRequest {
+    pub(crate) room: String,
+    pub(crate) scenario: Option<String>,
+}
+
+/// The room `/ws` joins.
+pub(crate) const DEFAULT_ROOM: &str = "default";
+
+impl RoomRequest {
+    /// Parses the upgrade path and query; the error is the HTTP 400 body.
+    pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<Self, &'static str> {
+        let room = match path.strip_prefix(WS_PATH) {
+            Some("") => DEFAULT_ROOM,
+            Some(rest) => rest.strip_prefix('/').ok_or("no such path\n")?,
+            None => return Err("no such path\n"),
+        };
+        if !is_valid_name(room) {
+            return Err("a room name is 1 to 32 of A-Z a-z 0-9 - _\n");
+        }
+        let mut scenario = None;
+        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("scenario", name)) if is_valid_name(name) => {
+                    scenario = Some(name.to_owned());
+                }
+                _ => return Err("the only query parameter is scenario=NAME\n"),
+            }
+        }
+        Ok(Self {
+            room: room.to_owned(),
+            scenario,
+        })
+    }
+}
+
+/// Room and scenario names: short, and safe in URLs, file names, logs and metric labels.
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 type Ws = WebSocketStream<SessionIo>;
 
-/// Serves one TCP connection until it ends. Never panics on anything the client sends.
-#[instrument(skip_all, fields(peer = %peer, client))]
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionContext>) {
+/// Runs one session on an upgraded socket (`read_buf`: bytes hyper read past the request)
+/// until it ends. Never panics on anything the client sends.
+#[instrument(skip_all, fields(peer = %peer, room = %request.room, client))]
+pub(crate) async fn serve(
+    stream: TcpStream,
+    read_buf: Bytes,
+    peer: SocketAddr,
+    request: RoomRequest,
+    ctx: Arc<SessionContext>,
+    handshake_deadline: tokio::time::Instant,
+) {
     let limits = &ctx.limits;
-    let _ = stream.set_nodelay(true);
-    if limits.socket_send_buffer_bytes > 0 {
-        // A small kernel buffer bounds per-client kernel memory and surfaces a stalled reader
-        // sooner; 0 keeps Linux's autotuning.
-        let _ = socket2::SockRef::from(&stream)
-            .set_send_buffer_size(limits.socket_send_buffer_bytes as usize);
-    }
-    let handshake_deadline =
-        tokio::time::Instant::now() + Duration::from_millis(limits.handshake_timeout_ms);
     let connection = Arc::new(Connection::new(stream, MAX_QUEUED_BYTES));
-    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(
+    let mut ws = WebSocketStream::from_partially_read(
         SessionIo(Arc::clone(&connection)),
-        check_path,
+        read_buf.to_vec(),
+        Role::Server,
         Some(ws_config(limits)),
-    );
-    let mut ws = match tokio::time::timeout_at(handshake_deadline, upgrade).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return debug!(error = %e, "upgrade failed"),
-        Err(_) => return debug!("upgrade timed out"),
-    };
+    )
+    .await;
     let hello = tokio::select! {
         hello = tokio::time::timeout_at(handshake_deadline, read_hello(&mut ws)) => {
             hello.unwrap_or(Err(Some(CloseReason::HANDSHAKE_TIMEOUT)))
@@ -82,46 +125,34 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     };
     let hello = match hello {
         Ok(hello) => hello,
-        Err(reason) => return close(ws, reason).await,
+        Err(reason) => return close(ws, reason, &ctx.metrics).await,
     };
     if let Err(reject) = check_hello(&hello) {
-        return reject_and_close(ws, reject).await;
+        return reject_and_close(ws, reject, &ctx.metrics).await;
     }
     let spectator = hello.spectator;
 
     let (events_tx, events) = mpsc::channel(limits.input_queue_frames.max(1));
     let (kick_tx, mut kick) = oneshot::channel();
-    let (reply_tx, reply) = oneshot::channel();
     let link = ClientLink {
         events,
         connection: Arc::clone(&connection),
         kick: kick_tx,
     };
-    if ctx
-        .commands
-        .send(Command::Join {
-            name: hello.name,
-            spectator,
-            link,
-            reply: reply_tx,
-        })
-        .await
-        .is_err()
+    let (client_id, commands) = match ctx.rooms.join(&request, hello.name, spectator, link).await
     {
-        return close(ws, Some(CloseReason::LOOP_STOPPED)).await;
-    }
-    let client_id = match reply.await {
-        Ok(Ok(client_id)) => client_id,
-        Ok(Err(reject)) => return reject_and_close(ws, reject).await,
-        Err(_) => return close(ws, Some(CloseReason::LOOP_STOPPED)).await,
+        Ok(joined) => joined,
+        Err(JoinError::Rejected(reject)) => return reject_and_close(ws, reject, &ctx.metrics).await,
+        Err(JoinError::RoomStopped) => return close(ws, Some(CloseReason::LOOP_STOPPED), &ctx.metrics).await,
     };
     tracing::Span::current().record("client", client_id);
     let mut shutdown: Shutdown = Box::pin(ctx.shutdown.clone().cancelled_owned());
     if let Err(end) = guarded(&mut kick, &mut shutdown, connection.welcomed()).await {
         connection.stop_messages();
-        let _ = ctx.commands.send(Command::Leave(client_id)).await;
-        return close(ws, end).await;
+        let _ = commands.send(Command::Leave(client_id)).await;
+        return close(ws, end, &ctx.metrics).await;
     }
+    ctx.metrics.connected_clients.increment(1.0);
     let mut joined = Joined {
         ws: &mut ws,
         connection: &connection,
@@ -137,9 +168,10 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     let code = ended.as_ref().map(|reason| reason.code);
     let acked = joined.last_acked.map(|tick| tick.0);
     debug!(?code, ?acked, rtt_us = ?joined.last_rtt_us, "session ending");
+    ctx.metrics.connected_clients.decrement(1.0);
     connection.stop_messages();
-    let _ = ctx.commands.send(Command::Leave(client_id)).await;
-    close(ws, ended).await;
+    let _ = commands.send(Command::Leave(client_id)).await;
+    close(ws, ended, &ctx.metrics).await;
 }
 
 /// The server's shutdown signal as one pinned future per session.
@@ -215,6 +247,10 @@ impl Joined<'_> {
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => return Ok(()),
             Err(e) => return Err(CloseReason::for_read_error(&e)),
         };
+        let ctx = self.ctx;
+        let metrics = &ctx.metrics;
+        metrics.messages_in.increment(1);
+        metrics.bytes_in.increment(bytes.len() as u64);
         let message = codec::decode_client(&bytes)
             .map_err(|e| Some(CloseReason::with_detail(close_code::MALFORMED, e)))?;
         match message {
@@ -234,12 +270,14 @@ impl Joined<'_> {
                 // Full queue: the frame is dropped and the player misses that input.
                 if self.events.try_send(ClientEvent::Input(input)).is_err() {
                     debug!(sequence = input.sequence, "input queue full, frame dropped");
+                    metrics.inputs_dropped.increment(1);
                 }
             }
             ClientMessage::Ack(tick) => self.last_acked = Some(tick),
             // Waits for room (the loop drains every tick): a lost request would leave the
             // client waiting for a full snapshot forever.
             ClientMessage::RequestFull => {
+                metrics.desyncs_reported.increment(1);
                 let queued = guarded(
                     &mut self.kick,
                     &mut self.shutdown,
@@ -271,6 +309,7 @@ impl Joined<'_> {
     /// cannot pin the session.
     async fn send(&mut self, message: &ServerMessage) -> Result<(), End> {
         let message = frame(message).map_err(Some)?;
+        self.ctx.metrics.messages_out.increment(1);
         match self.ws.feed(message).await {
             Ok(()) => Ok(()),
             Err(WsError::Io(error)) => Err(self.write_failed(&error)),
@@ -341,21 +380,22 @@ fn check_hello(hello: &Hello) -> Result<(), RejectReason> {
 }
 
 /// Sends the typed rejection, then closes with [`close_code::REJECTED`].
-async fn reject_and_close(mut ws: Ws, reason: RejectReason) {
+async fn reject_and_close(mut ws: Ws, reason: RejectReason, metrics: &Metrics) {
     debug!(%reason, "rejected");
     let close_reason = CloseReason::with_detail(close_code::REJECTED, &reason);
     let Ok(rejected) = frame(&ServerMessage::Rejected(reason)) else {
         return;
     };
     if ws.send(rejected).await.is_ok() {
-        close(ws, Some(close_reason)).await;
+        close(ws, Some(close_reason), metrics).await;
     }
 }
 
 /// Sends the close frame (if any), then waits briefly for the client's close reply so the frame
 /// is delivered before the socket is dropped.
-async fn close(mut ws: Ws, reason: Option<CloseReason>) {
+async fn close(mut ws: Ws, reason: Option<CloseReason>, metrics: &Metrics) {
     let Some(reason) = reason else { return };
+    metrics.kicked(reason.code);
     debug!(code = reason.code, reason = %reason.reason, "closing");
     let linger = async {
         if ws.close(Some(reason.frame())).await.is_err() {
@@ -378,19 +418,6 @@ fn frame(message: &ServerMessage) -> Result<Message, CloseReason> {
             ))
         }
     }
-}
-
-/// Accepts the upgrade on [`WS_PATH`] only; anything else gets 404. (The signature is
-/// tungstenite's callback type, hence the large error.)
-#[allow(clippy::result_large_err)]
-fn check_path(request: &Request, response: Response) -> Result<Response, ErrorResponse> {
-    if request.uri().path() == WS_PATH {
-        return Ok(response);
-    }
-    let mut not_found =
-        ErrorResponse::new(Some(format!("no WebSocket endpoint here; use {WS_PATH}")));
-    *not_found.status_mut() = StatusCode::NOT_FOUND;
-    Err(not_found)
 }
 
 fn ws_config(limits: &Limits) -> WebSocketConfig {

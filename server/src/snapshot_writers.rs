@@ -1,6 +1,6 @@
 //! Snapshot writers: a few tasks (one per runtime worker) that write each tick's messages to
-//! the clients' sockets. The loop hands over one batch per writer per tick, so a tick wakes a
-//! writer or two instead of a task per client; each client always has the same writer, so its
+//! the clients' sockets. A room's loop hands over one batch per writer per tick, so a tick wakes
+//! a writer or two instead of a task per client; each client always has the same writer, so its
 //! messages stay in order.
 
 use crate::connection::Connection;
@@ -15,35 +15,49 @@ pub(crate) struct Delivery {
     pub(crate) message: Bytes,
 }
 
-/// The loop's side: collects a tick's deliveries per writer, then hands each writer its batch.
+/// The writer tasks' inboxes; each room's loop fills its own [`Outbox`] for them.
+#[derive(Debug, Clone)]
+pub(crate) struct Writers {
+    inboxes: Vec<mpsc::UnboundedSender<Vec<Delivery>>>,
+}
+
+impl Writers {
+    /// `count` writers' inboxes and the receiving end of each.
+    pub(crate) fn new(count: usize) -> (Self, Vec<mpsc::UnboundedReceiver<Vec<Delivery>>>) {
+        let (inboxes, receivers) = (0..count.max(1)).map(|_| mpsc::unbounded_channel()).unzip();
+        (Self { inboxes }, receivers)
+    }
+
+    /// Writers on the current tokio runtime, one per worker thread. They stop when every
+    /// `Writers` and `Outbox` is dropped.
+    pub(crate) fn spawn() -> Self {
+        let workers = tokio::runtime::Handle::current().metrics().num_workers();
+        let (writers, receivers) = Self::new(workers);
+        for batches in receivers {
+            tokio::spawn(write_batches(batches));
+        }
+        writers
+    }
+
+    /// A room loop's outbox.
+    pub(crate) fn outbox(&self) -> Outbox {
+        Outbox {
+            writers: self
+                .inboxes
+                .iter()
+                .map(|inbox| (inbox.clone(), Vec::new()))
+                .collect(),
+        }
+    }
+}
+
+/// A loop's side: collects a tick's deliveries per writer, then hands each writer its batch.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     writers: Vec<(mpsc::UnboundedSender<Vec<Delivery>>, Vec<Delivery>)>,
 }
 
 impl Outbox {
-    /// An outbox for `count` writers and the receiving end of each writer's batches.
-    pub(crate) fn new(count: usize) -> (Self, Vec<mpsc::UnboundedReceiver<Vec<Delivery>>>) {
-        let (writers, receivers) = (0..count.max(1))
-            .map(|_| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                ((tx, Vec::new()), rx)
-            })
-            .unzip();
-        (Self { writers }, receivers)
-    }
-
-    /// An outbox whose writers run on the current tokio runtime, one per worker thread. They
-    /// stop when the outbox is dropped.
-    pub(crate) fn spawn_writers() -> Self {
-        let workers = tokio::runtime::Handle::current().metrics().num_workers();
-        let (outbox, receivers) = Self::new(workers);
-        for batches in receivers {
-            tokio::spawn(write_batches(batches));
-        }
-        outbox
-    }
-
     /// Queues `message` for the client with this id; it goes out at the next [`Self::flush`].
     /// (Unbounded by design: the loop sends a client nothing more once it has
     /// `outbound_queue_snapshots` messages in flight.)

@@ -97,4 +97,4 @@ pub use tick::Tick;
 
 /// The protocol version. A client whose `Hello` names another version is rejected with
 /// [`RejectReason::VersionMismatch`]. Bump it on every change to the wire format.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;

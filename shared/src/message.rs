@@ -87,12 +87,18 @@ pub enum RejectReason {
         /// The version the client sent.
         client: u16,
     },
-    /// The server has as many players as it is configured to accept.
-    #[error("server is full")]
-    ServerFull,
+    /// The room has as many clients as the server accepts per room (`max_clients`).
+    #[error("room is full")]
+    RoomFull,
     /// The name is empty or longer than [`MAX_NAME_BYTES`].
     #[error("name must be 1 to {MAX_NAME_BYTES} bytes")]
     InvalidName,
+    /// The room does not exist and the server has as many rooms as it may (`max_rooms`).
+    #[error("no room for another room")]
+    TooManyRooms,
+    /// The join named a scenario (`?scenario=NAME`) the server does not have.
+    #[error("unknown scenario")]
+    UnknownScenario,
 }
 
 /// One tick of world state for one client.

@@ -138,7 +138,9 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         prop_oneof![
             (any::<u16>(), any::<u16>())
                 .prop_map(|(server, client)| RejectReason::VersionMismatch { server, client }),
-            Just(RejectReason::ServerFull),
+            Just(RejectReason::RoomFull),
+            Just(RejectReason::TooManyRooms),
+            Just(RejectReason::UnknownScenario),
             Just(RejectReason::InvalidName),
         ]
         .prop_map(ServerMessage::Rejected),

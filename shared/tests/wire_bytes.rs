@@ -82,7 +82,7 @@ fn welcome_and_rejected() {
     };
     assert_eq!(server(ServerMessage::Rejected(reject)), [1, 0, 1, 2]);
     assert_eq!(
-        server(ServerMessage::Rejected(RejectReason::ServerFull)),
+        server(ServerMessage::Rejected(RejectReason::RoomFull)),
         [1, 1]
     );
 }

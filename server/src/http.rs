@@ -1,0 +1,219 @@
+//! The game port's HTTP side (hyper): the WebSocket upgrade on `/ws` and `/ws/ROOM`, and the
+//! operations endpoints `/healthz`, `/readyz`, `/rooms` and `/metrics`. One connection at a time
+//! per task; after an upgrade the same task runs the session on the raw socket.
+
+use crate::session::{self, RoomRequest, SessionContext};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::upgrade::OnUpgrade;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tracing::debug;
+
+/// The WebSocket path clients connect to; `/ws/ROOM` names a room.
+pub const WS_PATH: &str = "/ws";
+
+type Body = Full<Bytes>;
+
+/// What one upgrade request asked for, kept until hyper hands the socket back.
+struct Upgrade {
+    on_upgrade: OnUpgrade,
+    room: RoomRequest,
+}
+
+/// Serves one TCP connection: HTTP requests until it closes or upgrades to a session.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionContext>) {
+    let limits = &ctx.limits;
+    let _ = stream.set_nodelay(true);
+    if limits.socket_send_buffer_bytes > 0 {
+        // A small kernel buffer bounds per-client kernel memory and surfaces a stalled reader
+        // sooner; 0 keeps Linux's autotuning.
+        let _ = socket2::SockRef::from(&stream)
+            .set_send_buffer_size(limits.socket_send_buffer_bytes as usize);
+    }
+    let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
+    let handshake_deadline = tokio::time::Instant::now() + handshake_timeout;
+    let upgrade: Arc<Mutex<Option<Upgrade>>> = Arc::default();
+    let service = {
+        let ctx = Arc::clone(&ctx);
+        let upgrade = Arc::clone(&upgrade);
+        service_fn(move |request| {
+            let response = route(request, &ctx, &upgrade);
+            async move { Ok::<_, Infallible>(response) }
+        })
+    };
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        // Slowloris: a request head must arrive within the handshake timeout.
+        .header_read_timeout(handshake_timeout)
+        .max_buf_size(MAX_REQUEST_HEAD_BYTES)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let served = tokio::select! {
+        served = connection.as_mut() => served,
+        () = ctx.shutdown.cancelled() => {
+            // Draining: finish the request in progress, keep no connection alive.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = served {
+        return debug!(%peer, error = %e, "HTTP connection ended");
+    }
+    let Some(Upgrade { on_upgrade, room }) = take(&upgrade) else {
+        return;
+    };
+    let upgraded = match tokio::time::timeout_at(handshake_deadline, on_upgrade).await {
+        Ok(Ok(upgraded)) => upgraded,
+        Ok(Err(e)) => return debug!(%peer, error = %e, "upgrade failed"),
+        Err(_) => return debug!(%peer, "upgrade timed out"),
+    };
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let stream = parts.io.into_inner();
+            session::serve(stream, parts.read_buf, peer, room, ctx, handshake_deadline).await;
+        }
+        Err(_) => debug!(%peer, "upgraded connection is not a TCP stream"),
+    }
+}
+
+/// The largest request head accepted (hyper answers 431 past it).
+const MAX_REQUEST_HEAD_BYTES: usize = 8 * 1024;
+
+fn take(upgrade: &Mutex<Option<Upgrade>>) -> Option<Upgrade> {
+    upgrade
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+}
+
+fn route(
+    mut request: Request<Incoming>,
+    ctx: &SessionContext,
+    upgrade: &Mutex<Option<Upgrade>>,
+) -> Response<Body> {
+    let path = request.uri().path();
+    if path == WS_PATH || path.starts_with("/ws/") {
+        return match websocket_upgrade(&mut request, ctx) {
+            Ok((response, room)) => {
+                let on_upgrade = hyper::upgrade::on(&mut request);
+                *upgrade
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some(Upgrade { on_upgrade, room });
+                response
+            }
+            Err(response) => response,
+        };
+    }
+    if request.method() != Method::GET {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET here\n");
+    }
+    match path {
+        "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/readyz" if ctx.shutdown.is_cancelled() => {
+            text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+        }
+        "/readyz" => text(StatusCode::OK, "ready\n"),
+        "/rooms" => json(&ctx.rooms.list()),
+        "/metrics" => {
+            let mut response = Response::new(Full::new(Bytes::from(ctx.metrics.render())));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "not found; WebSocket clients use /ws or /ws/ROOM\n",
+        ),
+    }
+}
+
+/// Checks an upgrade request (RFC 6455 section 4.2.1) and answers 101, or says what is wrong.
+#[allow(clippy::result_large_err)]
+fn websocket_upgrade(
+    request: &mut Request<Incoming>,
+    ctx: &SessionContext,
+) -> Result<(Response<Body>, RoomRequest), Response<Body>> {
+    if ctx.shutdown.is_cancelled() {
+        return Err(text(StatusCode::SERVICE_UNAVAILABLE, "draining\n"));
+    }
+    let room = RoomRequest::parse(request.uri().path(), request.uri().query())
+        .map_err(|reason| text(StatusCode::BAD_REQUEST, reason))?;
+    let headers = request.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+        })
+    };
+    if request.method() != Method::GET
+        || !has_token(header::CONNECTION, "upgrade")
+        || !has_token(header::UPGRADE, "websocket")
+    {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "expected a WebSocket upgrade (GET with Connection: Upgrade, Upgrade: websocket)\n",
+        ));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v != "13")
+    {
+        let mut response = text(StatusCode::UPGRADE_REQUIRED, "WebSocket version 13 only\n");
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return Err(response);
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return Err(text(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key\n"));
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    Ok((response, room))
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn json(value: &impl serde::Serialize) -> Response<Body> {
+    let Ok(body) = serde_json::to_vec_pretty(value) else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot encode JSON\n");
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,84 @@
+//! What `/rooms` shows of one room, updated by its loop every tick.
+
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+use tickwire_shared::Tick;
+
+/// Tick times kept for the p99 (ten seconds at 30 Hz).
+const RECENT_TICKS: usize = 300;
+
+/// A room's name, scenario and latest figures.
+#[derive(Debug)]
+pub(crate) struct RoomStatus {
+    room: String,
+    scenario: String,
+    figures: Mutex<Figures>,
+}
+
+#[derive(Debug, Default)]
+struct Figures {
+    players: usize,
+    spectators: usize,
+    tick: u32,
+    recent_tick_us: VecDeque<u32>,
+}
+
+/// One room in `/rooms`.
+#[derive(Debug, Serialize, PartialEq)]
+pub(crate) struct RoomSummary {
+    pub(crate) room: String,
+    pub(crate) scenario: String,
+    pub(crate) players: usize,
+    pub(crate) spectators: usize,
+    pub(crate) tick: u32,
+    /// Over the last [`RECENT_TICKS`] ticks.
+    pub(crate) tick_ms_p99: f64,
+}
+
+impl RoomStatus {
+    pub(crate) fn new(room: &str, scenario: &str) -> Self {
+        Self {
+            room: room.to_owned(),
+            scenario: scenario.to_owned(),
+            figures: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn record_tick(&self, tick: Tick, players: usize, spectators: usize, took: Duration) {
+        let mut figures = self.lock();
+        figures.players = players;
+        figures.spectators = spectators;
+        figures.tick = tick.0;
+        if figures.recent_tick_us.len() == RECENT_TICKS {
+            figures.recent_tick_us.pop_front();
+        }
+        figures
+            .recent_tick_us
+            .push_back(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+    }
+
+    pub(crate) fn summary(&self) -> RoomSummary {
+        let figures = self.lock();
+        let mut ticks: Vec<u32> = figures.recent_tick_us.iter().copied().collect();
+        ticks.sort_unstable();
+        let p99 = ticks
+            .get(((ticks.len() as f64 - 1.0) * 0.99).round() as usize)
+            .map_or(0.0, |&us| f64::from(us) / 1000.0);
+        RoomSummary {
+            room: self.room.clone(),
+            scenario: self.scenario.clone(),
+            players: figures.players,
+            spectators: figures.spectators,
+            tick: figures.tick,
+            tick_ms_p99: p99,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Figures> {
+        self.figures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

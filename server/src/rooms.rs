@@ -1,0 +1,191 @@
+//! The room directory: rooms by name, each created on its first join (from the default
+//! scenario or one the join names) and closed by its loop once empty for a while.
+
+use crate::config::ServerConfig;
+use crate::game_loop::{ClientId, ClientLink, Command, GameLoop, Refused};
+use crate::metrics::Metrics;
+use crate::room_status::{RoomStatus, RoomSummary};
+use crate::room_threads::{RoomTask, RoomThreads};
+use crate::session::RoomRequest;
+use crate::snapshot_writers::Writers;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tickwire_shared::RejectReason;
+use tokio::sync::{mpsc, oneshot};
+use tracing::info;
+
+/// Commands queued per room.
+const COMMAND_QUEUE: usize = 1024;
+
+/// Joins retried when the room closed between lookup and join.
+const JOIN_ATTEMPTS: usize = 3;
+
+/// Every open room.
+#[derive(Debug)]
+pub(crate) struct Rooms {
+    /// The default scenario, the scenarios a join may name, and the limits.
+    config: ServerConfig,
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    threads: RoomThreads,
+    writers: Writers,
+    metrics: Arc<Metrics>,
+    next_generation: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    commands: mpsc::Sender<Command>,
+    status: Arc<RoomStatus>,
+    /// Tells this room from a later one with the same name.
+    generation: u64,
+}
+
+/// Why a join did not get into a room.
+#[derive(Debug)]
+pub(crate) enum JoinError {
+    Rejected(RejectReason),
+    /// The room's loop is gone (it failed, or the server is stopping).
+    RoomStopped,
+}
+
+impl Rooms {
+    pub(crate) fn new(
+        config: ServerConfig,
+        threads: RoomThreads,
+        writers: Writers,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            config,
+            entries: Arc::default(),
+            threads,
+            writers,
+            metrics,
+            next_generation: Default::default(),
+        }
+    }
+
+    /// Joins the requested room, creating it if needed. Returns the client's id and the room's
+    /// command queue (for the Leave).
+    pub(crate) async fn join(
+        &self,
+        request: &RoomRequest,
+        name: String,
+        spectator: bool,
+        mut link: ClientLink,
+    ) -> Result<(ClientId, mpsc::Sender<Command>), JoinError> {
+        for _ in 0..JOIN_ATTEMPTS {
+            let commands = self.room_for(request).map_err(JoinError::Rejected)?;
+            let (reply, replied) = oneshot::channel();
+            let join = Command::Join {
+                name: name.clone(),
+                spectator,
+                link,
+                reply,
+            };
+            if let Err(mpsc::error::SendError(command)) = commands.send(join).await {
+                // Closed between lookup and send: try again with a fresh room.
+                let Command::Join { link: back, .. } = command else {
+                    return Err(JoinError::RoomStopped);
+                };
+                link = back;
+                continue;
+            }
+            match replied.await {
+                Ok(Ok(client_id)) => return Ok((client_id, commands)),
+                Ok(Err(Refused::Rejected(reason))) => return Err(JoinError::Rejected(reason)),
+                Ok(Err(Refused::RoomClosed(back))) => link = back,
+                Err(_) => return Err(JoinError::RoomStopped),
+            }
+        }
+        Err(JoinError::RoomStopped)
+    }
+
+    /// The open room of that name, or a new one.
+    fn room_for(&self, request: &RoomRequest) -> Result<mpsc::Sender<Command>, RejectReason> {
+        let mut entries = lock(&self.entries);
+        if let Some(entry) = entries.get(&request.room)
+            && !entry.commands.is_closed()
+        {
+            return Ok(entry.commands.clone());
+        }
+        if entries.len() >= self.config.limits.max_rooms {
+            return Err(RejectReason::TooManyRooms);
+        }
+        let scenario = match &request.scenario {
+            None => self.config.scenario.clone(),
+            Some(name) => self
+                .config
+                .scenarios
+                .get(name)
+                .cloned()
+                .ok_or(RejectReason::UnknownScenario)?,
+        };
+        let generation = self
+            .next_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
+        let status = Arc::new(RoomStatus::new(&request.room, &scenario.name));
+        info!(room = %request.room, scenario = %scenario.name, "room created");
+        let config = ServerConfig {
+            scenario,
+            scenarios: Default::default(),
+            limits: self.config.limits.clone(),
+        };
+        let game = GameLoop::new(
+            config,
+            commands_rx,
+            self.writers.outbox(),
+            Arc::clone(&status),
+            self.metrics.room(&request.room),
+        );
+        entries.insert(
+            request.room.clone(),
+            Entry {
+                commands: commands.clone(),
+                status,
+                generation,
+            },
+        );
+        self.metrics.rooms.increment(1.0);
+        let on_end = {
+            let entries = Arc::clone(&self.entries);
+            let room = request.room.clone();
+            let metrics = Arc::clone(&self.metrics);
+            Box::new(move || {
+                let mut entries = lock(&entries);
+                if entries.get(&room).is_some_and(|e| e.generation == generation) {
+                    entries.remove(&room);
+                }
+                metrics.rooms.decrement(1.0);
+            })
+        };
+        self.threads.add(RoomTask {
+            name: request.room.clone(),
+            game,
+            on_end,
+        });
+        Ok(commands)
+    }
+
+    /// Every open room, by name.
+    pub(crate) fn list(&self) -> Vec<RoomSummary> {
+        let mut rooms: Vec<RoomSummary> = lock(&self.entries)
+            .values()
+            .map(|entry| entry.status.summary())
+            .collect();
+        rooms.sort_by(|a, b| a.room.cmp(&b.room));
+        rooms
+    }
+
+    /// Stops the room threads (after the sessions have ended).
+    pub(crate) fn stop(&self) {
+        self.threads.stop();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
