@@ -43,6 +43,8 @@ pub(crate) struct Arena {
     /// Props in spawn order, and where this tick's moving window starts.
     props: Vec<EntityKey>,
     next_prop: usize,
+    /// See [`Scenario::panic_at_tick`].
+    panic_at_tick: Option<u32>,
 }
 
 impl Arena {
@@ -82,6 +84,7 @@ impl Arena {
             rng,
             props: Vec::new(),
             next_prop: 0,
+            panic_at_tick: scenario.panic_at_tick,
         };
         for _ in 0..arena.rules.drone_count {
             arena.spawn_drone();
@@ -155,6 +158,9 @@ impl Arena {
     /// Advances the world by one tick (inputs for the new tick are applied after this).
     pub(crate) fn step(&mut self) {
         let now = self.world.advance_tick();
+        if self.panic_at_tick == Some(now.0) {
+            panic!("fault injection: the scenario panics at tick {}", now.0);
+        }
         self.move_drones(now);
         self.move_projectiles(now);
         self.move_props();

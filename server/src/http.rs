@@ -52,7 +52,10 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
             async move { Ok::<_, Infallible>(response) }
         })
     };
+    // A connection made while draining gets one answer (`/readyz`: 503) and is closed.
+    let draining = ctx.shutdown.is_cancelled();
     let connection = http1::Builder::new()
+        .keep_alive(!draining)
         .timer(TokioTimer::new())
         // Slowloris: a request head must arrive within the handshake timeout.
         .header_read_timeout(handshake_timeout)
@@ -62,7 +65,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     tokio::pin!(connection);
     let served = tokio::select! {
         served = connection.as_mut() => served,
-        () = ctx.shutdown.cancelled() => {
+        () = ctx.shutdown.cancelled(), if !draining => {
             // Draining: finish the request in progress, keep no connection alive.
             connection.as_mut().graceful_shutdown();
             connection.await

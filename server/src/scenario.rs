@@ -31,6 +31,10 @@ pub struct Scenario {
     /// Passive props that jitter in place (the benchmark world); none when the section is absent.
     #[serde(default)]
     pub props: PropSettings,
+    /// Fault injection for tests of room isolation: the game code panics on this tick. Never
+    /// read from a scenario file.
+    #[serde(skip)]
+    pub panic_at_tick: Option<u32>,
 }
 
 /// The playing field, from (0, 0) to (width, height).

@@ -5,6 +5,8 @@ mod bad_input;
 mod gameplay;
 mod handshake;
 mod load;
+mod operations;
+mod rooms;
 mod shutdown;
 mod slow_consumer;
 mod util;

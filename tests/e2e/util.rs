@@ -8,6 +8,7 @@ use tickwire_server::{Scenario, ServerConfig, ServerError};
 use tickwire_shared::{
     ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, Tick, Welcome, codec,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -22,6 +23,7 @@ pub(crate) const SOON: Duration = Duration::from_secs(10);
 /// A server running in this process on 127.0.0.1 with an OS-chosen port.
 pub(crate) struct TestServer {
     pub(crate) url: String,
+    pub(crate) addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
 }
@@ -50,9 +52,40 @@ impl TestServer {
         }));
         Self {
             url: format!("ws://{addr}/ws"),
+            addr,
             shutdown: Some(tx),
             task,
         }
+    }
+
+    /// The URL of a named room, optionally with `?scenario=NAME`.
+    pub(crate) fn room_url(&self, room: &str, scenario: Option<&str>) -> String {
+        match scenario {
+            Some(scenario) => format!("ws://{}/ws/{room}?scenario={scenario}", self.addr),
+            None => format!("ws://{}/ws/{room}", self.addr),
+        }
+    }
+
+    /// `GET path` over a fresh connection: the status code and the body.
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
+        let exchange = async {
+            let mut stream = TcpStream::connect(self.addr).await.expect("connect");
+            let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.expect("send request");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.expect("read response");
+            response
+        };
+        let response = tokio::time::timeout(SOON, exchange)
+            .await
+            .expect("an HTTP response in time");
+        let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("a status line");
+        (status, body.to_owned())
     }
 
     /// Triggers the same shutdown as SIGTERM, without waiting for it to finish.

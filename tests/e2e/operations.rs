@@ -1,0 +1,103 @@
+//! The operations endpoints on the game port: /healthz, /readyz (503 while draining) and
+//! /metrics (Prometheus text whose counters move while bots play).
+
+use crate::util::{SOON, TestServer, raw_joined};
+use prometheus_parse::{Scrape, Value};
+use std::time::Duration;
+use tickwire_bot::Bot;
+use tokio::time::timeout;
+
+fn scrape(body: &str) -> Scrape {
+    Scrape::parse(body.lines().map(|line| Ok(line.to_owned()))).expect("Prometheus text parses")
+}
+
+/// The value of an unlabelled counter or gauge.
+fn value(scrape: &Scrape, metric: &str) -> f64 {
+    let sample = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric)
+        .unwrap_or_else(|| panic!("{metric} missing"));
+    match sample.value {
+        Value::Counter(v) | Value::Gauge(v) => v,
+        ref other => panic!("{metric} is not a counter or gauge: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_as_prometheus_text_and_move_while_bots_play() {
+    let server = TestServer::start().await;
+    let mut bots = Vec::new();
+    for name in ["a", "b", "c"] {
+        let mut bot = Bot::connect(&server.url, name).await.expect("joins");
+        bot.next_snapshot().await.expect("snapshot");
+        bots.push(bot);
+    }
+    let (status, body) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    let before = scrape(&body);
+    for bot in &mut bots {
+        for _ in 0..15 {
+            bot.next_snapshot().await.expect("snapshot");
+        }
+    }
+    let after = scrape(&server.get("/metrics").await.1);
+
+    assert_eq!(value(&after, "tickwire_connected_clients"), 3.0);
+    assert_eq!(value(&after, "tickwire_rooms"), 1.0);
+    for counter in [
+        "tickwire_bytes_out_total",
+        "tickwire_messages_out_total",
+        "tickwire_bytes_in_total",
+        "tickwire_messages_in_total",
+    ] {
+        let (was, is) = (value(&before, counter), value(&after, counter));
+        assert!(is > was, "{counter} did not move: {was} -> {is}");
+    }
+    assert_eq!(value(&after, "tickwire_desyncs_reported_total"), 0.0);
+    let histogram_count = |metric: &str| {
+        after
+            .samples
+            .iter()
+            .find(|s| s.metric == metric)
+            .map(|s| match &s.value {
+                Value::Histogram(buckets) => buckets.last().map_or(0.0, |b| b.count),
+                other => panic!("{metric} is not a histogram: {other:?}"),
+            })
+            .unwrap_or_else(|| panic!("{metric} missing"))
+    };
+    assert!(histogram_count("tickwire_tick_duration_seconds") >= 15.0);
+    assert!(histogram_count("tickwire_snapshot_bytes") >= 15.0);
+    let tick_series = after
+        .samples
+        .iter()
+        .find(|s| s.metric == "tickwire_tick_duration_seconds")
+        .expect("tick histogram");
+    assert_eq!(tick_series.labels.get("room"), Some("default"));
+    assert!(after.docs.contains_key("tickwire_connected_clients"), "HELP lines");
+    for bot in bots {
+        bot.close().await;
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_says_503_while_draining_and_healthz_stays_200() {
+    let mut server = TestServer::start().await;
+    assert_eq!(server.get("/healthz").await, (200, "ok\n".into()));
+    assert_eq!(server.get("/readyz").await, (200, "ready\n".into()));
+    // A client that never reads keeps the drain open for the close linger (about a second).
+    let _stalled = raw_joined(&server.url).await;
+    server.begin_shutdown();
+    timeout(SOON, async {
+        while server.get("/readyz").await.0 != 503 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("/readyz turns 503 on shutdown");
+    assert_eq!(server.get("/healthz").await.0, 200, "alive while draining");
+    let (status, _) = server.get("/ws").await;
+    assert_eq!(status, 503, "no new sessions while draining");
+    server.stop().await.expect("clean stop");
+}

@@ -1,0 +1,168 @@
+//! Rooms: created on first join, listed on /rooms, closed when empty, limited, and isolated (a
+//! room whose game code panics closes alone with 1011).
+
+use crate::util::{SOON, TestServer, assert_contiguous, expect_close, join, raw_connect, test_config};
+use serde_json::Value;
+use std::time::Duration;
+use tickwire_bot::{Bot, BotError};
+use tickwire_shared::{EntityKind, RejectReason, ServerMessage, close_code};
+use tokio::time::timeout;
+
+async fn rooms(server: &TestServer) -> Vec<Value> {
+    let (status, body) = server.get("/rooms").await;
+    assert_eq!(status, 200, "{body}");
+    match serde_json::from_str(&body).expect("/rooms is JSON") {
+        Value::Array(rooms) => rooms,
+        other => panic!("/rooms is not a list: {other}"),
+    }
+}
+
+fn names(rooms: &[Value]) -> Vec<&str> {
+    rooms.iter().filter_map(|r| r["room"].as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_are_created_on_join_listed_and_closed_once_empty() {
+    let mut config = test_config();
+    config.limits.room_close_after_empty_ms = 300;
+    let server = TestServer::start_with(config).await;
+    assert!(rooms(&server).await.is_empty(), "no room before a join");
+
+    let mut lobby = Bot::connect(&server.url, "lobby").await.expect("joins /ws");
+    let mut alpha = Bot::connect(&server.room_url("alpha", None), "a")
+        .await
+        .expect("joins /ws/alpha");
+    lobby.next_snapshot().await.expect("snapshot");
+    alpha.next_snapshot().await.expect("snapshot");
+    let listed = rooms(&server).await;
+    assert_eq!(names(&listed), ["alpha", "default"]);
+    for room in &listed {
+        assert_eq!(room["scenario"], "arena");
+        assert_eq!(room["players"], 1);
+        assert!(room["tick"].as_u64().is_some_and(|t| t > 0), "{room}");
+        assert!(room["tick_ms_p99"].as_f64().is_some(), "{room}");
+    }
+    // Separate worlds: each holds its own player only.
+    for bot in [&lobby, &alpha] {
+        let players = bot
+            .world()
+            .entities()
+            .filter(|(_, e)| e.kind == EntityKind::Player)
+            .count();
+        assert_eq!(players, 1);
+    }
+    // A second of play, so a fresh room's tick is clearly lower.
+    let mut alpha_tick = alpha.next_snapshot().await.expect("snapshot");
+    while alpha_tick.0 < 30 {
+        alpha_tick = alpha.next_snapshot().await.expect("snapshot");
+    }
+
+    alpha.close().await;
+    timeout(SOON, async {
+        while names(&rooms(&server).await) != ["default"] {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the empty room closes");
+
+    let mut again = Bot::connect(&server.room_url("alpha", None), "a2")
+        .await
+        .expect("joins a fresh alpha");
+    let fresh_tick = again.next_snapshot().await.expect("snapshot");
+    assert!(
+        fresh_tick.0 < alpha_tick.0,
+        "a new world starts at tick 0 (old room was at {alpha_tick}, new one at {fresh_tick})"
+    );
+    lobby.next_snapshot().await.expect("the default room kept going");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_past_the_room_limits_get_typed_rejections() {
+    let mut config = test_config();
+    config.limits.max_rooms = 1;
+    config.limits.max_clients = 1;
+    let server = TestServer::start_with(config).await;
+    let mut first = Bot::connect(&server.room_url("only", None), "first")
+        .await
+        .expect("joins");
+    first.next_snapshot().await.expect("snapshot");
+
+    let cases = [
+        (server.room_url("only", None), RejectReason::RoomFull),
+        (server.room_url("another", None), RejectReason::TooManyRooms),
+    ];
+    for (url, expected) in cases {
+        match Bot::connect(&url, "late").await {
+            Err(BotError::Rejected(reason)) => assert_eq!(reason, expected, "{url}"),
+            other => panic!("{url}: expected {expected:?}, got {other:?}"),
+        }
+    }
+    first.close().await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_join_naming_an_unknown_scenario_is_rejected_and_bad_room_names_get_400() {
+    let server = TestServer::start().await;
+    let url = server.room_url("r", Some("no-such-scenario"));
+    match Bot::connect(&url, "x").await {
+        Err(BotError::Rejected(reason)) => assert_eq!(reason, RejectReason::UnknownScenario),
+        other => panic!("expected UnknownScenario, got {other:?}"),
+    }
+    for path in ["/ws/bad%20name", "/ws/a/b", "/ws/r?scenario=x&other=1"] {
+        let (status, body) = server.get(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
+    let mut config = test_config();
+    let mut crashing = config.scenario.clone();
+    crashing.name = "crash".into();
+    // About a second in at 30 Hz: the observer is in its stride by then.
+    crashing.panic_at_tick = Some(30);
+    config.scenarios.insert("crash".into(), crashing);
+    let server = TestServer::start_with(config).await;
+
+    let mut observer = Bot::connect(&server.room_url("calm", None), "observer")
+        .await
+        .expect("observer joins");
+    observer.next_snapshot().await.expect("first snapshot");
+    let mut doomed = raw_connect(&server.room_url("doomed", Some("crash"))).await;
+    join(&mut doomed, "doomed").await;
+
+    let victim = tokio::spawn(async move { expect_close(&mut doomed).await });
+    let mut ticks = Vec::new();
+    while !victim.is_finished() {
+        ticks.push(observer.next_snapshot().await.expect("observer keeps receiving"));
+    }
+    // A second more of the calm room after the crash.
+    for _ in 0..30 {
+        ticks.push(observer.next_snapshot().await.expect("observer keeps receiving"));
+    }
+    let (code, reason) = victim.await.expect("victim task");
+    assert_eq!(code, close_code::INTERNAL_ERROR, "{reason}");
+    assert_eq!(reason, "room closed after an internal error");
+    assert_contiguous(&ticks);
+    assert!(ticks.len() > 30, "the observer played through the crash");
+    assert_eq!(names(&rooms(&server).await), ["calm"], "the failed room is gone");
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(
+        metrics.contains("tickwire_kicks_total{code=\"1011\"} 1"),
+        "{metrics}"
+    );
+
+    // The name is free again: a new join gets a fresh room.
+    let mut again = raw_connect(&server.room_url("doomed", None)).await;
+    join(&mut again, "again").await;
+    assert!(matches!(
+        crate::util::next_server_message(&mut again).await,
+        Some(ServerMessage::Snapshot(_))
+    ));
+    observer.close().await;
+    server.stop().await.expect("clean stop");
+}
