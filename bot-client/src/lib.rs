@@ -41,6 +41,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 pub struct BotConfig {
     /// Server URL, e.g. `ws://127.0.0.1:7777/ws`.
     pub url: String,
+    /// Spread the bots over this many rooms: bot i joins `{url}/room-{i mod rooms}`.
+    pub rooms: Option<usize>,
     /// How many bots.
     pub bots: usize,
     /// How long each bot plays after connecting.
@@ -62,7 +64,7 @@ pub async fn run_bots(config: &BotConfig) -> Summary {
     let tasks: Vec<_> = (0..config.bots)
         .map(|i| {
             tokio::spawn(run_one(
-                format!("bot-{i}"),
+                i,
                 config.clone(),
                 Arc::clone(&live),
             ))
@@ -82,8 +84,13 @@ pub async fn run_bots(config: &BotConfig) -> Summary {
     Summary::from_reports(&reports)
 }
 
-async fn run_one(name: String, config: BotConfig, live: Arc<LiveCounters>) -> BotReport {
-    let mut bot = match Bot::connect(&config.url, &name).await {
+async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> BotReport {
+    let name = format!("bot-{index}");
+    let url = match config.rooms {
+        Some(rooms) => format!("{}/room-{}", config.url, index % rooms.max(1)),
+        None => config.url.clone(),
+    };
+    let mut bot = match Bot::connect(&url, &name).await {
         Ok(bot) => bot,
         Err(e) => {
             live.errors.fetch_add(1, Relaxed);

@@ -1,4 +1,4 @@
-//! `tickwire-bot --url URL --bots N --duration SECS [--behaviour NAME] [--json]`
+//! `tickwire-bot --url URL --bots N --duration SECS [--rooms R] [--behaviour NAME] [--json]`
 //! `tickwire-bot bench --scenario FILE --clients N[,N...] --duration SECS [--json]`
 
 use clap::{Parser, Subcommand};
@@ -27,6 +27,10 @@ struct Args {
     /// Seconds each bot plays.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// Spread the bots over this many rooms, `URL/room-0` to `URL/room-{R-1}` (bot i joins
+    /// room i mod R); the URL must then end in /ws. Default: every bot joins URL.
+    #[arg(long)]
+    rooms: Option<usize>,
     /// What the bots do.
     #[arg(long, value_enum, default_value_t = Behaviour::Fire)]
     behaviour: Behaviour,
@@ -104,8 +108,15 @@ async fn run_bots_command(args: Args) -> ExitCode {
         return ExitCode::from(2);
     }
     let duration = Duration::from_secs_f64(args.duration);
+    if let Some(rooms) = args.rooms
+        && (rooms == 0 || !args.url.ends_with("/ws"))
+    {
+        eprintln!("--rooms needs at least one room and a URL ending in /ws (rooms are URL/room-K)");
+        return ExitCode::from(2);
+    }
     let config = BotConfig {
         url: args.url,
+        rooms: args.rooms,
         bots: args.bots,
         duration,
         behaviour: args.behaviour,

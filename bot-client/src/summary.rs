@@ -27,6 +27,8 @@ pub struct Summary {
     pub errors: usize,
     /// Snapshots per second per bot, averaged over bots, from each bot's first to last snapshot.
     pub snapshot_hz: f64,
+    /// The slowest bot's snapshots per second (with rooms: the slowest room's rate, or less).
+    pub snapshot_hz_min: f64,
     /// Bytes received per bot per second, averaged over bots.
     pub down_bytes_per_bot_per_sec: f64,
     /// Median Ping/Pong round trip, in ms.
@@ -63,6 +65,7 @@ impl Summary {
             desyncs: reports.iter().map(|r| r.stats.desyncs).sum(),
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
             snapshot_hz: mean(rates.iter().map(|r| r.0)),
+            snapshot_hz_min: rates.iter().map(|r| r.0).reduce(f64::min).unwrap_or(0.0),
             down_bytes_per_bot_per_sec: mean(rates.iter().map(|r| r.1)),
             rtt_ms_p50: percentile_ms(&rtt, 0.50),
             rtt_ms_p99: percentile_ms(&rtt, 0.99),
@@ -80,11 +83,12 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot, {} desyncs, {} errors, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
+            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
             self.connected,
             self.bots,
             self.snapshots,
             self.snapshot_hz,
+            self.snapshot_hz_min,
             self.desyncs,
             self.errors,
             self.down_bytes_per_bot_per_sec,

@@ -11,6 +11,7 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
     let server = TestServer::start_with(config).await;
     let summary = run_bots(&BotConfig {
         url: server.url.clone(),
+        rooms: None,
         bots: 20,
         duration: Duration::from_secs(6),
         behaviour: Behaviour::Fire,
@@ -23,5 +24,35 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
     // 6 s at 60 Hz is 360 ticks per bot; "hundreds of ticks" with wide slack for a busy machine.
     assert!(summary.snapshots >= 20 * 200, "{summary}");
     assert!(summary.success());
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
+    let server = TestServer::start().await;
+    let config = BotConfig {
+        url: server.url.clone(),
+        rooms: Some(4),
+        bots: 12,
+        duration: Duration::from_secs(3),
+        behaviour: Behaviour::Fire,
+        progress: false,
+    };
+    let run = tokio::spawn(async move { run_bots(&config).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, body) = server.get("/rooms").await;
+    let rooms: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let players: Vec<(&str, u64)> = rooms
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| (r["room"].as_str().unwrap_or(""), r["players"].as_u64().unwrap_or(0)))
+        .collect();
+    assert_eq!(
+        players,
+        [("room-0", 3), ("room-1", 3), ("room-2", 3), ("room-3", 3)]
+    );
+    let summary = run.await.expect("bots ran");
+    assert!(summary.success(), "{summary}");
     server.stop().await.expect("clean stop");
 }
