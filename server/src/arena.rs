@@ -45,6 +45,8 @@ pub(crate) struct Arena {
     next_prop: usize,
     /// See [`Scenario::panic_at_tick`].
     panic_at_tick: Option<u32>,
+    /// See [`Scenario::tick_delay`].
+    tick_delay: Option<std::time::Duration>,
 }
 
 impl Arena {
@@ -85,6 +87,7 @@ impl Arena {
             props: Vec::new(),
             next_prop: 0,
             panic_at_tick: scenario.panic_at_tick,
+            tick_delay: scenario.tick_delay,
         };
         for _ in 0..arena.rules.drone_count {
             arena.spawn_drone();
@@ -160,6 +163,9 @@ impl Arena {
         let now = self.world.advance_tick();
         if self.panic_at_tick == Some(now.0) {
             panic!("fault injection: the scenario panics at tick {}", now.0);
+        }
+        if let Some(delay) = self.tick_delay {
+            std::thread::sleep(delay);
         }
         self.move_drones(now);
         self.move_projectiles(now);

@@ -35,6 +35,10 @@ pub struct Scenario {
     /// read from a scenario file.
     #[serde(skip)]
     pub panic_at_tick: Option<u32>,
+    /// Fault injection for tests of room isolation: the game code takes this long every tick.
+    /// Never read from a scenario file.
+    #[serde(skip)]
+    pub tick_delay: Option<std::time::Duration>,
 }
 
 /// The playing field, from (0, 0) to (width, height).

@@ -166,3 +166,34 @@ async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
     observer.close().await;
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_slower_than_its_tick_rate_is_closed_with_1011_and_the_others_play_on() {
+    let mut config = test_config();
+    config.limits.slow_room_timeout_ms = 500;
+    let mut sluggish = config.scenario.clone();
+    sluggish.name = "sluggish".into();
+    // Every tick takes longer than the 33 ms period.
+    sluggish.tick_delay = Some(Duration::from_millis(45));
+    config.scenarios.insert("sluggish".into(), sluggish);
+    let server = TestServer::start_with(config).await;
+
+    let mut observer = Bot::connect(&server.room_url("calm", None), "observer")
+        .await
+        .expect("observer joins");
+    observer.next_snapshot().await.expect("first snapshot");
+    let mut slow = raw_connect(&server.room_url("slow", Some("sluggish"))).await;
+    join(&mut slow, "slow").await;
+    let victim = tokio::spawn(async move { expect_close(&mut slow).await });
+    let mut ticks = Vec::new();
+    while !victim.is_finished() {
+        ticks.push(observer.next_snapshot().await.expect("observer keeps receiving"));
+    }
+    let (code, reason) = victim.await.expect("victim task");
+    assert_eq!(code, close_code::INTERNAL_ERROR, "{reason}");
+    assert_eq!(reason, "room closed: its ticks stayed slower than its tick rate");
+    assert_contiguous(&ticks);
+    assert_eq!(names(&rooms(&server).await), ["calm"]);
+    observer.close().await;
+    server.stop().await.expect("clean stop");
+}
