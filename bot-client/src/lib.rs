@@ -62,13 +62,7 @@ pub async fn run_bots(config: &BotConfig) -> Summary {
         None
     };
     let tasks: Vec<_> = (0..config.bots)
-        .map(|i| {
-            tokio::spawn(run_one(
-                i,
-                config.clone(),
-                Arc::clone(&live),
-            ))
-        })
+        .map(|i| tokio::spawn(run_one(i, config.clone(), Arc::clone(&live))))
         .collect();
     let mut reports = Vec::with_capacity(tasks.len());
     for task in tasks {

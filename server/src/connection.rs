@@ -179,7 +179,9 @@ impl Connection {
         }
         let head_written = written.min(head.len());
         outgoing.queued.extend_from_slice(&head[head_written..]);
-        outgoing.queued.extend_from_slice(&body[written - head_written..]);
+        outgoing
+            .queued
+            .extend_from_slice(&body[written - head_written..]);
         false
     }
 
@@ -297,10 +299,7 @@ mod tests {
             .await
             .expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
-        (
-            Arc::new(Connection::new(server, max_queued_bytes)),
-            client,
-        )
+        (Arc::new(Connection::new(server, max_queued_bytes)), client)
     }
 
     #[test]

@@ -403,8 +403,8 @@ fn wall_clock_stamp() -> SentAt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Scenario;
     use crate::metrics::Metrics;
+    use crate::scenario::Scenario;
     use crate::snapshot_writers::{Delivery, Writers};
     use tickwire_shared::client_world::Applied;
     use tickwire_shared::{Buttons, ClientWorld, ServerMessage, codec};

@@ -179,9 +179,10 @@ fn websocket_upgrade(
         .is_none_or(|v| v != "13")
     {
         let mut response = text(StatusCode::UPGRADE_REQUIRED, "WebSocket version 13 only\n");
-        response
-            .headers_mut()
-            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
         return Err(response);
     }
     let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {

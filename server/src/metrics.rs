@@ -3,7 +3,9 @@
 //! handles are registered once and updated without a lookup.
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use std::fmt;
 
 const TICK_SECONDS: &str = "tickwire_tick_duration_seconds";
@@ -44,12 +46,16 @@ impl Metrics {
         let builder = builder
             .set_buckets_for_metric(
                 Matcher::Full(TICK_SECONDS.into()),
-                &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1, 0.25],
+                &[
+                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1, 0.25,
+                ],
             )
             .and_then(|b| {
                 b.set_buckets_for_metric(
                     Matcher::Full(SNAPSHOT_BYTES.into()),
-                    &[64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 16384.0, 65536.0],
+                    &[
+                        64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 16384.0, 65536.0,
+                    ],
                 )
             })
             .unwrap_or_else(|_| PrometheusBuilder::new());
@@ -58,21 +64,49 @@ impl Metrics {
         let described = [
             ("tickwire_connected_clients", "Clients joined to a room"),
             ("tickwire_rooms", "Open rooms"),
-            ("tickwire_bytes_in_total", "WebSocket payload bytes received from joined clients"),
-            ("tickwire_messages_in_total", "Messages received from joined clients"),
-            ("tickwire_bytes_out_total", "Payload bytes of Welcome and snapshot messages sent"),
-            ("tickwire_messages_out_total", "Welcome, snapshot, Ping and Pong messages sent"),
-            ("tickwire_inputs_dropped_total", "Inputs dropped because a client's input queue was full"),
-            ("tickwire_desyncs_reported_total", "Full snapshots requested by clients after a checksum mismatch"),
-            ("tickwire_kicks_total", "Sessions the server closed, by close code"),
+            (
+                "tickwire_bytes_in_total",
+                "WebSocket payload bytes received from joined clients",
+            ),
+            (
+                "tickwire_messages_in_total",
+                "Messages received from joined clients",
+            ),
+            (
+                "tickwire_bytes_out_total",
+                "Payload bytes of Welcome and snapshot messages sent",
+            ),
+            (
+                "tickwire_messages_out_total",
+                "Welcome, snapshot, Ping and Pong messages sent",
+            ),
+            (
+                "tickwire_inputs_dropped_total",
+                "Inputs dropped because a client's input queue was full",
+            ),
+            (
+                "tickwire_desyncs_reported_total",
+                "Full snapshots requested by clients after a checksum mismatch",
+            ),
+            (
+                "tickwire_kicks_total",
+                "Sessions the server closed, by close code",
+            ),
             (TICK_SECONDS, "Time to run one tick of a room"),
-            ("tickwire_tick_overruns_total", "Ticks a room skipped after falling behind"),
-            (SNAPSHOT_BYTES, "Size of each encoded snapshot (one per baseline per tick)"),
+            (
+                "tickwire_tick_overruns_total",
+                "Ticks a room skipped after falling behind",
+            ),
+            (
+                SNAPSHOT_BYTES,
+                "Size of each encoded snapshot (one per baseline per tick)",
+            ),
         ];
         for (name, help) in described {
             recorder.describe_counter(name.into(), None, help.into());
         }
-        let counter = |name: &'static str| recorder.register_counter(&Key::from_name(name), &METADATA);
+        let counter =
+            |name: &'static str| recorder.register_counter(&Key::from_name(name), &METADATA);
         let gauge = |name: &'static str| recorder.register_gauge(&Key::from_name(name), &METADATA);
         Self {
             connected_clients: gauge("tickwire_connected_clients"),

@@ -46,7 +46,13 @@ impl RoomStatus {
         }
     }
 
-    pub(crate) fn record_tick(&self, tick: Tick, players: usize, spectators: usize, took: Duration) {
+    pub(crate) fn record_tick(
+        &self,
+        tick: Tick,
+        players: usize,
+        spectators: usize,
+        took: Duration,
+    ) {
         let mut figures = self.lock();
         figures.players = players;
         figures.spectators = spectators;

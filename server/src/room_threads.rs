@@ -57,7 +57,8 @@ impl RoomThreads {
     /// Hands a new room to the next thread in turn.
     pub(crate) fn add(&self, room: RoomTask) {
         let inboxes = lock(&self.inboxes);
-        let Some(inbox) = inboxes.get(self.next.fetch_add(1, Ordering::Relaxed) % inboxes.len().max(1))
+        let Some(inbox) =
+            inboxes.get(self.next.fetch_add(1, Ordering::Relaxed) % inboxes.len().max(1))
         else {
             // Stopped: the server is shutting down, and the room's sessions with it.
             return;
@@ -127,7 +128,10 @@ impl RoomTask {
                 None
             }
             Err(panic) => {
-                error!(panic = panic_message(&*panic), "room's game code panicked; closing it");
+                error!(
+                    panic = panic_message(&*panic),
+                    "room's game code panicked; closing it"
+                );
                 self.end(Some(CloseReason::ROOM_FAILED));
                 None
             }

@@ -154,7 +154,10 @@ impl Rooms {
             let metrics = Arc::clone(&self.metrics);
             Box::new(move || {
                 let mut entries = lock(&entries);
-                if entries.get(&room).is_some_and(|e| e.generation == generation) {
+                if entries
+                    .get(&room)
+                    .is_some_and(|e| e.generation == generation)
+                {
                     entries.remove(&room);
                 }
                 metrics.rooms.decrement(1.0);

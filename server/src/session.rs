@@ -72,7 +72,11 @@ impl RoomRequest {
             return Err("a room name is 1 to 32 of A-Z a-z 0-9 - _\n");
         }
         let mut scenario = None;
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             match pair.split_once('=') {
                 Some(("scenario", name)) if is_valid_name(name) => {
                     scenario = Some(name.to_owned());
@@ -139,11 +143,14 @@ pub(crate) async fn serve(
         connection: Arc::clone(&connection),
         kick: kick_tx,
     };
-    let (client_id, commands) = match ctx.rooms.join(&request, hello.name, spectator, link).await
-    {
+    let (client_id, commands) = match ctx.rooms.join(&request, hello.name, spectator, link).await {
         Ok(joined) => joined,
-        Err(JoinError::Rejected(reject)) => return reject_and_close(ws, reject, &ctx.metrics).await,
-        Err(JoinError::RoomStopped) => return close(ws, Some(CloseReason::LOOP_STOPPED), &ctx.metrics).await,
+        Err(JoinError::Rejected(reject)) => {
+            return reject_and_close(ws, reject, &ctx.metrics).await;
+        }
+        Err(JoinError::RoomStopped) => {
+            return close(ws, Some(CloseReason::LOOP_STOPPED), &ctx.metrics).await;
+        }
     };
     tracing::Span::current().record("client", client_id);
     let mut shutdown: Shutdown = Box::pin(ctx.shutdown.clone().cancelled_owned());

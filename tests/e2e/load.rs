@@ -46,7 +46,12 @@ async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
         .as_array()
         .expect("a list")
         .iter()
-        .map(|r| (r["room"].as_str().unwrap_or(""), r["players"].as_u64().unwrap_or(0)))
+        .map(|r| {
+            (
+                r["room"].as_str().unwrap_or(""),
+                r["players"].as_u64().unwrap_or(0),
+            )
+        })
         .collect();
     assert_eq!(
         players,

@@ -2,6 +2,7 @@
 //! /metrics (Prometheus text whose counters move while bots play).
 
 use crate::util::{SOON, TestServer, raw_joined};
+use futures_util::SinkExt;
 use prometheus_parse::{Scrape, Value};
 use std::time::Duration;
 use tickwire_bot::Bot;
@@ -74,7 +75,10 @@ async fn metrics_parse_as_prometheus_text_and_move_while_bots_play() {
         .find(|s| s.metric == "tickwire_tick_duration_seconds")
         .expect("tick histogram");
     assert_eq!(tick_series.labels.get("room"), Some("default"));
-    assert!(after.docs.contains_key("tickwire_connected_clients"), "HELP lines");
+    assert!(
+        after.docs.contains_key("tickwire_connected_clients"),
+        "HELP lines"
+    );
     for bot in bots {
         bot.close().await;
     }
@@ -99,5 +103,39 @@ async fn readyz_says_503_while_draining_and_healthz_stays_200() {
     assert_eq!(server.get("/healthz").await.0, 200, "alive while draining");
     let (status, _) = server.get("/ws").await;
     assert_eq!(status, 503, "no new sessions while draining");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn every_metric_the_grafana_dashboard_queries_is_exported() {
+    let server = TestServer::start().await;
+    // One kick, so the kick counter exists (it is created per close code on first use).
+    let mut kicked = raw_joined(&server.url).await;
+    kicked
+        .send(tokio_tungstenite::tungstenite::Message::text("hi"))
+        .await
+        .expect("send");
+    let _ = crate::util::expect_close(&mut kicked).await;
+    let exported = scrape(&server.get("/metrics").await.1);
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/grafana/tickwire-dashboard.json"
+    ))
+    .expect("dashboard file");
+    let mut queried: Vec<&str> = dashboard
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("tickwire_"))
+        .collect();
+    queried.sort_unstable();
+    queried.dedup();
+    assert!(queried.len() >= 10, "{queried:?}");
+    for metric in queried {
+        // Histograms are queried by their `_bucket` series.
+        let name = metric.strip_suffix("_bucket").unwrap_or(metric);
+        assert!(
+            exported.samples.iter().any(|s| s.metric == name),
+            "the dashboard queries {metric}, which /metrics does not export"
+        );
+    }
     server.stop().await.expect("clean stop");
 }

@@ -1,7 +1,9 @@
 //! Rooms: created on first join, listed on /rooms, closed when empty, limited, and isolated (a
 //! room whose game code panics closes alone with 1011).
 
-use crate::util::{SOON, TestServer, assert_contiguous, expect_close, join, raw_connect, test_config};
+use crate::util::{
+    SOON, TestServer, assert_contiguous, expect_close, join, raw_connect, test_config,
+};
 use serde_json::Value;
 use std::time::Duration;
 use tickwire_bot::{Bot, BotError};
@@ -74,7 +76,10 @@ async fn rooms_are_created_on_join_listed_and_closed_once_empty() {
         fresh_tick.0 < alpha_tick.0,
         "a new world starts at tick 0 (old room was at {alpha_tick}, new one at {fresh_tick})"
     );
-    lobby.next_snapshot().await.expect("the default room kept going");
+    lobby
+        .next_snapshot()
+        .await
+        .expect("the default room kept going");
     server.stop().await.expect("clean stop");
 }
 
@@ -138,18 +143,32 @@ async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
     let victim = tokio::spawn(async move { expect_close(&mut doomed).await });
     let mut ticks = Vec::new();
     while !victim.is_finished() {
-        ticks.push(observer.next_snapshot().await.expect("observer keeps receiving"));
+        ticks.push(
+            observer
+                .next_snapshot()
+                .await
+                .expect("observer keeps receiving"),
+        );
     }
     // A second more of the calm room after the crash.
     for _ in 0..30 {
-        ticks.push(observer.next_snapshot().await.expect("observer keeps receiving"));
+        ticks.push(
+            observer
+                .next_snapshot()
+                .await
+                .expect("observer keeps receiving"),
+        );
     }
     let (code, reason) = victim.await.expect("victim task");
     assert_eq!(code, close_code::INTERNAL_ERROR, "{reason}");
     assert_eq!(reason, "room closed after an internal error");
     assert_contiguous(&ticks);
     assert!(ticks.len() > 30, "the observer played through the crash");
-    assert_eq!(names(&rooms(&server).await), ["calm"], "the failed room is gone");
+    assert_eq!(
+        names(&rooms(&server).await),
+        ["calm"],
+        "the failed room is gone"
+    );
     let (_, metrics) = server.get("/metrics").await;
     assert!(
         metrics.contains("tickwire_kicks_total{code=\"1011\"} 1"),
@@ -187,11 +206,19 @@ async fn a_room_slower_than_its_tick_rate_is_closed_with_1011_and_the_others_pla
     let victim = tokio::spawn(async move { expect_close(&mut slow).await });
     let mut ticks = Vec::new();
     while !victim.is_finished() {
-        ticks.push(observer.next_snapshot().await.expect("observer keeps receiving"));
+        ticks.push(
+            observer
+                .next_snapshot()
+                .await
+                .expect("observer keeps receiving"),
+        );
     }
     let (code, reason) = victim.await.expect("victim task");
     assert_eq!(code, close_code::INTERNAL_ERROR, "{reason}");
-    assert_eq!(reason, "room closed: its ticks stayed slower than its tick rate");
+    assert_eq!(
+        reason,
+        "room closed: its ticks stayed slower than its tick rate"
+    );
     assert_contiguous(&ticks);
     assert_eq!(names(&rooms(&server).await), ["calm"]);
     observer.close().await;

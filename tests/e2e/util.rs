@@ -71,9 +71,15 @@ impl TestServer {
         let exchange = async {
             let mut stream = TcpStream::connect(self.addr).await.expect("connect");
             let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-            stream.write_all(request.as_bytes()).await.expect("send request");
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .expect("send request");
             let mut response = String::new();
-            stream.read_to_string(&mut response).await.expect("read response");
+            stream
+                .read_to_string(&mut response)
+                .await
+                .expect("read response");
             response
         };
         let response = tokio::time::timeout(SOON, exchange)
