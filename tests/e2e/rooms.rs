@@ -1,13 +1,15 @@
 //! Rooms: created on first join, listed on /rooms, closed when empty, limited, and isolated (a
-//! room whose game code panics closes alone with 1011).
+//! room whose game code panics, or whose ticks stay too slow, closes alone with 1011).
 
 use crate::util::{
-    SOON, TestServer, assert_contiguous, expect_close, join, raw_connect, test_config,
+    SOON, TestServer, assert_contiguous, expect_close, join, next_server_message, raw_connect,
+    test_config,
 };
 use serde_json::Value;
 use std::time::Duration;
 use tickwire_bot::{Bot, BotError};
-use tickwire_shared::{EntityKind, RejectReason, ServerMessage, close_code};
+use tickwire_server::{Scenario, ServerConfig};
+use tickwire_shared::{EntityKind, RejectReason, ServerMessage, Tick, close_code};
 use tokio::time::timeout;
 
 async fn rooms(server: &TestServer) -> Vec<Value> {
@@ -123,23 +125,29 @@ async fn a_join_naming_an_unknown_scenario_is_rejected_and_bad_room_names_get_40
     server.stop().await.expect("clean stop");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
+/// Server config whose scenario `name` is the default scenario with a fault.
+fn config_with_faulty_scenario(name: &str, fault: impl FnOnce(&mut Scenario)) -> ServerConfig {
     let mut config = test_config();
-    let mut crashing = config.scenario.clone();
-    crashing.name = "crash".into();
-    // About a second in at 30 Hz: the observer is in its stride by then.
-    crashing.panic_at_tick = Some(30);
-    config.scenarios.insert("crash".into(), crashing);
-    let server = TestServer::start_with(config).await;
+    let mut faulty = config.scenario.clone();
+    faulty.name = name.into();
+    fault(&mut faulty);
+    config.scenarios.insert(name.into(), faulty);
+    config
+}
 
+/// An observer plays in room `calm` while a client joins room `doomed` with `scenario` and is
+/// closed; then `extra` more snapshots. Returns the observer's ticks and the victim's close.
+async fn observe_a_room_failing(
+    server: &TestServer,
+    scenario: &str,
+    extra: usize,
+) -> (Vec<Tick>, (u16, String)) {
     let mut observer = Bot::connect(&server.room_url("calm", None), "observer")
         .await
         .expect("observer joins");
     observer.next_snapshot().await.expect("first snapshot");
-    let mut doomed = raw_connect(&server.room_url("doomed", Some("crash"))).await;
+    let mut doomed = raw_connect(&server.room_url("doomed", Some(scenario))).await;
     join(&mut doomed, "doomed").await;
-
     let victim = tokio::spawn(async move { expect_close(&mut doomed).await });
     let mut ticks = Vec::new();
     while !victim.is_finished() {
@@ -150,8 +158,7 @@ async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
                 .expect("observer keeps receiving"),
         );
     }
-    // A second more of the calm room after the crash.
-    for _ in 0..30 {
+    for _ in 0..extra {
         ticks.push(
             observer
                 .next_snapshot()
@@ -159,11 +166,20 @@ async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
                 .expect("observer keeps receiving"),
         );
     }
-    let (code, reason) = victim.await.expect("victim task");
+    observer.close().await;
+    (ticks, victim.await.expect("victim task"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
+    // About a second in at 30 Hz: the observer is in its stride by then.
+    let config = config_with_faulty_scenario("crash", |s| s.panic_at_tick = Some(30));
+    let server = TestServer::start_with(config).await;
+    // A second more of the calm room after the crash.
+    let (ticks, (code, reason)) = observe_a_room_failing(&server, "crash", 30).await;
     assert_eq!(code, close_code::INTERNAL_ERROR, "{reason}");
     assert_eq!(reason, "room closed after an internal error");
     assert_contiguous(&ticks);
-    assert!(ticks.len() > 30, "the observer played through the crash");
     assert_eq!(
         names(&rooms(&server).await),
         ["calm"],
@@ -179,41 +195,21 @@ async fn a_room_whose_game_code_panics_closes_alone_with_1011() {
     let mut again = raw_connect(&server.room_url("doomed", None)).await;
     join(&mut again, "again").await;
     assert!(matches!(
-        crate::util::next_server_message(&mut again).await,
+        next_server_message(&mut again).await,
         Some(ServerMessage::Snapshot(_))
     ));
-    observer.close().await;
     server.stop().await.expect("clean stop");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_slower_than_its_tick_rate_is_closed_with_1011_and_the_others_play_on() {
-    let mut config = test_config();
-    config.limits.slow_room_timeout_ms = 500;
-    let mut sluggish = config.scenario.clone();
-    sluggish.name = "sluggish".into();
     // Every tick takes longer than the 33 ms period.
-    sluggish.tick_delay = Some(Duration::from_millis(45));
-    config.scenarios.insert("sluggish".into(), sluggish);
+    let mut config = config_with_faulty_scenario("sluggish", |s| {
+        s.tick_delay = Some(Duration::from_millis(45))
+    });
+    config.limits.slow_room_timeout_ms = 500;
     let server = TestServer::start_with(config).await;
-
-    let mut observer = Bot::connect(&server.room_url("calm", None), "observer")
-        .await
-        .expect("observer joins");
-    observer.next_snapshot().await.expect("first snapshot");
-    let mut slow = raw_connect(&server.room_url("slow", Some("sluggish"))).await;
-    join(&mut slow, "slow").await;
-    let victim = tokio::spawn(async move { expect_close(&mut slow).await });
-    let mut ticks = Vec::new();
-    while !victim.is_finished() {
-        ticks.push(
-            observer
-                .next_snapshot()
-                .await
-                .expect("observer keeps receiving"),
-        );
-    }
-    let (code, reason) = victim.await.expect("victim task");
+    let (ticks, (code, reason)) = observe_a_room_failing(&server, "sluggish", 0).await;
     assert_eq!(code, close_code::INTERNAL_ERROR, "{reason}");
     assert_eq!(
         reason,
@@ -221,6 +217,5 @@ async fn a_room_slower_than_its_tick_rate_is_closed_with_1011_and_the_others_pla
     );
     assert_contiguous(&ticks);
     assert_eq!(names(&rooms(&server).await), ["calm"]);
-    observer.close().await;
     server.stop().await.expect("clean stop");
 }
