@@ -29,6 +29,8 @@ type Body = Full<Bytes>;
 struct Upgrade {
     on_upgrade: OnUpgrade,
     room: RoomRequest,
+    /// The upgrade and the Hello must both be done by then.
+    deadline: tokio::time::Instant,
 }
 
 /// Serves one TCP connection: HTTP requests until it closes or upgrades to a session.
@@ -42,7 +44,6 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
             .set_send_buffer_size(limits.socket_send_buffer_bytes as usize);
     }
     let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
-    let handshake_deadline = tokio::time::Instant::now() + handshake_timeout;
     let upgrade: Arc<Mutex<Option<Upgrade>>> = Arc::default();
     let service = {
         let ctx = Arc::clone(&ctx);
@@ -74,10 +75,15 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     if let Err(e) = served {
         return debug!(%peer, error = %e, "HTTP connection ended");
     }
-    let Some(Upgrade { on_upgrade, room }) = take(&upgrade) else {
+    let Some(Upgrade {
+        on_upgrade,
+        room,
+        deadline,
+    }) = take(&upgrade)
+    else {
         return;
     };
-    let upgraded = match tokio::time::timeout_at(handshake_deadline, on_upgrade).await {
+    let upgraded = match tokio::time::timeout_at(deadline, on_upgrade).await {
         Ok(Ok(upgraded)) => upgraded,
         Ok(Err(e)) => return debug!(%peer, error = %e, "upgrade failed"),
         Err(_) => return debug!(%peer, "upgrade timed out"),
@@ -85,7 +91,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
             let stream = parts.io.into_inner();
-            session::serve(stream, parts.read_buf, peer, room, ctx, handshake_deadline).await;
+            session::serve(stream, parts.read_buf, peer, room, ctx, deadline).await;
         }
         Err(_) => debug!(%peer, "upgraded connection is not a TCP stream"),
     }
@@ -110,11 +116,15 @@ fn route(
     if path == WS_PATH || path.starts_with("/ws/") {
         return match websocket_upgrade(&mut request, ctx) {
             Ok((response, room)) => {
+                let handshake_timeout = Duration::from_millis(ctx.limits.handshake_timeout_ms);
                 let on_upgrade = hyper::upgrade::on(&mut request);
                 *upgrade
                     .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some(Upgrade { on_upgrade, room });
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Upgrade {
+                    on_upgrade,
+                    room,
+                    deadline: tokio::time::Instant::now() + handshake_timeout,
+                });
                 response
             }
             Err(response) => response,

@@ -154,28 +154,29 @@ pub(crate) async fn serve(
     };
     tracing::Span::current().record("client", client_id);
     let mut shutdown: Shutdown = Box::pin(ctx.shutdown.clone().cancelled_owned());
-    if let Err(end) = guarded(&mut kick, &mut shutdown, connection.welcomed()).await {
-        connection.stop_messages();
-        let _ = commands.send(Command::Leave(client_id)).await;
-        return close(ws, end, &ctx.metrics).await;
-    }
-    ctx.metrics.connected_clients.increment(1.0);
-    let mut joined = Joined {
-        ws: &mut ws,
-        connection: &connection,
-        ctx: &ctx,
-        shutdown,
-        events: events_tx,
-        kick,
-        spectator,
-        last_acked: None,
-        last_rtt_us: None,
+    let ended = match guarded(&mut kick, &mut shutdown, connection.welcomed()).await {
+        Err(end) => end,
+        Ok(()) => {
+            ctx.metrics.connected_clients.increment(1.0);
+            let mut joined = Joined {
+                ws: &mut ws,
+                connection: &connection,
+                ctx: &ctx,
+                shutdown,
+                events: events_tx,
+                kick,
+                spectator,
+                last_acked: None,
+                last_rtt_us: None,
+            };
+            let ended = joined.play().await;
+            let code = ended.as_ref().map(|reason| reason.code);
+            let acked = joined.last_acked.map(|tick| tick.0);
+            debug!(?code, ?acked, rtt_us = ?joined.last_rtt_us, "session ending");
+            ctx.metrics.connected_clients.decrement(1.0);
+            ended
+        }
     };
-    let ended = joined.play().await;
-    let code = ended.as_ref().map(|reason| reason.code);
-    let acked = joined.last_acked.map(|tick| tick.0);
-    debug!(?code, ?acked, rtt_us = ?joined.last_rtt_us, "session ending");
-    ctx.metrics.connected_clients.decrement(1.0);
     connection.stop_messages();
     let _ = commands.send(Command::Leave(client_id)).await;
     close(ws, ended, &ctx.metrics).await;
@@ -193,7 +194,7 @@ struct Joined<'a> {
     connection: &'a Connection,
     ctx: &'a SessionContext,
     /// Completes on server shutdown. Created once: a fresh `cancelled()` per wake-up would
-    /// register with the token (under its lock) on every snapshot.
+    /// register with the token (under its lock) every time.
     shutdown: Shutdown,
     events: mpsc::Sender<ClientEvent>,
     kick: oneshot::Receiver<CloseReason>,
@@ -340,8 +341,8 @@ async fn guarded<T>(
     shutdown: &mut Shutdown,
     work: impl Future<Output = T>,
 ) -> Result<T, End> {
-    // `work` first: a write to a socket with room completes on its first poll, and only a
-    // blocked one needs the other two.
+    // `work` first: it usually completes on its first poll, and only a waiting one needs the
+    // other two.
     tokio::select! {
         biased;
         out = work => Ok(out),
