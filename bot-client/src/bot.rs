@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tickwire_shared::client_world::Applied;
 use tickwire_shared::{
     ClientMessage, ClientWorld, EntityId, Hello, InputFrame, PROTOCOL_VERSION, RejectReason,
-    ServerMessage, Tick, Welcome, codec,
+    Resume, ServerMessage, Tick, Welcome, codec,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Bytes;
@@ -56,6 +56,24 @@ pub enum BotError {
     Encode(#[from] codec::EncodeError),
 }
 
+impl BotError {
+    /// The connection broke without the server closing it (reset, or ended with no close
+    /// frame): worth a [`Bot::resume`].
+    pub fn is_connection_lost(&self) -> bool {
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        use tokio_tungstenite::tungstenite::error::ProtocolError;
+        match self {
+            Self::WebSocket(
+                WsError::Io(_)
+                | WsError::ConnectionClosed
+                | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+            ) => true,
+            Self::Closed { code, .. } => *code == 1006,
+            _ => false,
+        }
+    }
+}
+
 /// Counters of one bot's connection.
 #[derive(Clone, Debug, Default)]
 pub struct BotStats {
@@ -67,6 +85,8 @@ pub struct BotStats {
     pub bytes_down: u64,
     /// Round-trip times measured with Ping/Pong, in microseconds.
     pub rtt_us: Vec<u32>,
+    /// Sessions resumed after a lost connection.
+    pub resumes: u64,
     /// When the first and the latest snapshot arrived.
     pub first_snapshot: Option<Instant>,
     /// See `first_snapshot`.
@@ -147,7 +167,27 @@ impl Bot {
             protocol_version: PROTOCOL_VERSION,
             name: name.to_owned(),
             spectator,
+            resume: None,
         }
+    }
+
+    /// Resumes this bot's session on a new connection to `url` after its connection was lost:
+    /// the same player, its world and input sequence kept, the next snapshot a delta from the
+    /// last tick it applied (when the server still has it). Fails with
+    /// `BotError::Rejected(ResumeExpired)` after the server's grace window.
+    pub async fn resume(&mut self, url: &str) -> Result<(), BotError> {
+        let hello = Hello {
+            resume: Some(Resume {
+                token: self.welcome.resume_token,
+                last_applied: self.world.tick(),
+            }),
+            ..Self::hello(&self.name, self.welcome.player.is_none())
+        };
+        let resumed = Self::connect_with(url, hello).await?;
+        self.ws = resumed.ws;
+        self.welcome = resumed.welcome;
+        self.stats.resumes += 1;
+        Ok(())
     }
 
     /// Connects with any Hello and waits for Welcome.

@@ -78,6 +78,25 @@ pub async fn run_bots(config: &BotConfig) -> Summary {
     Summary::from_reports(&reports)
 }
 
+/// First wait before a reconnect; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Resumes a bot whose connection was lost, retrying with exponential backoff while the
+/// server cannot be reached, until `deadline`. A rejection (the grace window is over) ends it.
+async fn resume_with_backoff(bot: &mut Bot, url: &str, deadline: Instant) -> Result<(), BotError> {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        tokio::time::sleep(backoff).await;
+        match bot.resume(url).await {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() + backoff >= deadline => return Err(e),
+            Err(BotError::Rejected(reason)) => return Err(BotError::Rejected(reason)),
+            Err(_) => backoff = (backoff * 2).min(MAX_BACKOFF),
+        }
+    }
+}
+
 async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> BotReport {
     let name = format!("bot-{index}");
     let url = match config.rooms {
@@ -102,13 +121,10 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut bytes_seen = 0;
     let outcome = loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(deadline) => break Ok(()),
-            _ = ping.tick() => {
-                if let Err(e) = bot.ping().await {
-                    break Err(e);
-                }
-            }
+        // Ok(true): the run is over.
+        let step: Result<bool, BotError> = tokio::select! {
+            () = tokio::time::sleep_until(deadline) => Ok(true),
+            _ = ping.tick() => bot.ping().await.map(|()| false),
             // Only the read is raced: it is cancel-safe. Handling (apply, ack, input) runs to
             // completion below, so no snapshot is half-handled when the deadline fires.
             received = bot.receive() => {
@@ -126,20 +142,30 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
                     Ok(BotEvent::Snapshot(_)) => {
                         live.snapshots.fetch_add(1, Relaxed);
                         let intent = bot.player().and_then(|me| brain.decide(bot.world(), me, &mut rng));
-                        if let Some(intent) = intent {
-                            if let Err(e) = bot.send_input(intent).await {
-                                break Err(e);
-                            }
+                        match intent {
+                            Some(intent) => bot.send_input(intent).await.map(|_| false),
+                            None => Ok(false),
                         }
                     }
                     Ok(BotEvent::Desync(_)) => {
                         live.snapshots.fetch_add(1, Relaxed);
                         live.desyncs.fetch_add(1, Relaxed);
+                        Ok(false)
                     }
-                    Ok(BotEvent::Heartbeat) => {}
-                    Err(e) => break Err(e),
+                    Ok(BotEvent::Heartbeat) => Ok(false),
+                    Err(e) => Err(e),
                 }
             }
+        };
+        match step {
+            Ok(true) => break Ok(()),
+            Ok(false) => {}
+            Err(e) if e.is_connection_lost() => {
+                if let Err(e) = resume_with_backoff(&mut bot, &url, deadline).await {
+                    break Err(e);
+                }
+            }
+            Err(e) => break Err(e),
         }
     };
     let error = outcome.err().map(|e| format!("{name}: {e}"));

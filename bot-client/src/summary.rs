@@ -25,6 +25,8 @@ pub struct Summary {
     pub desyncs: u64,
     /// Bots that ended with an error (connect failure, unexpected close, bad message).
     pub errors: usize,
+    /// Sessions resumed after a lost connection (each bot reconnects on its own).
+    pub resumes: u64,
     /// Snapshots per second per bot, averaged over bots, from each bot's first to last snapshot.
     pub snapshot_hz: f64,
     /// The slowest bot's snapshots per second (with rooms: the slowest room's rate, or less).
@@ -64,6 +66,7 @@ impl Summary {
             snapshots: reports.iter().map(|r| r.stats.snapshots).sum(),
             desyncs: reports.iter().map(|r| r.stats.desyncs).sum(),
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
+            resumes: reports.iter().map(|r| r.stats.resumes).sum(),
             snapshot_hz: mean(rates.iter().map(|r| r.0)),
             snapshot_hz_min: rates.iter().map(|r| r.0).reduce(f64::min).unwrap_or(0.0),
             down_bytes_per_bot_per_sec: mean(rates.iter().map(|r| r.1)),
@@ -83,7 +86,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
+            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {} resumes, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
             self.connected,
             self.bots,
             self.snapshots,
@@ -91,6 +94,7 @@ impl fmt::Display for Summary {
             self.snapshot_hz_min,
             self.desyncs,
             self.errors,
+            self.resumes,
             self.down_bytes_per_bot_per_sec,
             self.rtt_ms_p50,
             self.rtt_ms_p99,

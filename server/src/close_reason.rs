@@ -56,6 +56,10 @@ impl CloseReason {
     );
     pub(crate) const LOOP_STOPPED: Self =
         Self::new(close_code::INTERNAL_ERROR, "game loop stopped");
+    pub(crate) const RESUMED_ELSEWHERE: Self = Self::new(
+        close_code::RESUMED_ELSEWHERE,
+        "session resumed on another connection",
+    );
     pub(crate) const ROOM_FAILED: Self = Self::new(
         close_code::INTERNAL_ERROR,
         "room closed after an internal error",

@@ -164,6 +164,9 @@ pub struct Limits {
     pub heartbeat_interval_ms: u64,
     /// Ticks of history kept for delta baselines. Default: 64.
     pub history_ticks: usize,
+    /// How long a player whose connection was lost keeps its seat for a resume, in ms.
+    /// Default: 10000.
+    pub resume_grace_ms: u64,
     /// Time to wait for close acknowledgements on shutdown, in ms. Default: 2000.
     pub shutdown_grace_ms: u64,
 }
@@ -187,6 +190,7 @@ impl Default for Limits {
             idle_timeout_ms: 10_000,
             heartbeat_interval_ms: 1000,
             history_ticks: 64,
+            resume_grace_ms: 10_000,
             shutdown_grace_ms: 2000,
         }
     }

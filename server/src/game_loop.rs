@@ -13,10 +13,13 @@ use crate::snapshot_writers::Outbox;
 use crate::tick_stats::TickStats;
 use crate::world::EntityKey;
 use bytes::{Bytes, BytesMut};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tickwire_shared::{InputFrame, RejectReason, SentAt, ServerMessage, Tick, Welcome, codec};
+use tickwire_shared::{
+    EntityId, InputFrame, RejectReason, Resume, ResumeToken, SentAt, ServerMessage, Tick, Welcome,
+    codec,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -30,16 +33,23 @@ pub(crate) type ClientId = u32;
 /// What sessions ask of the loop.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// A client sent an acceptable Hello: spawn its player (none for a spectator). The loop
-    /// replies with the client's id and sends the Welcome itself, ahead of the first snapshot.
-    Join {
-        name: String,
-        spectator: bool,
-        link: ClientLink,
-        reply: oneshot::Sender<Result<ClientId, Refused>>,
-    },
-    /// The session ended: despawn the player.
-    Leave(ClientId),
+    /// A client sent an acceptable Hello.
+    Join(JoinRequest),
+    /// The session ended. `resumable`: its connection was lost (not closed, not kicked), so the
+    /// seat is kept for `resume_grace_ms`; otherwise the player is despawned.
+    Leave { id: ClientId, resumable: bool },
+}
+
+/// A join: a new seat (a player, or none for a spectator), or with `resume` a seat whose
+/// connection was lost. The loop replies with the client's id and sends the Welcome itself,
+/// ahead of the first snapshot.
+#[derive(Debug)]
+pub(crate) struct JoinRequest {
+    pub(crate) name: String,
+    pub(crate) spectator: bool,
+    pub(crate) resume: Option<Resume>,
+    pub(crate) link: ClientLink,
+    pub(crate) reply: oneshot::Sender<Result<ClientId, Refused>>,
 }
 
 /// The loop's ends of one session's channels.
@@ -61,17 +71,26 @@ pub(crate) enum ClientEvent {
     RequestFull,
 }
 
+/// A client's place in the room: what survives a reconnect.
 #[derive(Debug)]
-struct Client {
+struct Seat {
     name: String,
     /// `None` for a spectator.
-    player: Option<EntityKey>,
+    player: Option<(EntityKey, EntityId)>,
+    /// The last input sequence applied: a resumed session continues from it.
+    last_input: u32,
+    /// The single-use token of the latest Welcome.
+    resume_token: ResumeToken,
+}
+
+#[derive(Debug)]
+struct Client {
+    seat: Seat,
     events: mpsc::Receiver<ClientEvent>,
     connection: Arc<Connection>,
     kick: oneshot::Sender<CloseReason>,
     /// The tick of the last snapshot handed to a writer: the baseline of its next one.
     last_sent: Option<Tick>,
-    last_input: u32,
     /// Since when the client has had the most messages in flight it may have.
     behind_since: Option<Instant>,
 }
@@ -101,6 +120,8 @@ pub(crate) struct GameLoop {
     arena: Arena,
     replication: Replication,
     clients: BTreeMap<ClientId, Client>,
+    /// Seats whose connection was lost, by resume token, kept until the deadline.
+    detached: HashMap<ResumeToken, (Seat, Instant)>,
     next_client_id: ClientId,
     stats: TickStats,
     /// Where this tick's player frames are written: one allocation per tick, not per client.
@@ -132,6 +153,7 @@ impl GameLoop {
             arena: Arena::new(&config.scenario, history as u32 + 1),
             replication: Replication::new(history),
             clients: BTreeMap::new(),
+            detached: HashMap::new(),
             next_client_id: 1,
             stats: TickStats::default(),
             frames: BytesMut::new(),
@@ -178,7 +200,7 @@ impl GameLoop {
             self.next_summary = now + SUMMARY_EVERY;
         }
         let limits = &self.config.limits;
-        if self.clients.is_empty() {
+        if self.clients.is_empty() && self.detached.is_empty() {
             let since = *self.empty_since.get_or_insert(now);
             if now - since >= Duration::from_millis(limits.room_close_after_empty_ms) {
                 return Err(RoomEnd::Empty);
@@ -202,7 +224,7 @@ impl GameLoop {
     pub(crate) fn close(&mut self, reason: Option<CloseReason>) {
         self.commands.close();
         while let Ok(command) = self.commands.try_recv() {
-            if let Command::Join { link, reply, .. } = command {
+            if let Command::Join(JoinRequest { link, reply, .. }) = command {
                 let _ = reply.send(Err(Refused::RoomClosed(link)));
             }
         }
@@ -214,7 +236,11 @@ impl GameLoop {
 
     /// (players, spectators)
     fn clients_by_role(&self) -> (usize, usize) {
-        let players = self.clients.values().filter(|c| c.player.is_some()).count();
+        let players = self
+            .clients
+            .values()
+            .filter(|c| c.seat.player.is_some())
+            .count();
         (players, self.clients.len() - players)
     }
 
@@ -222,7 +248,8 @@ impl GameLoop {
     /// stamped `sent_at`.
     fn tick(&mut self, now: Instant, sent_at: SentAt) {
         self.arena.step();
-        self.handle_commands();
+        self.handle_commands(now);
+        self.expire_detached(now);
         self.apply_client_events();
         let tick = self.arena.tick();
         let state = self.arena.replicated();
@@ -231,51 +258,75 @@ impl GameLoop {
         self.outbox.flush();
     }
 
-    fn handle_commands(&mut self) {
+    fn handle_commands(&mut self, now: Instant) {
         while let Ok(command) = self.commands.try_recv() {
             match command {
-                Command::Join {
-                    name,
-                    spectator,
-                    link,
-                    reply,
-                } => self.join(name, spectator, link, reply),
-                Command::Leave(id) => self.remove(id, None),
+                Command::Join(request) => self.join(request),
+                Command::Leave { id, resumable } if resumable => self.detach(id, now),
+                Command::Leave { id, .. } => self.remove(id, None),
             }
         }
     }
 
-    fn join(
-        &mut self,
-        name: String,
-        spectator: bool,
-        link: ClientLink,
-        reply: oneshot::Sender<Result<ClientId, Refused>>,
-    ) {
-        if self.clients.len() >= self.config.limits.max_clients {
-            let _ = reply.send(Err(Refused::Rejected(RejectReason::RoomFull)));
-            return;
-        }
-        let player = (!spectator).then(|| self.arena.spawn_player());
+    fn join(&mut self, request: JoinRequest) {
+        let JoinRequest {
+            name,
+            spectator,
+            resume,
+            link,
+            reply,
+        } = request;
+        let (seat, baseline, resumed) = match resume {
+            Some(resume) => match self.take_seat(resume.token) {
+                // Deltas resume from the client's last tick while the history still has it.
+                Some(seat) => {
+                    let baseline = resume.last_applied.filter(|&t| self.replication.has(t));
+                    (seat, baseline, true)
+                }
+                None => {
+                    let _ = reply.send(Err(Refused::Rejected(RejectReason::ResumeExpired)));
+                    return;
+                }
+            },
+            None if self.clients.len() >= self.config.limits.max_clients => {
+                let _ = reply.send(Err(Refused::Rejected(RejectReason::RoomFull)));
+                return;
+            }
+            None => {
+                let seat = Seat {
+                    name,
+                    player: (!spectator).then(|| self.arena.spawn_player()),
+                    last_input: 0,
+                    resume_token: ResumeToken(0),
+                };
+                (seat, None, false)
+            }
+        };
         let client_id = self.next_client_id;
         self.next_client_id = self.next_client_id.wrapping_add(1).max(1);
+        // A fresh single-use token with every Welcome, from a cryptographic generator.
+        let seat = Seat {
+            resume_token: ResumeToken(rand::random()),
+            ..seat
+        };
         let welcome = Welcome {
             client_id,
-            player: player.map(|(_, id)| id),
+            player: seat.player.map(|(_, id)| id),
             tick_rate: self.config.scenario.tick_rate,
             movement: self.arena.movement_rules(),
+            resume_token: seat.resume_token,
         };
-        let player = player.map(|(key, _)| key);
         let welcome = codec::encode_server(&ServerMessage::Welcome(welcome));
         let (Ok(welcome), Ok(())) = (welcome, reply.send(Ok(client_id))) else {
             // The session gave up while waiting (or, never seen, the Welcome did not encode:
-            // the session then finds the loop gone); nobody will play this player.
-            if let Some(player) = player {
-                self.arena.remove_player(player);
-            }
+            // the session then finds the loop gone); nobody will play this seat.
+            self.despawn(seat);
             return;
         };
-        info!(client = client_id, %name, spectator, "joined");
+        info!(client = client_id, name = %seat.name, spectator = seat.player.is_none(), resumed, ?baseline, "joined");
+        if resumed {
+            self.metrics.resumes.increment(1);
+        }
         self.metrics.messages_out.increment(1);
         self.metrics.bytes_out.increment(welcome.len() as u64);
         self.outbox
@@ -283,16 +334,65 @@ impl GameLoop {
         self.clients.insert(
             client_id,
             Client {
-                name,
-                player,
+                seat,
                 events: link.events,
                 connection: link.connection,
                 kick: link.kick,
-                last_sent: None,
-                last_input: 0,
+                last_sent: baseline,
                 behind_since: None,
             },
         );
+    }
+
+    /// The seat with this resume token: a lost one, or one still connected (a client that
+    /// reconnected before the server noticed the old connection die), whose session is then
+    /// closed with 4005.
+    fn take_seat(&mut self, token: ResumeToken) -> Option<Seat> {
+        if let Some((seat, _)) = self.detached.remove(&token) {
+            return Some(seat);
+        }
+        let id = self
+            .clients
+            .iter()
+            .find(|(_, c)| c.seat.resume_token == token)
+            .map(|(&id, _)| id)?;
+        let client = self.clients.remove(&id)?;
+        info!(client = id, name = %client.seat.name, "session resumed on another connection");
+        let _ = client.kick.send(CloseReason::RESUMED_ELSEWHERE);
+        Some(client.seat)
+    }
+
+    /// Keeps a client's seat for `resume_grace_ms` after its connection was lost.
+    fn detach(&mut self, id: ClientId, now: Instant) {
+        let Some(client) = self.clients.remove(&id) else {
+            return;
+        };
+        info!(client = id, name = %client.seat.name, "connection lost; seat kept for a resume");
+        let until = now + Duration::from_millis(self.config.limits.resume_grace_ms);
+        self.detached
+            .insert(client.seat.resume_token, (client.seat, until));
+    }
+
+    /// Despawns the seats whose grace window is over.
+    fn expire_detached(&mut self, now: Instant) {
+        let expired: Vec<ResumeToken> = self
+            .detached
+            .iter()
+            .filter(|(_, (_, until))| *until <= now)
+            .map(|(&token, _)| token)
+            .collect();
+        for token in expired {
+            if let Some((seat, _)) = self.detached.remove(&token) {
+                info!(name = %seat.name, "resume window over; left");
+                self.despawn(seat);
+            }
+        }
+    }
+
+    fn despawn(&mut self, seat: Seat) {
+        if let Some((player, _)) = seat.player {
+            self.arena.remove_player(player);
+        }
     }
 
     /// Removes a client and despawns its player; `kick` also tells its session why.
@@ -300,15 +400,14 @@ impl GameLoop {
         let Some(client) = self.clients.remove(&id) else {
             return;
         };
-        if let Some(player) = client.player {
-            self.arena.remove_player(player);
-        }
+        let name = client.seat.name.clone();
+        self.despawn(client.seat);
         match kick {
             Some(reason) => {
-                warn!(client = id, name = %client.name, code = reason.code, reason = %reason.reason, "kicked");
+                warn!(client = id, %name, code = reason.code, reason = %reason.reason, "kicked");
                 let _ = client.kick.send(reason);
             }
-            None => info!(client = id, name = %client.name, "left"),
+            None => info!(client = id, %name, "left"),
         }
     }
 
@@ -321,16 +420,16 @@ impl GameLoop {
                     Ok(ClientEvent::Input(input)) => {
                         // Stale or replayed frames are ignored: each sequence moves the player once.
                         // (Sessions refuse spectators' inputs before they get here.)
-                        if let Some(player) = client.player
-                            && input.sequence > client.last_input
+                        if let Some((player, _)) = client.seat.player
+                            && input.sequence > client.seat.last_input
                         {
                             self.arena.apply_input(player, &input);
-                            client.last_input = input.sequence;
+                            client.seat.last_input = input.sequence;
                             inputs += 1;
                         }
                     }
                     Ok(ClientEvent::RequestFull) => {
-                        debug!(name = %client.name, "full snapshot requested");
+                        debug!(name = %client.seat.name, "full snapshot requested");
                         client.last_sent = None;
                     }
                     Err(_) => break,
@@ -370,7 +469,7 @@ impl GameLoop {
                 self.frames.reserve(snapshot.max_frame_len() * client_count);
             }
             let tick = snapshot.tick;
-            let bytes = match snapshot.frame_for(client.last_input, &mut self.frames) {
+            let bytes = match snapshot.frame_for(client.seat.last_input, &mut self.frames) {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     warn!(client = id, error = %e, "snapshot cannot be sent");
@@ -416,6 +515,8 @@ mod tests {
         kick: oneshot::Receiver<CloseReason>,
         welcome: Welcome,
         world: ClientWorld,
+        /// The baseline of the first snapshot after the Welcome (`None`: full).
+        first_baseline: Option<Tick>,
         _peer: tokio::net::TcpStream,
     }
 
@@ -466,6 +567,18 @@ mod tests {
         }
 
         async fn join(&mut self, now: Instant) -> TestClient {
+            self.try_join(now, None, ClientWorld::new())
+                .await
+                .expect("accepted")
+        }
+
+        /// Joins (or resumes, keeping `world`), and applies the first snapshot.
+        async fn try_join(
+            &mut self,
+            now: Instant,
+            resume: Option<Resume>,
+            world: ClientWorld,
+        ) -> Result<TestClient, RejectReason> {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind");
@@ -482,31 +595,38 @@ mod tests {
                 kick: kick_tx,
             };
             self.commands
-                .try_send(Command::Join {
+                .try_send(Command::Join(JoinRequest {
                     name: "t".into(),
                     spectator: false,
+                    resume,
                     link,
                     reply,
-                })
+                }))
                 .expect("command queue has room");
             self.tick(now);
-            reply_rx
-                .try_recv()
-                .expect("answered within the tick")
-                .expect("accepted");
+            match reply_rx.try_recv().expect("answered within the tick") {
+                Ok(_) => {}
+                Err(Refused::Rejected(reason)) => return Err(reason),
+                Err(Refused::RoomClosed(_)) => panic!("the room is open"),
+            }
             let messages = self.deliver();
             let Some(ServerMessage::Welcome(welcome)) = messages.first() else {
                 panic!("the Welcome comes first: {messages:?}");
+            };
+            let first_baseline = match messages.get(1) {
+                Some(ServerMessage::Snapshot(s)) => s.baseline,
+                other => panic!("then a snapshot: {other:?}"),
             };
             let mut client = TestClient {
                 events,
                 kick,
                 welcome: welcome.clone(),
-                world: ClientWorld::new(),
+                world,
+                first_baseline,
                 _peer: peer,
             };
             assert_eq!(client.apply(&messages[1..]), 1, "then the first snapshot");
-            client
+            Ok(client)
         }
     }
 
@@ -591,5 +711,107 @@ mod tests {
             step * test.game.config.limits.max_inputs_per_tick as i32
         );
         assert_eq!(client.world.last_input(), 2);
+    }
+
+    fn input(sequence: u32) -> ClientEvent {
+        ClientEvent::Input(InputFrame {
+            sequence,
+            move_x: 127,
+            move_y: 0,
+            aim: 0,
+            buttons: Buttons::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace_window() {
+        let mut test = TestGame::new(1000, 64);
+        let t0 = Instant::now();
+        let mut client = test.join(t0).await;
+        let player = client.welcome.player.expect("a player");
+        for sequence in 1..=2 {
+            client.events.try_send(input(sequence)).expect("room");
+        }
+        test.tick(t0);
+        client.apply(&test.deliver());
+        let id = client.welcome.client_id;
+        let token = client.welcome.resume_token;
+        let last_applied = client.world.tick();
+        test.commands
+            .try_send(Command::Leave {
+                id,
+                resumable: true,
+            })
+            .expect("room");
+        test.tick(t0);
+        test.tick(t0);
+        assert!(
+            test.game.arena.replicated().get(player).is_some(),
+            "the seat is kept"
+        );
+
+        let resume = Resume {
+            token,
+            last_applied,
+        };
+        let mut resumed = test
+            .try_join(t0, Some(resume.clone()), client.world)
+            .await
+            .expect("resumed");
+        assert_eq!(resumed.welcome.player, Some(player), "the same player");
+        assert!(last_applied.is_some());
+        assert_eq!(
+            resumed.first_baseline, last_applied,
+            "a delta from the last tick applied"
+        );
+        assert_ne!(resumed.welcome.resume_token, token, "a fresh token");
+        assert_eq!(
+            resumed.world.last_input(),
+            2,
+            "the input sequence continues"
+        );
+        resumed.events.try_send(input(3)).expect("room");
+        test.tick(t0);
+        resumed.apply(&test.deliver());
+        assert_eq!(resumed.world.last_input(), 3);
+
+        assert_eq!(
+            test.try_join(t0, Some(resume), ClientWorld::new())
+                .await
+                .err(),
+            Some(RejectReason::ResumeExpired),
+            "a token works once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_seat_is_despawned_when_the_grace_window_ends() {
+        let mut test = TestGame::new(1000, 64);
+        let t0 = Instant::now();
+        let client = test.join(t0).await;
+        let player = client.welcome.player.expect("a player");
+        let grace = Duration::from_millis(test.game.config.limits.resume_grace_ms);
+        test.commands
+            .try_send(Command::Leave {
+                id: client.welcome.client_id,
+                resumable: true,
+            })
+            .expect("room");
+        test.tick(t0);
+        test.tick(t0 + grace);
+        assert!(
+            test.game.arena.replicated().get(player).is_none(),
+            "despawned"
+        );
+        let resume = Resume {
+            token: client.welcome.resume_token,
+            last_applied: client.world.tick(),
+        };
+        assert_eq!(
+            test.try_join(t0 + grace, Some(resume), ClientWorld::new())
+                .await
+                .err(),
+            Some(RejectReason::ResumeExpired)
+        );
     }
 }

@@ -24,6 +24,7 @@ pub(crate) struct Metrics {
     snapshot_bytes: Histogram,
     pub(crate) inputs_dropped: Counter,
     pub(crate) desyncs_reported: Counter,
+    resumes: Counter,
 }
 
 /// One room's metrics (labelled `room`) and the server-wide traffic figures its loop adds to.
@@ -34,6 +35,7 @@ pub(crate) struct RoomMetrics {
     pub(crate) snapshot_bytes: Histogram,
     pub(crate) bytes_out: Counter,
     pub(crate) messages_out: Counter,
+    pub(crate) resumes: Counter,
 }
 
 const METADATA: Metadata<'static> =
@@ -118,6 +120,7 @@ impl Metrics {
             snapshot_bytes: recorder.register_histogram(&Key::from_name(SNAPSHOT_BYTES), &METADATA),
             inputs_dropped: counter("tickwire_inputs_dropped_total"),
             desyncs_reported: counter("tickwire_desyncs_reported_total"),
+            resumes: counter("tickwire_resumes_total"),
             handle,
             recorder,
         }
@@ -137,6 +140,7 @@ impl Metrics {
             snapshot_bytes: self.snapshot_bytes.clone(),
             bytes_out: self.bytes_out.clone(),
             messages_out: self.messages_out.clone(),
+            resumes: self.resumes.clone(),
         }
     }
 

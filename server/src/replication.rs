@@ -79,6 +79,11 @@ impl Replication {
         self.encoded.clear();
     }
 
+    /// Whether `tick` is still in the history (a client holding it can take a delta).
+    pub(crate) fn has(&self, tick: Tick) -> bool {
+        self.history.iter().any(|(t, _)| *t == tick)
+    }
+
     /// The sizes of the newest tick's snapshots encoded so far (one per baseline in use).
     pub(crate) fn encoded_lengths(&self) -> impl Iterator<Item = usize> + '_ {
         self.encoded.values().map(|e| e.no_input_frame.len())

@@ -2,7 +2,7 @@
 //! scenario or one the join names) and closed by its loop once empty for a while.
 
 use crate::config::ServerConfig;
-use crate::game_loop::{ClientId, ClientLink, Command, GameLoop, Refused};
+use crate::game_loop::{ClientId, ClientLink, Command, GameLoop, JoinRequest, Refused};
 use crate::metrics::Metrics;
 use crate::room_status::{RoomStatus, RoomSummary};
 use crate::room_threads::{RoomTask, RoomThreads};
@@ -10,7 +10,7 @@ use crate::session::RoomRequest;
 use crate::snapshot_writers::Writers;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tickwire_shared::RejectReason;
+use tickwire_shared::{Hello, RejectReason};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
 
@@ -70,22 +70,22 @@ impl Rooms {
     pub(crate) async fn join(
         &self,
         request: &RoomRequest,
-        name: String,
-        spectator: bool,
+        hello: &Hello,
         mut link: ClientLink,
     ) -> Result<(ClientId, mpsc::Sender<Command>), JoinError> {
         for _ in 0..JOIN_ATTEMPTS {
             let commands = self.room_for(request).map_err(JoinError::Rejected)?;
             let (reply, replied) = oneshot::channel();
-            let join = Command::Join {
-                name: name.clone(),
-                spectator,
+            let join = Command::Join(JoinRequest {
+                name: hello.name.clone(),
+                spectator: hello.spectator,
+                resume: hello.resume.clone(),
                 link,
                 reply,
-            };
+            });
             if let Err(mpsc::error::SendError(command)) = commands.send(join).await {
                 // Closed between lookup and send: try again with a fresh room.
-                let Command::Join { link: back, .. } = command else {
+                let Command::Join(JoinRequest { link: back, .. }) = command else {
                     return Err(JoinError::RoomStopped);
                 };
                 link = back;

@@ -134,7 +134,6 @@ pub(crate) async fn serve(
     if let Err(reject) = check_hello(&hello) {
         return reject_and_close(ws, reject, &ctx.metrics).await;
     }
-    let spectator = hello.spectator;
 
     let (events_tx, events) = mpsc::channel(limits.input_queue_frames.max(1));
     let (kick_tx, mut kick) = oneshot::channel();
@@ -143,7 +142,7 @@ pub(crate) async fn serve(
         connection: Arc::clone(&connection),
         kick: kick_tx,
     };
-    let (client_id, commands) = match ctx.rooms.join(&request, hello.name, spectator, link).await {
+    let (client_id, commands) = match ctx.rooms.join(&request, &hello, link).await {
         Ok(joined) => joined,
         Err(JoinError::Rejected(reject)) => {
             return reject_and_close(ws, reject, &ctx.metrics).await;
@@ -154,8 +153,8 @@ pub(crate) async fn serve(
     };
     tracing::Span::current().record("client", client_id);
     let mut shutdown: Shutdown = Box::pin(ctx.shutdown.clone().cancelled_owned());
-    let ended = match guarded(&mut kick, &mut shutdown, connection.welcomed()).await {
-        Err(end) => end,
+    let (ended, resumable) = match guarded(&mut kick, &mut shutdown, connection.welcomed()).await {
+        Err(end) => (end, false),
         Ok(()) => {
             ctx.metrics.connected_clients.increment(1.0);
             let mut joined = Joined {
@@ -165,20 +164,28 @@ pub(crate) async fn serve(
                 shutdown,
                 events: events_tx,
                 kick,
-                spectator,
+                spectator: hello.spectator,
+                said_goodbye: false,
                 last_acked: None,
                 last_rtt_us: None,
             };
             let ended = joined.play().await;
+            // A connection lost, not closed: the client may come back with its resume token.
+            let lost = ended.is_none() || ended == Some(CloseReason::IDLE_TIMEOUT);
+            let resumable = lost && !joined.said_goodbye;
             let code = ended.as_ref().map(|reason| reason.code);
             let acked = joined.last_acked.map(|tick| tick.0);
             debug!(?code, ?acked, rtt_us = ?joined.last_rtt_us, "session ending");
             ctx.metrics.connected_clients.decrement(1.0);
-            ended
+            (ended, resumable)
         }
     };
     connection.stop_messages();
-    let _ = commands.send(Command::Leave(client_id)).await;
+    let leave = Command::Leave {
+        id: client_id,
+        resumable,
+    };
+    let _ = commands.send(leave).await;
     close(ws, ended, &ctx.metrics).await;
 }
 
@@ -200,6 +207,8 @@ struct Joined<'a> {
     kick: oneshot::Receiver<CloseReason>,
     /// Spectators may not send inputs.
     spectator: bool,
+    /// The client sent a close frame: it left on purpose, so its seat is not kept.
+    said_goodbye: bool,
     /// The last tick the client said it applied (for the log when it leaves).
     last_acked: Option<Tick>,
     /// The last round trip measured with a server Ping, in microseconds.
@@ -251,7 +260,10 @@ impl Joined<'_> {
         let bytes = match frame.ok_or(None)? {
             Ok(Message::Binary(bytes)) => bytes,
             Ok(Message::Text(_)) => return Err(Some(CloseReason::TEXT_FRAME)),
-            Ok(Message::Close(_)) => return Err(None),
+            Ok(Message::Close(_)) => {
+                self.said_goodbye = true;
+                return Err(None);
+            }
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => return Ok(()),
             Err(e) => return Err(CloseReason::for_read_error(&e)),
         };

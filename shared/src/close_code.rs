@@ -26,3 +26,5 @@ pub const TIMEOUT: u16 = 4003;
 /// A message that decodes but is not allowed here (input before `Hello`, a second `Hello`,
 /// unknown button bits, an input from a spectator).
 pub const INVALID: u16 = 4004;
+/// The session was resumed on another connection (with its resume token).
+pub const RESUMED_ELSEWHERE: u16 = 4005;

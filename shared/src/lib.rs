@@ -28,7 +28,7 @@
 //! impl Game {
 //!     /// The first frame to send after the socket opens.
 //!     fn hello(&self) -> Vec<u8> {
-//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into(), spectator: false };
+//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into(), spectator: false, resume: None };
 //!         codec::encode_client(&ClientMessage::Hello(hello)).expect("encodes")
 //!     }
 //!
@@ -90,7 +90,9 @@ pub use client_world::{Applied, ApplyError, ClientWorld};
 pub use delta::{EntityChange, FieldMask, WorldDelta, WorldState};
 pub use entity::{EntityId, EntityKind, EntityState};
 pub use input::{Buttons, InputFrame};
-pub use message::{ClientMessage, Hello, RejectReason, ServerMessage, Snapshot, Welcome};
+pub use message::{
+    ClientMessage, Hello, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot, Welcome,
+};
 pub use movement::MovementRules;
 pub use sent_at::SentAt;
 pub use tick::Tick;

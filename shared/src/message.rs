@@ -39,6 +39,32 @@ pub struct Hello {
     /// Watch without a player entity. A spectator sends no inputs; one that does is closed
     /// with [`crate::close_code::INVALID`].
     pub spectator: bool,
+    /// Take over a session that lost its connection, within the server's grace window: the
+    /// same player entity, the input sequence continuing, and a first snapshot that is a delta
+    /// from `last_applied` when the server still has that tick. `spectator` and `name` are then
+    /// those of the resumed session.
+    pub resume: Option<Resume>,
+}
+
+/// What a reconnecting client brings to resume its session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The token of the session's latest `Welcome` (single use).
+    pub token: ResumeToken,
+    /// The last tick the client applied, if any: the baseline it can take a delta against.
+    pub last_applied: Option<Tick>,
+}
+
+/// A secret, single-use handle on a session, for resuming it after a lost connection. Random
+/// 128 bits from a cryptographic generator; each `Welcome` carries a fresh one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResumeToken(pub u128);
+
+impl std::fmt::Debug for ResumeToken {
+    /// Never printed: logs must not leak a way into someone's session.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeToken(..)")
+    }
 }
 
 /// A message from the server to a client.
@@ -74,6 +100,8 @@ pub struct Welcome {
     pub tick_rate: u16,
     /// The movement rules to predict the player with; identical to the server's.
     pub movement: MovementRules,
+    /// Send it back in [`Hello::resume`] to take this session over after a lost connection.
+    pub resume_token: ResumeToken,
 }
 
 /// Why the server refused a `Hello`.
@@ -99,6 +127,9 @@ pub enum RejectReason {
     /// The join named a scenario (`?scenario=NAME`) the server does not have.
     #[error("unknown scenario")]
     UnknownScenario,
+    /// The resume token is unknown, already used, or its grace window is over: join afresh.
+    #[error("session cannot be resumed")]
+    ResumeExpired,
 }
 
 /// One tick of world state for one client.

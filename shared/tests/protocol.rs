@@ -6,8 +6,8 @@ use tickwire_shared::client_world::Applied;
 use tickwire_shared::codec::{self, DecodeError};
 use tickwire_shared::{
     Buttons, Checksum, ClientMessage, ClientWorld, EntityId, EntityKind, EntityState, Hello,
-    InputFrame, MovementRules, RejectReason, SentAt, ServerMessage, Snapshot, Tick, Welcome,
-    WorldState, delta_wire,
+    InputFrame, MovementRules, RejectReason, Resume, ResumeToken, SentAt, ServerMessage, Snapshot,
+    Tick, Welcome, WorldState, delta_wire,
 };
 
 fn kind() -> impl Strategy<Value = EntityKind> {
@@ -99,13 +99,23 @@ fn input_frame() -> impl Strategy<Value = InputFrame> {
 
 fn client_message() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
-        (any::<u16>(), "[a-z]{1,32}", any::<bool>()).prop_map(
-            |(protocol_version, name, spectator)| ClientMessage::Hello(Hello {
-                protocol_version,
-                name,
-                spectator,
-            })
-        ),
+        (
+            any::<u16>(),
+            "[a-z]{1,32}",
+            any::<bool>(),
+            any::<Option<(u128, Option<u32>)>>()
+        )
+            .prop_map(|(protocol_version, name, spectator, resume)| {
+                ClientMessage::Hello(Hello {
+                    protocol_version,
+                    name,
+                    spectator,
+                    resume: resume.map(|(token, last_applied)| Resume {
+                        token: ResumeToken(token),
+                        last_applied: last_applied.map(Tick),
+                    }),
+                })
+            }),
         input_frame().prop_map(ClientMessage::Input),
         any::<u32>().prop_map(|t| ClientMessage::Ack(Tick(t))),
         any::<u64>().prop_map(|client_time_us| ClientMessage::Ping { client_time_us }),
@@ -121,26 +131,31 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             any::<Option<u32>>(),
             any::<u16>(),
             any::<i32>(),
-            any::<(i32, i32, i32, i32)>()
+            any::<(i32, i32, i32, i32)>(),
+            any::<u128>()
         )
-            .prop_map(|(client_id, player, tick_rate, step, (a, b, c, d))| {
-                ServerMessage::Welcome(Welcome {
-                    client_id,
-                    player: player.map(EntityId),
-                    tick_rate,
-                    movement: MovementRules {
-                        step_per_tick: step,
-                        min: IVec2::new(a, b),
-                        max: IVec2::new(c, d),
-                    },
-                })
-            }),
+            .prop_map(
+                |(client_id, player, tick_rate, step, (a, b, c, d), token)| {
+                    ServerMessage::Welcome(Welcome {
+                        client_id,
+                        player: player.map(EntityId),
+                        tick_rate,
+                        movement: MovementRules {
+                            step_per_tick: step,
+                            min: IVec2::new(a, b),
+                            max: IVec2::new(c, d),
+                        },
+                        resume_token: ResumeToken(token),
+                    })
+                }
+            ),
         prop_oneof![
             (any::<u16>(), any::<u16>())
                 .prop_map(|(server, client)| RejectReason::VersionMismatch { server, client }),
             Just(RejectReason::RoomFull),
             Just(RejectReason::TooManyRooms),
             Just(RejectReason::UnknownScenario),
+            Just(RejectReason::ResumeExpired),
             Just(RejectReason::InvalidName),
         ]
         .prop_map(ServerMessage::Rejected),

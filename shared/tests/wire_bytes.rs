@@ -5,8 +5,8 @@ use glam::IVec2;
 use tickwire_shared::codec;
 use tickwire_shared::{
     Buttons, Checksum, ClientMessage, EntityChange, EntityId, EntityKind, EntityState, FieldMask,
-    Hello, InputFrame, MovementRules, RejectReason, SentAt, ServerMessage, Snapshot, Tick, Welcome,
-    WorldDelta,
+    Hello, InputFrame, MovementRules, RejectReason, Resume, ResumeToken, SentAt, ServerMessage,
+    Snapshot, Tick, Welcome, WorldDelta,
 };
 
 fn client(m: ClientMessage) -> Vec<u8> {
@@ -20,11 +20,25 @@ fn server(m: ServerMessage) -> Vec<u8> {
 #[test]
 fn hello() {
     let bytes = client(ClientMessage::Hello(Hello {
-        protocol_version: 2,
+        protocol_version: 3,
         name: "ann".into(),
         spectator: true,
+        resume: None,
     }));
-    assert_eq!(bytes, [0, 2, 3, b'a', b'n', b'n', 1]);
+    assert_eq!(bytes, [0, 3, 3, b'a', b'n', b'n', 1, 0]);
+    let resuming = client(ClientMessage::Hello(Hello {
+        protocol_version: 3,
+        name: "ann".into(),
+        spectator: false,
+        resume: Some(Resume {
+            token: ResumeToken(5),
+            last_applied: Some(Tick(300)),
+        }),
+    }));
+    assert_eq!(
+        resuming,
+        [0, 3, 3, b'a', b'n', b'n', 0, 1, 5, 1, 251, 0x2c, 0x01]
+    );
 }
 
 #[test]
@@ -67,13 +81,15 @@ fn welcome_and_rejected() {
             min: IVec2::new(768, 768),
             max: IVec2::new(63232, 63232),
         },
+        resume_token: ResumeToken(1 << 64),
     };
     // Signed fields are zigzag varints: 427 -> 854 = 251 + [0x56, 0x03]; 768 -> 1536; 63232 -> 126464 = 252 + u32.
     assert_eq!(
         server(ServerMessage::Welcome(welcome)),
         [
             0, 1, 1, 16, 30, 251, 0x56, 0x03, 251, 0x00, 0x06, 251, 0x00, 0x06, 252, 0x00, 0xee,
-            0x01, 0x00, 252, 0x00, 0xee, 0x01, 0x00
+            0x01, 0x00, 252, 0x00, 0xee, 0x01, 0x00, 254, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0,
+            0, 0
         ]
     );
     let reject = RejectReason::VersionMismatch {

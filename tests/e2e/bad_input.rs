@@ -109,6 +109,7 @@ async fn a_second_hello_is_closed_with_4004() {
         protocol_version: PROTOCOL_VERSION,
         name: "again".into(),
         spectator: false,
+        resume: None,
     };
     let (code, reason) = close_for(encoded(&ClientMessage::Hello(hello))).await;
     assert_eq!(

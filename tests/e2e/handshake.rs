@@ -43,6 +43,7 @@ async fn a_version_mismatch_gets_a_typed_rejection_and_close_4001() {
             protocol_version: wrong,
             name: "x".into(),
             spectator: false,
+            resume: None,
         }),
     )
     .await;
@@ -141,6 +142,7 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
         protocol_version: PROTOCOL_VERSION,
         name: "sneaky".into(),
         spectator: true,
+        resume: None,
     };
     send_client(&mut ws, &ClientMessage::Hello(hello)).await;
     assert!(matches!(

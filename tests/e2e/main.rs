@@ -6,6 +6,7 @@ mod gameplay;
 mod handshake;
 mod load;
 mod operations;
+mod resume;
 mod rooms;
 mod shutdown;
 mod slow_consumer;

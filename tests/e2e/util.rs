@@ -132,6 +132,7 @@ pub(crate) async fn join(ws: &mut RawWs, name: &str) -> Welcome {
         protocol_version: PROTOCOL_VERSION,
         name: name.into(),
         spectator: false,
+        resume: None,
     };
     send_client(ws, &ClientMessage::Hello(hello)).await;
     match next_server_message(ws).await {
@@ -192,5 +193,59 @@ pub(crate) fn assert_contiguous(ticks: &[Tick]) {
             pair[0],
             pair[1]
         );
+    }
+}
+
+/// A TCP proxy in front of the server whose connections can all be cut at once, the way a
+/// network drop does it: no close frame, the sockets just end.
+pub(crate) struct CutProxy {
+    pub(crate) url: String,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: JoinHandle<()>,
+}
+
+impl CutProxy {
+    pub(crate) async fn start(server: &TestServer) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let upstream = server.addr;
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = tokio::spawn({
+            let connections = std::sync::Arc::clone(&connections);
+            async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    let forward = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections
+                        .lock()
+                        .expect("lock")
+                        .push(forward.abort_handle());
+                }
+            }
+        });
+        Self {
+            url: format!("ws://{addr}/ws"),
+            connections,
+            accept,
+        }
+    }
+
+    /// Drops every connection through the proxy; new ones still get through.
+    pub(crate) fn cut(&self) {
+        for connection in self.connections.lock().expect("lock").drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+impl Drop for CutProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
     }
 }
