@@ -35,6 +35,24 @@ struct Upgrade {
 
 /// Serves one TCP connection: HTTP requests until it closes or upgrades to a session.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionContext>) {
+    // The HTTP phase is its own future, so none of hyper's state lives on into the session.
+    if let Some((upgraded, room, deadline)) = serve_http(stream, peer, &ctx).await {
+        session::serve(upgraded.stream, upgraded.read_buf, peer, room, ctx, deadline).await;
+    }
+}
+
+/// What the HTTP phase hands the session: the socket and the bytes read past the request.
+struct UpgradedSocket {
+    stream: TcpStream,
+    read_buf: Bytes,
+}
+
+/// Answers HTTP requests until the connection closes (`None`) or upgrades.
+async fn serve_http(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: &Arc<SessionContext>,
+) -> Option<(UpgradedSocket, RoomRequest, tokio::time::Instant)> {
     let limits = &ctx.limits;
     let _ = stream.set_nodelay(true);
     if limits.socket_send_buffer_bytes > 0 {
@@ -46,7 +64,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
     let upgrade: Arc<Mutex<Option<Upgrade>>> = Arc::default();
     let service = {
-        let ctx = Arc::clone(&ctx);
+        let ctx = Arc::clone(ctx);
         let upgrade = Arc::clone(&upgrade);
         service_fn(move |request| {
             let response = route(request, &ctx, &upgrade);
@@ -73,28 +91,34 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
         }
     };
     if let Err(e) = served {
-        return debug!(%peer, error = %e, "HTTP connection ended");
+        debug!(%peer, error = %e, "HTTP connection ended");
+        return None;
     }
-    let Some(Upgrade {
+    let Upgrade {
         on_upgrade,
         room,
         deadline,
-    }) = take(&upgrade)
-    else {
-        return;
-    };
+    } = take(&upgrade)?;
     let upgraded = match tokio::time::timeout_at(deadline, on_upgrade).await {
         Ok(Ok(upgraded)) => upgraded,
-        Ok(Err(e)) => return debug!(%peer, error = %e, "upgrade failed"),
-        Err(_) => return debug!(%peer, "upgrade timed out"),
-    };
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => {
-            let stream = parts.io.into_inner();
-            session::serve(stream, parts.read_buf, peer, room, ctx, deadline).await;
+        Ok(Err(e)) => {
+            debug!(%peer, error = %e, "upgrade failed");
+            return None;
         }
-        Err(_) => debug!(%peer, "upgraded connection is not a TCP stream"),
-    }
+        Err(_) => {
+            debug!(%peer, "upgrade timed out");
+            return None;
+        }
+    };
+    let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+        debug!(%peer, "upgraded connection is not a TCP stream");
+        return None;
+    };
+    let socket = UpgradedSocket {
+        stream: parts.io.into_inner(),
+        read_buf: parts.read_buf,
+    };
+    Some((socket, room, deadline))
 }
 
 /// The largest request head accepted (hyper answers 431 past it).

@@ -114,9 +114,13 @@ pub(crate) async fn serve(
 ) {
     let limits = &ctx.limits;
     let connection = Arc::new(Connection::new(stream, MAX_QUEUED_BYTES));
+    // A copy of the few bytes read past the request: `read_buf` shares hyper's whole read
+    // buffer, which must not live as long as the session.
+    let read_past_request = read_buf.to_vec();
+    drop(read_buf);
     let mut ws = WebSocketStream::from_partially_read(
         SessionIo(Arc::clone(&connection)),
-        read_buf.to_vec(),
+        read_past_request,
         Role::Server,
         Some(ws_config(limits)),
     )
