@@ -56,6 +56,8 @@ impl CloseReason {
     );
     pub(crate) const LOOP_STOPPED: Self =
         Self::new(close_code::INTERNAL_ERROR, "game loop stopped");
+    pub(crate) const INPUT_FLOOD: Self =
+        Self::new(close_code::POLICY, "inputs far over the rate limit");
     pub(crate) const RESUMED_ELSEWHERE: Self = Self::new(
         close_code::RESUMED_ELSEWHERE,
         "session resumed on another connection",

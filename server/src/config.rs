@@ -14,6 +14,10 @@ pub struct ServerConfig {
     pub scenario: Scenario,
     /// Scenarios a join may name (`/ws/ROOM?scenario=NAME`) for the room it creates.
     pub scenarios: BTreeMap<String, Scenario>,
+    /// Browser origins allowed to open a WebSocket (`Origin` header, e.g.
+    /// `https://game.example`); an upgrade from any other origin gets 403. Empty: any origin.
+    /// Requests without an `Origin` (non-browser clients) are not affected.
+    pub allowed_origins: Vec<String>,
     /// Limits on what clients may do and cost.
     pub limits: Limits,
 }
@@ -24,6 +28,7 @@ impl ServerConfig {
         Self {
             scenario,
             scenarios: BTreeMap::new(),
+            allowed_origins: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -45,6 +50,8 @@ pub struct ConfigFile {
     /// Folder of scenarios a join may name; relative paths are relative to the config file.
     /// Default: none.
     pub scenarios_dir: Option<PathBuf>,
+    /// See [`ServerConfig::allowed_origins`]. Default: empty (any origin).
+    pub allowed_origins: Vec<String>,
     /// Limits.
     pub limits: Limits,
 }
@@ -55,6 +62,7 @@ impl Default for ConfigFile {
             bind: SocketAddr::from(([127, 0, 0, 1], 7777)),
             scenario: None,
             scenarios_dir: None,
+            allowed_origins: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -145,6 +153,11 @@ pub struct Limits {
     /// Open connections at once, joined or still handshaking; more are dropped at accept.
     /// Default: 2000.
     pub max_connections: usize,
+    /// Open connections from one IP address; more are dropped at accept. Default: 64.
+    pub max_connections_per_ip: usize,
+    /// Inputs per second one client may send (burst: one second's worth); more are dropped,
+    /// and a client with that many dropped within a second is closed with 1008. Default: 120.
+    pub max_inputs_per_sec: u32,
     /// SO_SNDBUF for client sockets in bytes; 0 keeps the kernel default. Default: 0.
     pub socket_send_buffer_bytes: u32,
     /// Snapshots in flight per client (not yet taken by the kernel); at this many the loop
@@ -181,6 +194,8 @@ impl Default for Limits {
             max_message_bytes: 1024,
             read_buffer_bytes: 512,
             max_connections: 2000,
+            max_connections_per_ip: 64,
+            max_inputs_per_sec: 120,
             socket_send_buffer_bytes: 0,
             outbound_queue_snapshots: 8,
             input_queue_frames: 16,
@@ -202,6 +217,8 @@ impl Limits {
         let positive = [
             (self.max_connections, "max_connections"),
             (self.max_rooms, "max_rooms"),
+            (self.max_connections_per_ip, "max_connections_per_ip"),
+            (self.max_inputs_per_sec as usize, "max_inputs_per_sec"),
             (self.outbound_queue_snapshots, "outbound_queue_snapshots"),
             (self.input_queue_frames, "input_queue_frames"),
             (self.max_inputs_per_tick, "max_inputs_per_tick"),

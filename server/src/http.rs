@@ -37,7 +37,15 @@ struct Upgrade {
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionContext>) {
     // The HTTP phase is its own future, so none of hyper's state lives on into the session.
     if let Some((upgraded, room, deadline)) = serve_http(stream, peer, &ctx).await {
-        session::serve(upgraded.stream, upgraded.read_buf, peer, room, ctx, deadline).await;
+        session::serve(
+            upgraded.stream,
+            upgraded.read_buf,
+            peer,
+            room,
+            ctx,
+            deadline,
+        )
+        .await;
     }
 }
 
@@ -191,6 +199,15 @@ fn websocket_upgrade(
     let room = RoomRequest::parse(request.uri().path(), request.uri().query())
         .map_err(|reason| text(StatusCode::BAD_REQUEST, reason))?;
     let headers = request.headers();
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !ctx.allowed_origins.is_empty()
+        && !ctx
+            .allowed_origins
+            .iter()
+            .any(|allowed| origin.as_bytes().eq_ignore_ascii_case(allowed.as_bytes()))
+    {
+        return Err(text(StatusCode::FORBIDDEN, "origin not allowed\n"));
+    }
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|value| {
             value.to_str().is_ok_and(|v| {

@@ -28,7 +28,9 @@ pub mod config;
 mod connection;
 mod game_loop;
 mod http;
+mod input_rate;
 mod metrics;
+mod per_ip;
 mod replication;
 mod room_status;
 mod room_threads;
@@ -92,8 +94,10 @@ pub async fn run(
     ));
     let draining = CancellationToken::new();
     let connection_slots = Arc::new(Semaphore::new(config.limits.max_connections));
+    let per_ip = Arc::new(per_ip::PerIp::default());
     let ctx = Arc::new(SessionContext {
         limits: config.limits.clone(),
+        allowed_origins: config.allowed_origins.clone(),
         rooms: Arc::clone(&rooms),
         metrics: Arc::clone(&metrics),
         shutdown: draining.clone(),
@@ -137,16 +141,23 @@ pub async fn run(
             }
             () = drained => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match Arc::clone(&connection_slots).try_acquire_owned() {
-                    Ok(slot) => {
-                        let ctx = Arc::clone(&ctx);
-                        connections.spawn(async move {
-                            http::serve(stream, peer, ctx).await;
-                            drop(slot);
-                        });
-                    }
-                    Err(_) => warn!(%peer, "connection limit reached; connection dropped"),
-                },
+                Ok((stream, peer)) => {
+                    let Some(ip_slot) =
+                        per_ip.try_acquire(peer.ip(), config.limits.max_connections_per_ip)
+                    else {
+                        warn!(%peer, "connections per IP limit reached; connection dropped");
+                        continue;
+                    };
+                    let Ok(slot) = Arc::clone(&connection_slots).try_acquire_owned() else {
+                        warn!(%peer, "connection limit reached; connection dropped");
+                        continue;
+                    };
+                    let ctx = Arc::clone(&ctx);
+                    connections.spawn(async move {
+                        http::serve(stream, peer, ctx).await;
+                        drop((slot, ip_slot));
+                    });
+                }
                 Err(e) => {
                     // Typically out of file descriptors: back off instead of spinning.
                     warn!(error = %e, "accept failed");

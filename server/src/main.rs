@@ -82,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let config = ServerConfig {
         scenario,
         scenarios,
+        allowed_origins: file.allowed_origins,
         limits: file.limits,
     };
     let bind = args.bind.unwrap_or(file.bind);

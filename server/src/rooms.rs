@@ -130,6 +130,7 @@ impl Rooms {
         let config = ServerConfig {
             scenario,
             scenarios: Default::default(),
+            allowed_origins: Vec::new(),
             limits: self.config.limits.clone(),
         };
         let game = GameLoop::new(

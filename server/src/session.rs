@@ -7,11 +7,13 @@ use crate::config::Limits;
 use crate::connection::{Connection, SessionIo};
 use crate::game_loop::{ClientEvent, ClientLink, Command};
 use crate::http::WS_PATH;
+use crate::input_rate::{InputRate, Verdict};
 use crate::metrics::Metrics;
 use crate::rooms::{JoinError, Rooms};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +43,8 @@ const MAX_QUEUED_BYTES: usize = codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct SessionContext {
     pub(crate) limits: Limits,
+    /// See [`crate::ServerConfig::allowed_origins`].
+    pub(crate) allowed_origins: Vec<String>,
     pub(crate) rooms: Arc<Rooms>,
     pub(crate) metrics: Arc<Metrics>,
     /// Cancelled when the server starts draining.
@@ -169,6 +173,9 @@ pub(crate) async fn serve(
                 events: events_tx,
                 kick,
                 spectator: hello.spectator,
+                input_rate: InputRate::new(
+                    NonZeroU32::new(limits.max_inputs_per_sec).unwrap_or(NonZeroU32::MIN),
+                ),
                 said_goodbye: false,
                 last_acked: None,
                 last_rtt_us: None,
@@ -211,6 +218,7 @@ struct Joined<'a> {
     kick: oneshot::Receiver<CloseReason>,
     /// Spectators may not send inputs.
     spectator: bool,
+    input_rate: InputRate,
     /// The client sent a close frame: it left on purpose, so its seat is not kept.
     said_goodbye: bool,
     /// The last tick the client said it applied (for the log when it leaves).
@@ -291,6 +299,14 @@ impl Joined<'_> {
                 )));
             }
             ClientMessage::Input(input) => {
+                match self.input_rate.check(Instant::now()) {
+                    Verdict::Accept => {}
+                    Verdict::Drop => {
+                        metrics.inputs_dropped.increment(1);
+                        return Ok(());
+                    }
+                    Verdict::Disconnect => return Err(Some(CloseReason::INPUT_FLOOD)),
+                }
                 // Full queue: the frame is dropped and the player misses that input.
                 if self.events.try_send(ClientEvent::Input(input)).is_err() {
                     debug!(sequence = input.sequence, "input queue full, frame dropped");

@@ -9,6 +9,8 @@ pub const GOING_AWAY: u16 = 1001;
 pub const PROTOCOL_ERROR: u16 = 1002;
 /// Unsupported data: Tickwire speaks binary frames only, so a text frame gets this.
 pub const UNSUPPORTED_DATA: u16 = 1003;
+/// Policy violation: a client over its input rate for too long.
+pub const POLICY: u16 = 1008;
 /// A frame or message larger than the server's limit.
 pub const MESSAGE_TOO_BIG: u16 = 1009;
 /// The server hit an internal error with this session.

@@ -12,6 +12,12 @@ use tokio_tungstenite::tungstenite::Message;
 /// Sends `bad` from a joined raw client while an observer bot records ticks; returns the close
 /// the raw client got. Asserts the observer missed no tick before, during or after.
 async fn close_for(bad: Message) -> (u16, String) {
+    close_for_all(vec![bad]).await
+}
+
+/// [`close_for`] with several messages, sent back to back (sends after the server closed fail
+/// and are ignored).
+async fn close_for_all(bad: Vec<Message>) -> (u16, String) {
     let server = TestServer::start().await;
     let mut observer = Bot::connect(&server.url, "observer")
         .await
@@ -28,7 +34,12 @@ async fn close_for(bad: Message) -> (u16, String) {
         }
     });
     let mut offender = raw_joined(&server.url).await;
-    offender.send(bad).await.expect("sent");
+    for message in bad {
+        if offender.feed(message).await.is_err() {
+            break;
+        }
+    }
+    let _ = offender.flush().await;
     let close = expect_close(&mut offender).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = stop.send(());
@@ -116,4 +127,22 @@ async fn a_second_hello_is_closed_with_4004() {
         (code, reason.as_str()),
         (close_code::INVALID, "Hello sent twice")
     );
+}
+
+#[tokio::test]
+async fn an_input_flood_is_dropped_then_closed_with_1008() {
+    let flood = (1..=2000)
+        .map(|sequence| {
+            encoded(&ClientMessage::Input(InputFrame {
+                sequence,
+                move_x: 127,
+                move_y: 0,
+                aim: 0,
+                buttons: Buttons::default(),
+            }))
+        })
+        .collect();
+    let (code, reason) = close_for_all(flood).await;
+    assert_eq!(code, close_code::POLICY);
+    assert_eq!(reason, "inputs far over the rate limit");
 }
