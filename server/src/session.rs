@@ -434,7 +434,12 @@ async fn reject_and_close(mut ws: Ws, reason: RejectReason, metrics: &Metrics) {
 /// Sends the close frame (if any), then waits briefly for the client's close reply so the frame
 /// is delivered before the socket is dropped.
 async fn close(mut ws: Ws, reason: Option<CloseReason>, metrics: &Metrics) {
-    let Some(reason) = reason else { return };
+    let Some(reason) = reason else {
+        // The client closed (or vanished): send the close reply tungstenite queued, if any
+        // (an echo, or 1002 for a close frame with an invalid code).
+        let _ = timeout(CLOSE_LINGER, ws.flush()).await;
+        return;
+    };
     metrics.kicked(reason.code);
     debug!(code = reason.code, reason = %reason.reason, "closing");
     let linger = async {

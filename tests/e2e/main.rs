@@ -7,6 +7,7 @@ mod gameplay;
 mod handshake;
 mod load;
 mod operations;
+mod protocol_violations;
 mod resume;
 mod rooms;
 mod shutdown;
