@@ -12,4 +12,5 @@ mod resume;
 mod rooms;
 mod shutdown;
 mod slow_consumer;
+mod timeouts;
 mod util;

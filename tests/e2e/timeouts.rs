@@ -1,0 +1,75 @@
+//! Timeouts: slowloris handshakes, a Hello that never comes, and a joined client gone silent
+//! (a half-open connection) are all closed within their bounds.
+
+use crate::util::{TestServer, expect_close, raw_connect, raw_joined, test_config};
+use std::time::{Duration, Instant};
+use tickwire_shared::close_code;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_slowloris_handshakes_are_all_closed_within_the_timeout() {
+    let mut config = test_config();
+    config.limits.handshake_timeout_ms = 500;
+    // All hundred come from 127.0.0.1: let them in, so the timeout (not the cap) must act.
+    config.limits.max_connections_per_ip = 200;
+    let server = TestServer::start_with(config).await;
+    let started = Instant::now();
+    let mut half_open = Vec::new();
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        // A request head that never ends.
+        stream
+            .write_all(b"GET /ws HTTP/1.1\r\nHost: tickwire\r\nUpgrade: websocket\r\n")
+            .await
+            .expect("write");
+        half_open.push(stream);
+    }
+    for mut stream in half_open {
+        let mut rest = Vec::new();
+        let ended =
+            tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest)).await;
+        assert!(
+            ended.is_ok(),
+            "a half-open handshake was still open after 3 s"
+        );
+    }
+    let took = started.elapsed();
+    eprintln!("100 half-open handshakes closed {took:?} after the first opened");
+    assert!(
+        took < Duration::from_millis(500 + 1500),
+        "closed within the 500 ms timeout plus slack, took {took:?}"
+    );
+    // The server still serves.
+    let _ = raw_joined(&server.url).await;
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn no_hello_within_the_handshake_timeout_is_closed_with_4003() {
+    let mut config = test_config();
+    config.limits.handshake_timeout_ms = 300;
+    let server = TestServer::start_with(config).await;
+    let mut silent = raw_connect(&server.url).await;
+    let (code, reason) = expect_close(&mut silent).await;
+    assert_eq!(code, close_code::TIMEOUT);
+    assert_eq!(reason, "no Hello within the handshake timeout");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_joined_client_gone_silent_is_closed_with_4003_after_the_idle_timeout() {
+    let mut config = test_config();
+    config.limits.idle_timeout_ms = 400;
+    config.limits.heartbeat_interval_ms = 100;
+    let server = TestServer::start_with(config).await;
+    // Joined, then never sends a byte again (no Pong either): what a half-open connection
+    // looks like from the server.
+    let mut silent = raw_joined(&server.url).await;
+    let started = Instant::now();
+    let (code, reason) = expect_close(&mut silent).await;
+    assert_eq!(code, close_code::TIMEOUT);
+    assert_eq!(reason, "no message within the idle timeout");
+    eprintln!("idle client closed {:?} after joining", started.elapsed());
+    server.stop().await.expect("clean stop");
+}
