@@ -248,8 +248,8 @@ fn figures(
     }
 }
 
-/// A server config admitting `clients` spectators, in the temp directory.
-fn write_server_config(clients: usize) -> Result<PathBuf, BenchError> {
+/// A server config admitting `clients` clients, in the temp directory.
+pub(crate) fn write_server_config(clients: usize) -> Result<PathBuf, BenchError> {
     let path = std::env::temp_dir().join(format!("tickwire-bench-{}.toml", std::process::id()));
     let text = format!(
         "# Written by tickwire-bot bench: room for every benchmark client.\n\

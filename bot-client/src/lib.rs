@@ -8,6 +8,8 @@
 //! - `behaviour`: idle / wander / chase / fire.
 //! - `progress`: live counters and the terminal progress line.
 //! - `summary`: the end-of-run figures (text and JSON).
+//! - `bench` (and `bench_client`, `bench_figures`, `server_process`, `sweep_report`):
+//!   `tickwire-bot bench`; `soak`: `tickwire-bot soak`.
 
 mod behaviour;
 mod bench;
@@ -16,6 +18,7 @@ mod bench_figures;
 mod bot;
 mod progress;
 mod server_process;
+mod soak;
 mod summary;
 pub mod sweep_report;
 
@@ -25,6 +28,7 @@ pub use bench_figures::BenchFigures;
 pub use bot::{Bot, BotError, BotEvent, BotStats, Received};
 pub use progress::LiveCounters;
 pub use server_process::{ServerProcessError, locate_server_binary};
+pub use soak::{MAX_OVERRUN_PCT, MAX_RSS_GROWTH_PCT, SoakConfig, SoakFigures, run_soak};
 pub use summary::Summary;
 
 use behaviour::Brain;

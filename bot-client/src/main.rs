@@ -1,5 +1,6 @@
 //! `tickwire-bot --url URL --bots N --duration SECS [--rooms R] [--behaviour NAME] [--json]`
 //! `tickwire-bot bench --scenario FILE --clients N[,N...] --duration SECS [--json]`
+//! `tickwire-bot soak [--scenario FILE] [--bots N] [--duration SECS] [--warmup SECS] [--json]`
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -7,8 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tickwire_bot::{
-    Behaviour, BenchConfig, BenchFigures, BenchOutcome, BotConfig, locate_server_binary, run_bench,
-    run_bots, sweep_report,
+    Behaviour, BenchConfig, BenchFigures, BenchOutcome, BotConfig, MAX_OVERRUN_PCT,
+    MAX_RSS_GROWTH_PCT, SoakConfig, locate_server_binary, run_bench, run_bots, run_soak,
+    sweep_report,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -43,6 +45,33 @@ struct Args {
 enum Command {
     /// Start the release server with a scenario, connect spectator clients, measure, report.
     Bench(BenchArgs),
+    /// Start the release server, play bots for a long time, report whether it stays healthy.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SoakArgs {
+    /// The scenario the server plays.
+    #[arg(long, default_value = "assets/scenarios/arena.toml")]
+    scenario: PathBuf,
+    /// Bots to play.
+    #[arg(long, default_value_t = 500)]
+    bots: usize,
+    /// Seconds to measure, after the warm-up.
+    #[arg(long, default_value_t = 600.0)]
+    duration: f64,
+    /// Seconds the bots play before the measurement starts.
+    #[arg(long, default_value_t = 30.0)]
+    warmup: f64,
+    /// What the bots do.
+    #[arg(long, value_enum, default_value_t = Behaviour::Fire)]
+    behaviour: Behaviour,
+    /// The server binary [default: target/release/tickwire-server beside this program].
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Print the figures as one JSON object on the last stdout line.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +118,7 @@ async fn main() -> ExitCode {
     }
     match args.command {
         Some(Command::Bench(bench)) => run_bench_command(bench).await,
+        Some(Command::Soak(soak)) => run_soak_command(soak).await,
         None => run_bots_command(args).await,
     }
 }
@@ -191,6 +221,69 @@ async fn run_bench_command(args: BenchArgs) -> ExitCode {
         }
     }
     if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn run_soak_command(args: SoakArgs) -> ExitCode {
+    let (duration, warmup) = match (
+        seconds(args.duration, "--duration"),
+        seconds(args.warmup, "--warmup"),
+    ) {
+        (Ok(d), Ok(w)) => (d, w),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let server_bin = match args.server_bin.map_or_else(locate_server_binary, Ok) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = SoakConfig {
+        scenario: args.scenario,
+        bots: args.bots,
+        duration,
+        warmup,
+        behaviour: args.behaviour,
+        server_bin,
+    };
+    let f = match run_soak(&config).await {
+        Ok(figures) => figures,
+        Err(e) => {
+            eprintln!("soak failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{} bots for {:.0} s: tick p50 {:.2} ms p99 {:.2} ms ({} ticks, {} overruns = {:.3}%, bar {MAX_OVERRUN_PCT}%) | RSS {} -> {} KiB ({:+.2}%, bar {MAX_RSS_GROWTH_PCT}%) | resumes {} | desyncs {} | errors {} | slowest bot {:.2} Hz | server exit {:?} | {}",
+        f.bots,
+        f.duration_s,
+        f.tick_ms_p50,
+        f.tick_ms_p99,
+        f.ticks,
+        f.overruns,
+        f.overrun_pct,
+        f.rss_kb_start,
+        f.rss_kb_end,
+        f.rss_growth_pct,
+        f.resumes,
+        f.desyncs,
+        f.errors,
+        f.snapshot_hz_min,
+        f.server_exit,
+        if f.success() {
+            "healthy"
+        } else {
+            "NOT healthy"
+        },
+    );
+    if args.json {
+        print_json(&f);
+    }
+    if f.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
