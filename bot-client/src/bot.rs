@@ -97,6 +97,8 @@ pub struct BotStats {
 #[derive(Debug)]
 pub struct Bot {
     name: String,
+    /// The signed join token it joined with, if any: a resume presents it again.
+    join_token: Option<String>,
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     welcome: Welcome,
     world: ClientWorld,
@@ -162,12 +164,14 @@ impl Bot {
         Self::connect_with(url, hello).await
     }
 
-    fn hello(name: &str, spectator: bool) -> Hello {
+    /// A Hello for a new session (no resume, no join token).
+    pub fn hello(name: &str, spectator: bool) -> Hello {
         Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.to_owned(),
             spectator,
             resume: None,
+            token: None,
         }
     }
 
@@ -181,6 +185,7 @@ impl Bot {
                 token: self.welcome.resume_token,
                 last_applied: self.world.tick(),
             }),
+            token: self.join_token.clone(),
             ..Self::hello(&self.name, self.welcome.player.is_none())
         };
         let resumed = Self::connect_with(url, hello).await?;
@@ -205,6 +210,7 @@ impl Bot {
         let (mut ws, _) =
             tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
         let name = hello.name.clone();
+        let join_token = hello.token.clone();
         let hello = ClientMessage::Hello(hello);
         ws.send(Message::Binary(codec::encode_client(&hello)?.into()))
             .await?;
@@ -214,6 +220,7 @@ impl Bot {
                 let (world, stats) = (ClientWorld::new(), BotStats::default());
                 Ok(Self {
                     name,
+                    join_token,
                     ws,
                     welcome,
                     world,

@@ -38,6 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use summary::BotReport;
+use tickwire_shared::Hello;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// A bot run.
@@ -47,6 +48,8 @@ pub struct BotConfig {
     pub url: String,
     /// Spread the bots over this many rooms: bot i joins `{url}/room-{i mod rooms}`.
     pub rooms: Option<usize>,
+    /// A signed join token every bot presents (for servers with a join secret).
+    pub token: Option<String>,
     /// How many bots.
     pub bots: usize,
     /// How long each bot plays after connecting.
@@ -107,7 +110,11 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
         Some(rooms) => format!("{}/room-{}", config.url, index % rooms.max(1)),
         None => config.url.clone(),
     };
-    let mut bot = match Bot::connect(&url, &name).await {
+    let hello = Hello {
+        token: config.token.clone(),
+        ..Bot::hello(&name, false)
+    };
+    let mut bot = match Bot::connect_with(&url, hello).await {
         Ok(bot) => bot,
         Err(e) => {
             live.errors.fetch_add(1, Relaxed);

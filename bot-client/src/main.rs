@@ -33,6 +33,10 @@ struct Args {
     /// room i mod R); the URL must then end in /ws. Default: every bot joins URL.
     #[arg(long)]
     rooms: Option<usize>,
+    /// A signed join token for every bot (`tickwire-server mint-token`), for servers that
+    /// require one.
+    #[arg(long)]
+    token: Option<String>,
     /// What the bots do.
     #[arg(long, value_enum, default_value_t = Behaviour::Fire)]
     behaviour: Behaviour,
@@ -147,6 +151,7 @@ async fn run_bots_command(args: Args) -> ExitCode {
     let config = BotConfig {
         url: args.url,
         rooms: args.rooms,
+        token: args.token,
         bots: args.bots,
         duration,
         behaviour: args.behaviour,

@@ -86,6 +86,7 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
     let bots = BotConfig {
         url: server.url(),
         rooms: None,
+        token: None,
         bots: config.bots,
         duration: config.warmup + config.duration,
         behaviour: config.behaviour,

@@ -1,5 +1,6 @@
 //! Server settings: `assets/server.toml` documents every field and its default.
 
+use crate::join_token::JoinSecret;
 use crate::scenario::{Scenario, ScenarioError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -18,6 +19,8 @@ pub struct ServerConfig {
     /// `https://game.example`); an upgrade from any other origin gets 403. Empty: any origin.
     /// Requests without an `Origin` (non-browser clients) are not affected.
     pub allowed_origins: Vec<String>,
+    /// When set, every `Hello` must carry a join token signed with it for the room it joins.
+    pub join_secret: Option<JoinSecret>,
     /// Limits on what clients may do and cost.
     pub limits: Limits,
 }
@@ -29,6 +32,7 @@ impl ServerConfig {
             scenario,
             scenarios: BTreeMap::new(),
             allowed_origins: Vec::new(),
+            join_secret: None,
             limits: Limits::default(),
         }
     }
@@ -52,6 +56,9 @@ pub struct ConfigFile {
     pub scenarios_dir: Option<PathBuf>,
     /// See [`ServerConfig::allowed_origins`]. Default: empty (any origin).
     pub allowed_origins: Vec<String>,
+    /// See [`ServerConfig::join_secret`]; prefer the `TICKWIRE_JOIN_SECRET` environment
+    /// variable, which overrides it. Default: none (no token needed).
+    pub join_secret: Option<String>,
     /// Limits.
     pub limits: Limits,
 }
@@ -63,6 +70,7 @@ impl Default for ConfigFile {
             scenario: None,
             scenarios_dir: None,
             allowed_origins: Vec::new(),
+            join_secret: None,
             limits: Limits::default(),
         }
     }

@@ -29,6 +29,7 @@ mod connection;
 mod game_loop;
 mod http;
 mod input_rate;
+pub mod join_token;
 mod metrics;
 mod per_ip;
 mod replication;
@@ -44,6 +45,7 @@ mod world;
 
 pub use config::{ConfigFile, Limits, ServerConfig, load_scenarios};
 pub use http::WS_PATH;
+pub use join_token::{JoinClaims, JoinSecret};
 pub use scenario::Scenario;
 
 use metrics::Metrics;
@@ -98,6 +100,7 @@ pub async fn run(
     let ctx = Arc::new(SessionContext {
         limits: config.limits.clone(),
         allowed_origins: config.allowed_origins.clone(),
+        join_secret: config.join_secret.clone(),
         rooms: Arc::clone(&rooms),
         metrics: Arc::clone(&metrics),
         shutdown: draining.clone(),

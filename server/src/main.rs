@@ -6,15 +6,17 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tickwire_server::{ConfigFile, Scenario, ServerConfig};
+use tickwire_server::{ConfigFile, JoinClaims, JoinSecret, Scenario, ServerConfig};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 /// Tickwire game server: serves WebSocket at ws://ADDR:PORT/ws (or /ws/ROOM for a named room),
 /// and /healthz, /readyz, /rooms and /metrics over HTTP on the same port.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Settings file (see assets/server.toml); flags below override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -36,6 +38,28 @@ struct Args {
     log_format: LogFormat,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print a signed join token (the secret comes from TICKWIRE_JOIN_SECRET, or --config).
+    MintToken {
+        /// The player's id (1 to 32 of A-Z a-z 0-9 - _); the server uses it as the name.
+        #[arg(long)]
+        player: String,
+        /// The room it admits to (`default` for /ws).
+        #[arg(long, default_value = "default")]
+        room: String,
+        /// Seconds until it expires.
+        #[arg(long, default_value_t = 300)]
+        ttl: u64,
+        /// Settings file with a join_secret.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// The environment variable that holds the join secret (it overrides the config's).
+const JOIN_SECRET_ENV: &str = "TICKWIRE_JOIN_SECRET";
+
 /// Where the repository keeps its scenarios (the default when running from a checkout).
 const DEFAULT_SCENARIOS_DIR: &str = "assets/scenarios";
 
@@ -48,6 +72,15 @@ enum LogFormat {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::MintToken {
+        player,
+        room,
+        ttl,
+        config,
+    }) = args.command
+    {
+        return mint_token(player, room, ttl, config.as_deref());
+    }
     let logs = tracing_subscriber::fmt().with_env_filter(
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     );
@@ -79,10 +112,15 @@ async fn main() -> anyhow::Result<()> {
         Some(dir) => tickwire_server::load_scenarios(dir)?,
         None => Default::default(),
     };
+    let join_secret = join_secret(file.join_secret.clone())?;
+    if join_secret.is_some() {
+        tracing::info!("join tokens required");
+    }
     let config = ServerConfig {
         scenario,
         scenarios,
         allowed_origins: file.allowed_origins,
+        join_secret,
         limits: file.limits,
     };
     let bind = args.bind.unwrap_or(file.bind);
@@ -90,6 +128,46 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
     tickwire_server::run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The join secret from the environment, else from the config file.
+fn join_secret(from_file: Option<String>) -> anyhow::Result<Option<JoinSecret>> {
+    let Some(secret) = std::env::var(JOIN_SECRET_ENV).ok().or(from_file) else {
+        return Ok(None);
+    };
+    JoinSecret::new(secret).map(Some).with_context(|| {
+        format!(
+            "the join secret must be at least {} bytes",
+            JoinSecret::MIN_BYTES
+        )
+    })
+}
+
+fn mint_token(
+    player: String,
+    room: String,
+    ttl: u64,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let from_file = match config {
+        Some(path) => ConfigFile::load(path)?.join_secret,
+        None => None,
+    };
+    let secret = join_secret(from_file)?.with_context(|| {
+        format!("no join secret: set {JOIN_SECRET_ENV} or join_secret in --config")
+    })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?;
+    let claims = JoinClaims {
+        player,
+        room,
+        expires_unix: now.as_secs() + ttl,
+    };
+    let token = tickwire_server::join_token::mint(&secret, &claims)
+        .context("player and room must be 1 to 32 of A-Z a-z 0-9 - _")?;
+    println!("{token}");
     Ok(())
 }
 

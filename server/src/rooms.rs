@@ -131,6 +131,7 @@ impl Rooms {
             scenario,
             scenarios: Default::default(),
             allowed_origins: Vec::new(),
+            join_secret: None,
             limits: self.config.limits.clone(),
         };
         let game = GameLoop::new(

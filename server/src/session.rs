@@ -8,6 +8,7 @@ use crate::connection::{Connection, SessionIo};
 use crate::game_loop::{ClientEvent, ClientLink, Command};
 use crate::http::WS_PATH;
 use crate::input_rate::{InputRate, Verdict};
+use crate::join_token::{self, JoinSecret, TokenError};
 use crate::metrics::Metrics;
 use crate::rooms::{JoinError, Rooms};
 use bytes::Bytes;
@@ -16,7 +17,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tickwire_shared::message::MAX_NAME_BYTES;
 use tickwire_shared::{
     ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, close_code, codec,
@@ -45,6 +46,8 @@ pub(crate) struct SessionContext {
     pub(crate) limits: Limits,
     /// See [`crate::ServerConfig::allowed_origins`].
     pub(crate) allowed_origins: Vec<String>,
+    /// See [`crate::ServerConfig::join_secret`].
+    pub(crate) join_secret: Option<JoinSecret>,
     pub(crate) rooms: Arc<Rooms>,
     pub(crate) metrics: Arc<Metrics>,
     /// Cancelled when the server starts draining.
@@ -142,6 +145,10 @@ pub(crate) async fn serve(
     if let Err(reject) = check_hello(&hello) {
         return reject_and_close(ws, reject, &ctx.metrics).await;
     }
+    let hello = match admit(hello, &request, ctx.join_secret.as_ref()) {
+        Ok(hello) => hello,
+        Err(reject) => return reject_and_close(ws, reject, &ctx.metrics).await,
+    };
 
     let (events_tx, events) = mpsc::channel(limits.input_queue_frames.max(1));
     let (kick_tx, mut kick) = oneshot::channel();
@@ -402,6 +409,30 @@ async fn read_hello(ws: &mut Ws) -> Result<Hello, Option<CloseReason>> {
             ))),
             Err(e) => Err(Some(CloseReason::with_detail(close_code::MALFORMED, e))),
         };
+    }
+}
+
+/// With a join secret, the Hello must carry a valid token for this room; the player then plays
+/// under the token's player id.
+fn admit(
+    mut hello: Hello,
+    request: &RoomRequest,
+    secret: Option<&JoinSecret>,
+) -> Result<Hello, RejectReason> {
+    let Some(secret) = secret else {
+        return Ok(hello);
+    };
+    let token = hello.token.as_deref().ok_or(RejectReason::TokenRequired)?;
+    match join_token::verify(secret, token, &request.room, SystemTime::now()) {
+        Ok(claims) => {
+            hello.name = claims.player;
+            Ok(hello)
+        }
+        Err(TokenError::Expired) => Err(RejectReason::TokenExpired),
+        Err(e) => {
+            debug!(error = %e, "join token refused");
+            Err(RejectReason::TokenInvalid)
+        }
     }
 }
 

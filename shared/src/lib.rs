@@ -28,7 +28,7 @@
 //! impl Game {
 //!     /// The first frame to send after the socket opens.
 //!     fn hello(&self) -> Vec<u8> {
-//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into(), spectator: false, resume: None };
+//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into(), spectator: false, resume: None, token: None };
 //!         codec::encode_client(&ClientMessage::Hello(hello)).expect("encodes")
 //!     }
 //!

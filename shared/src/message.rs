@@ -44,6 +44,9 @@ pub struct Hello {
     /// from `last_applied` when the server still has that tick. `spectator` and `name` are then
     /// those of the resumed session.
     pub resume: Option<Resume>,
+    /// A signed join token from the game's backend; required when the server has a join
+    /// secret (see the server's `join_token` docs for the format).
+    pub token: Option<String>,
 }
 
 /// What a reconnecting client brings to resume its session.
@@ -130,6 +133,15 @@ pub enum RejectReason {
     /// The resume token is unknown, already used, or its grace window is over: join afresh.
     #[error("session cannot be resumed")]
     ResumeExpired,
+    /// The server requires a signed join token and the Hello has none.
+    #[error("a join token is required")]
+    TokenRequired,
+    /// The join token is malformed, forged, or for another room.
+    #[error("invalid join token")]
+    TokenInvalid,
+    /// The join token is past its expiry.
+    #[error("join token expired")]
+    TokenExpired,
 }
 
 /// One tick of world state for one client.

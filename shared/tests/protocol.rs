@@ -103,9 +103,10 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             any::<u16>(),
             "[a-z]{1,32}",
             any::<bool>(),
-            any::<Option<(u128, Option<u32>)>>()
+            any::<Option<(u128, Option<u32>)>>(),
+            proptest::option::of("[ -~]{0,80}")
         )
-            .prop_map(|(protocol_version, name, spectator, resume)| {
+            .prop_map(|(protocol_version, name, spectator, resume, token)| {
                 ClientMessage::Hello(Hello {
                     protocol_version,
                     name,
@@ -114,6 +115,7 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
                         token: ResumeToken(token),
                         last_applied: last_applied.map(Tick),
                     }),
+                    token,
                 })
             }),
         input_frame().prop_map(ClientMessage::Input),
@@ -156,6 +158,9 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             Just(RejectReason::TooManyRooms),
             Just(RejectReason::UnknownScenario),
             Just(RejectReason::ResumeExpired),
+            Just(RejectReason::TokenRequired),
+            Just(RejectReason::TokenInvalid),
+            Just(RejectReason::TokenExpired),
             Just(RejectReason::InvalidName),
         ]
         .prop_map(ServerMessage::Rejected),

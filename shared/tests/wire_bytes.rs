@@ -24,8 +24,9 @@ fn hello() {
         name: "ann".into(),
         spectator: true,
         resume: None,
+        token: None,
     }));
-    assert_eq!(bytes, [0, 3, 3, b'a', b'n', b'n', 1, 0]);
+    assert_eq!(bytes, [0, 3, 3, b'a', b'n', b'n', 1, 0, 0]);
     let resuming = client(ClientMessage::Hello(Hello {
         protocol_version: 3,
         name: "ann".into(),
@@ -34,10 +35,11 @@ fn hello() {
             token: ResumeToken(5),
             last_applied: Some(Tick(300)),
         }),
+        token: None,
     }));
     assert_eq!(
         resuming,
-        [0, 3, 3, b'a', b'n', b'n', 0, 1, 5, 1, 251, 0x2c, 0x01]
+        [0, 3, 3, b'a', b'n', b'n', 0, 1, 5, 1, 251, 0x2c, 0x01, 0]
     );
 }
 

@@ -121,6 +121,7 @@ async fn a_second_hello_is_closed_with_4004() {
         name: "again".into(),
         spectator: false,
         resume: None,
+        token: None,
     };
     let (code, reason) = close_for(encoded(&ClientMessage::Hello(hello))).await;
     assert_eq!(

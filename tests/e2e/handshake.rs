@@ -44,6 +44,7 @@ async fn a_version_mismatch_gets_a_typed_rejection_and_close_4001() {
             name: "x".into(),
             spectator: false,
             resume: None,
+            token: None,
         }),
     )
     .await;
@@ -143,6 +144,7 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
         name: "sneaky".into(),
         spectator: true,
         resume: None,
+        token: None,
     };
     send_client(&mut ws, &ClientMessage::Hello(hello)).await;
     assert!(matches!(

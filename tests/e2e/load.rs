@@ -12,6 +12,7 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
     let summary = run_bots(&BotConfig {
         url: server.url.clone(),
         rooms: None,
+        token: None,
         bots: 20,
         duration: Duration::from_secs(6),
         behaviour: Behaviour::Fire,
@@ -33,6 +34,7 @@ async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
     let config = BotConfig {
         url: server.url.clone(),
         rooms: Some(4),
+        token: None,
         bots: 12,
         duration: Duration::from_secs(3),
         behaviour: Behaviour::Fire,

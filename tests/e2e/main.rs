@@ -5,6 +5,7 @@ mod admission;
 mod bad_input;
 mod gameplay;
 mod handshake;
+mod join_tokens;
 mod load;
 mod operations;
 mod protocol_violations;

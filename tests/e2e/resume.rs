@@ -48,6 +48,7 @@ async fn a_cut_connection_resumes_the_same_player_without_a_desync() {
             token: old_token,
             last_applied: None,
         }),
+        token: None,
     };
     send_client(&mut reused, &ClientMessage::Hello(hello)).await;
     let (code, reason) = expect_close(&mut reused).await;
@@ -97,6 +98,7 @@ async fn resuming_while_the_old_connection_lives_closes_it_with_4005() {
             token: welcome.resume_token,
             last_applied: None,
         }),
+        token: None,
     };
     let mut new = Bot::connect_with(&server.url, hello)
         .await
@@ -115,6 +117,7 @@ async fn bots_reconnect_on_their_own_and_count_resumes() {
     let config = BotConfig {
         url: proxy.url.clone(),
         rooms: None,
+        token: None,
         bots: 5,
         duration: Duration::from_secs(4),
         behaviour: Behaviour::Fire,

@@ -133,6 +133,7 @@ pub(crate) async fn join(ws: &mut RawWs, name: &str) -> Welcome {
         name: name.into(),
         spectator: false,
         resume: None,
+        token: None,
     };
     send_client(ws, &ClientMessage::Hello(hello)).await;
     match next_server_message(ws).await {
