@@ -14,6 +14,7 @@
 //! - `game_loop`: one room's fixed-tick loop; owns its arena and its clients.
 //! - `snapshot_writers`: a task per runtime worker writing each tick's messages to sockets.
 //! - `metrics`: the Prometheus metrics.
+//! - [`join_token`]: signed join tokens; `input_rate` and `per_ip`: abuse limits.
 //! - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
 //! - `world`: entity storage (slotmap) with wire ids and the replicated view.
 //! - `wire_ids`: compact wire ids with a reuse quarantine.
