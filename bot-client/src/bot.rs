@@ -2,6 +2,7 @@
 //! every checksum verified, inputs, heartbeats and RTT.
 
 use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickwire_shared::client_world::Applied;
 use tickwire_shared::{
@@ -13,7 +14,7 @@ use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::behaviour::Intent;
 
@@ -99,6 +100,8 @@ pub struct Bot {
     name: String,
     /// The signed join token it joined with, if any: a resume presents it again.
     join_token: Option<String>,
+    /// The TLS client config for wss:// (`None`: the web's root certificates).
+    tls: Option<Arc<rustls::ClientConfig>>,
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     welcome: Welcome,
     world: ClientWorld,
@@ -188,27 +191,44 @@ impl Bot {
             token: self.join_token.clone(),
             ..Self::hello(&self.name, self.welcome.player.is_none())
         };
-        let resumed = Self::connect_with(url, hello).await?;
+        let resumed = Self::connect_with_tls(url, hello, self.tls.clone()).await?;
         self.ws = resumed.ws;
         self.welcome = resumed.welcome;
         self.stats.resumes += 1;
         Ok(())
     }
 
-    /// Connects with any Hello and waits for Welcome.
+    /// Connects with any Hello and waits for Welcome. A `wss://` URL trusts the web's root
+    /// certificates; see [`Bot::connect_with_tls`] for others.
     pub async fn connect_with(url: &str, hello: Hello) -> Result<Self, BotError> {
-        tokio::time::timeout(CONNECT_TIMEOUT, Self::handshake(url, hello))
+        Self::connect_with_tls(url, hello, None).await
+    }
+
+    /// [`Bot::connect_with`] over `wss://` with this TLS client config (e.g. one trusting a
+    /// private CA); resumes use it too.
+    pub async fn connect_with_tls(
+        url: &str,
+        hello: Hello,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, BotError> {
+        tokio::time::timeout(CONNECT_TIMEOUT, Self::handshake(url, hello, tls))
             .await
             .unwrap_or(Err(BotError::ConnectTimeout(CONNECT_TIMEOUT)))
     }
 
-    async fn handshake(url: &str, hello: Hello) -> Result<Self, BotError> {
+    async fn handshake(
+        url: &str,
+        hello: Hello,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, BotError> {
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .max_message_size(Some(codec::MAX_SERVER_MESSAGE_BYTES))
             .max_frame_size(Some(codec::MAX_SERVER_MESSAGE_BYTES));
+        let connector = tls.clone().map(Connector::Rustls);
         let (mut ws, _) =
-            tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+            tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, connector)
+                .await?;
         let name = hello.name.clone();
         let join_token = hello.token.clone();
         let hello = ClientMessage::Hello(hello);
@@ -221,6 +241,7 @@ impl Bot {
                 Ok(Self {
                     name,
                     join_token,
+                    tls,
                     ws,
                     welcome,
                     world,

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything `run` needs besides the listener.
@@ -21,6 +22,8 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// When set, every `Hello` must carry a join token signed with it for the room it joins.
     pub join_secret: Option<JoinSecret>,
+    /// When set, the port speaks TLS (wss:// and https://); see [`crate::tls`].
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Limits on what clients may do and cost.
     pub limits: Limits,
 }
@@ -33,6 +36,7 @@ impl ServerConfig {
             scenarios: BTreeMap::new(),
             allowed_origins: Vec::new(),
             join_secret: None,
+            tls: None,
             limits: Limits::default(),
         }
     }

@@ -7,6 +7,9 @@
 //! otherwise joins the queue of bytes waiting for the socket, which the session drains when the
 //! socket has room. A write never waits, so neither side can be pinned by a client that stops
 //! reading; the queue is capped and the loop stops sending to a client that falls behind.
+//!
+//! Over TLS (wss://) the rustls session lives under the same lock: writes are encrypted there
+//! and their records go the same way (to the kernel, or onto the queue); reads decrypt there.
 
 use bytes::{Buf, BytesMut};
 use std::io;
@@ -40,6 +43,12 @@ pub(crate) struct Connection {
 
 #[derive(Debug, Default)]
 struct Outgoing {
+    /// The TLS session of a wss:// connection.
+    tls: Option<Box<rustls::ServerConnection>>,
+    /// Scratch for the TLS records of one write (kept to avoid an allocation per write).
+    records: Vec<u8>,
+    /// Whether the TLS close_notify alert was queued.
+    close_notify_sent: bool,
     /// Bytes written by either side that the socket did not take yet, oldest first.
     queued: BytesMut,
     /// Loop messages wholly or partly in `queued`.
@@ -54,9 +63,29 @@ struct Outgoing {
 
 impl Connection {
     pub(crate) fn new(stream: TcpStream, max_queued_bytes: usize) -> Self {
+        Self::with_outgoing(stream, Outgoing::default(), max_queued_bytes)
+    }
+
+    /// A wss:// connection whose TLS handshake is done.
+    pub(crate) fn new_tls(
+        stream: TcpStream,
+        mut tls: rustls::ServerConnection,
+        max_queued_bytes: usize,
+    ) -> Self {
+        // Records are taken out right after each write, so rustls never needs to hold back;
+        // the queue's own cap bounds memory.
+        tls.set_buffer_limit(None);
+        let outgoing = Outgoing {
+            tls: Some(Box::new(tls)),
+            ..Outgoing::default()
+        };
+        Self::with_outgoing(stream, outgoing, max_queued_bytes)
+    }
+
+    fn with_outgoing(stream: TcpStream, outgoing: Outgoing, max_queued_bytes: usize) -> Self {
         Self {
             stream,
-            outgoing: Mutex::new(Outgoing::default()),
+            outgoing: Mutex::new(outgoing),
             backlog: Notify::new(),
             welcomed: Notify::new(),
             messages_in_flight: AtomicUsize::new(0),
@@ -152,12 +181,48 @@ impl Connection {
         }
     }
 
-    /// Writes `head` then `body` to the socket if nothing is waiting, queueing whatever it
-    /// does not take. Returns whether everything went to the kernel.
+    /// Writes `head` then `body` (encrypted first over TLS) to the socket if nothing is
+    /// waiting, queueing whatever it does not take. Returns whether everything went to the
+    /// kernel.
     fn write_or_queue(&self, outgoing: &mut Outgoing, head: &[u8], body: &[u8]) -> bool {
         if outgoing.overflowed {
             return false;
         }
+        let Some(tls) = outgoing.tls.as_mut() else {
+            return self.send_or_queue(outgoing, head, body);
+        };
+        let mut writer = tls.writer();
+        // With no buffer limit, rustls takes every byte.
+        let encrypted = io::Write::write_all(&mut writer, head)
+            .and_then(|()| io::Write::write_all(&mut writer, body));
+        if encrypted.is_err() {
+            outgoing.overflowed = true;
+            self.backlog.notify_one();
+            return false;
+        }
+        self.send_tls_records(outgoing)
+    }
+
+    /// Moves the TLS session's pending records (encrypted writes, alerts, handshake replies)
+    /// to the socket or the queue. Returns whether everything went to the kernel.
+    fn send_tls_records(&self, outgoing: &mut Outgoing) -> bool {
+        let mut records = std::mem::take(&mut outgoing.records);
+        records.clear();
+        if let Some(tls) = outgoing.tls.as_mut() {
+            while tls.wants_write() {
+                if tls.write_tls(&mut records).is_err() {
+                    break;
+                }
+            }
+        }
+        let all_sent = records.is_empty() || self.send_or_queue(outgoing, &[], &records);
+        outgoing.records = records;
+        all_sent
+    }
+
+    /// Sends raw bytes, `head` then `body`, if nothing is waiting; queues what the socket does
+    /// not take. Returns whether everything went to the kernel.
+    fn send_or_queue(&self, outgoing: &mut Outgoing, head: &[u8], body: &[u8]) -> bool {
         let total = head.len() + body.len();
         let mut written = 0;
         if outgoing.queued.is_empty() {
@@ -248,15 +313,62 @@ impl AsyncRead for SessionIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        let connection = &self.0;
         loop {
-            ready!(self.0.stream.poll_read_ready(cx))?;
-            match self.0.stream.try_read(buf.initialize_unfilled()) {
+            {
+                let mut outgoing = connection.lock();
+                if outgoing.tls.is_some() {
+                    if let Some(read) = connection.read_tls(&mut outgoing, buf) {
+                        return Poll::Ready(read);
+                    }
+                } else {
+                    match connection.stream.try_read(buf.initialize_unfilled()) {
+                        Ok(n) => {
+                            buf.advance(n);
+                            return Poll::Ready(Ok(()));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Poll::Ready(Err(e)),
+                    }
+                }
+            }
+            // The last `try_read` saw WouldBlock, which cleared the readiness this waits for.
+            ready!(connection.stream.poll_read_ready(cx))?;
+        }
+    }
+}
+
+impl Connection {
+    /// A TLS read: plaintext already decrypted, else the socket's next bytes through the TLS
+    /// session. `None`: the socket has nothing yet.
+    fn read_tls(&self, outgoing: &mut Outgoing, buf: &mut ReadBuf<'_>) -> Option<io::Result<()>> {
+        loop {
+            let tls = outgoing.tls.as_mut()?;
+            match io::Read::read(&mut tls.reader(), buf.initialize_unfilled()) {
                 Ok(n) => {
                     buf.advance(n);
-                    return Poll::Ready(Ok(()));
+                    return Some(Ok(()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(e) => return Some(Err(e)),
+            }
+            let mut raw = [0; 4096];
+            let n = match self.stream.try_read(&mut raw) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            // `n == 0` tells the session the peer closed; the reader then reports how.
+            if let Err(e) = tls.read_tls(&mut &raw[..n]) {
+                return Some(Err(e));
+            }
+            let processed = tls.process_new_packets();
+            // Alerts, key updates and the like go out in order with everything else.
+            if tls.wants_write() {
+                self.send_tls_records(outgoing);
+            }
+            if let Err(e) = processed {
+                return Some(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
             }
         }
     }
@@ -282,6 +394,17 @@ impl AsyncWrite for SessionIo {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        {
+            let mut outgoing = self.0.lock();
+            let first_close = !outgoing.close_notify_sent;
+            if let Some(tls) = outgoing.tls.as_mut()
+                && first_close
+            {
+                tls.send_close_notify();
+                outgoing.close_notify_sent = true;
+                self.0.send_tls_records(&mut outgoing);
+            }
+        }
         ready!(self.0.poll_drain(cx))?;
         Poll::Ready(socket2::SockRef::from(&self.0.stream).shutdown(std::net::Shutdown::Write))
     }

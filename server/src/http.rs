@@ -2,7 +2,8 @@
 //! operations endpoints `/healthz`, `/readyz`, `/rooms` and `/metrics`. One connection at a time
 //! per task; after an upgrade the same task runs the session on the raw socket.
 
-use crate::session::{self, RoomRequest, SessionContext};
+use crate::connection::Connection;
+use crate::session::{self, MAX_QUEUED_BYTES, RoomRequest, SessionContext};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tracing::debug;
 
@@ -33,34 +35,9 @@ struct Upgrade {
     deadline: tokio::time::Instant,
 }
 
-/// Serves one TCP connection: HTTP requests until it closes or upgrades to a session.
+/// Serves one TCP connection (TLS first when configured): HTTP requests until it closes or
+/// upgrades to a session.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionContext>) {
-    // The HTTP phase is its own future, so none of hyper's state lives on into the session.
-    if let Some((upgraded, room, deadline)) = serve_http(stream, peer, &ctx).await {
-        session::serve(
-            upgraded.stream,
-            upgraded.read_buf,
-            peer,
-            room,
-            ctx,
-            deadline,
-        )
-        .await;
-    }
-}
-
-/// What the HTTP phase hands the session: the socket and the bytes read past the request.
-struct UpgradedSocket {
-    stream: TcpStream,
-    read_buf: Bytes,
-}
-
-/// Answers HTTP requests until the connection closes (`None`) or upgrades.
-async fn serve_http(
-    stream: TcpStream,
-    peer: SocketAddr,
-    ctx: &Arc<SessionContext>,
-) -> Option<(UpgradedSocket, RoomRequest, tokio::time::Instant)> {
     let limits = &ctx.limits;
     let _ = stream.set_nodelay(true);
     if limits.socket_send_buffer_bytes > 0 {
@@ -69,7 +46,55 @@ async fn serve_http(
         let _ = socket2::SockRef::from(&stream)
             .set_send_buffer_size(limits.socket_send_buffer_bytes as usize);
     }
-    let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
+    // Each HTTP phase is its own future, so none of hyper's state lives on into the session.
+    let upgraded = match &ctx.tls {
+        None => serve_http(stream, peer, &ctx)
+            .await
+            .map(|(io, read_buf, room, deadline)| {
+                (
+                    Connection::new(io, MAX_QUEUED_BYTES),
+                    read_buf,
+                    room,
+                    deadline,
+                )
+            }),
+        Some(tls) => {
+            let handshake = TlsAcceptor::from(Arc::clone(tls)).accept(stream);
+            let timeout = Duration::from_millis(limits.handshake_timeout_ms);
+            let tls_stream = match tokio::time::timeout(timeout, handshake).await {
+                Ok(Ok(tls_stream)) => tls_stream,
+                Ok(Err(e)) => return debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => return debug!(%peer, "TLS handshake timed out"),
+            };
+            serve_http(tls_stream, peer, &ctx)
+                .await
+                .map(|(io, read_buf, room, deadline)| {
+                    let (stream, tls) = io.into_inner();
+                    (
+                        Connection::new_tls(stream, tls, MAX_QUEUED_BYTES),
+                        read_buf,
+                        room,
+                        deadline,
+                    )
+                })
+        }
+    };
+    if let Some((connection, read_buf, room, deadline)) = upgraded {
+        session::serve(Arc::new(connection), read_buf, peer, room, ctx, deadline).await;
+    }
+}
+
+/// Answers HTTP requests on `io` until the connection closes (`None`) or upgrades: then the
+/// socket, the bytes read past the request, the room asked for, and the handshake deadline.
+async fn serve_http<S>(
+    io: S,
+    peer: SocketAddr,
+    ctx: &Arc<SessionContext>,
+) -> Option<(S, Bytes, RoomRequest, tokio::time::Instant)>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let handshake_timeout = Duration::from_millis(ctx.limits.handshake_timeout_ms);
     let upgrade: Arc<Mutex<Option<Upgrade>>> = Arc::default();
     let service = {
         let ctx = Arc::clone(ctx);
@@ -87,7 +112,7 @@ async fn serve_http(
         // Slowloris: a request head must arrive within the handshake timeout.
         .header_read_timeout(handshake_timeout)
         .max_buf_size(MAX_REQUEST_HEAD_BYTES)
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     tokio::pin!(connection);
     let served = tokio::select! {
@@ -118,15 +143,11 @@ async fn serve_http(
             return None;
         }
     };
-    let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
-        debug!(%peer, "upgraded connection is not a TCP stream");
+    let Ok(parts) = upgraded.downcast::<TokioIo<S>>() else {
+        debug!(%peer, "upgraded connection is not the socket it was");
         return None;
     };
-    let socket = UpgradedSocket {
-        stream: parts.io.into_inner(),
-        read_buf: parts.read_buf,
-    };
-    Some((socket, room, deadline))
+    Some((parts.io.into_inner(), parts.read_buf, room, deadline))
 }
 
 /// The largest request head accepted (hyper answers 431 past it).

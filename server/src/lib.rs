@@ -41,6 +41,7 @@ pub mod scenario;
 mod session;
 mod snapshot_writers;
 mod tick_stats;
+pub mod tls;
 mod wire_ids;
 mod world;
 
@@ -102,6 +103,7 @@ pub async fn run(
         limits: config.limits.clone(),
         allowed_origins: config.allowed_origins.clone(),
         join_secret: config.join_secret.clone(),
+        tls: config.tls.clone(),
         rooms: Arc::clone(&rooms),
         metrics: Arc::clone(&metrics),
         shutdown: draining.clone(),

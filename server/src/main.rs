@@ -1,5 +1,6 @@
 //! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--scenarios-dir DIR]
-//! [--tick-rate HZ] [--log-format text|json]`
+//! [--tick-rate HZ] [--log-format text|json] [--tls-cert PEM --tls-key PEM]`
+//! `tickwire-server mint-token --player ID [--room ROOM] [--ttl SECS]`
 
 use anyhow::Context;
 use clap::Parser;
@@ -36,6 +37,12 @@ struct Args {
     /// Log lines as text, or as one JSON object per line (for log pipelines and the benchmark).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Serve TLS (wss://, https://) with this PEM certificate chain (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -116,11 +123,16 @@ async fn main() -> anyhow::Result<()> {
     if join_secret.is_some() {
         tracing::info!("join tokens required");
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tickwire_server::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let config = ServerConfig {
         scenario,
         scenarios,
         allowed_origins: file.allowed_origins,
         join_secret,
+        tls,
         limits: file.limits,
     };
     let bind = args.bind.unwrap_or(file.bind);

@@ -132,6 +132,7 @@ impl Rooms {
             scenarios: Default::default(),
             allowed_origins: Vec::new(),
             join_secret: None,
+            tls: None,
             limits: self.config.limits.clone(),
         };
         let game = GameLoop::new(

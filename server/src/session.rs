@@ -22,7 +22,6 @@ use tickwire_shared::message::MAX_NAME_BYTES;
 use tickwire_shared::{
     ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, close_code, codec,
 };
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{MissedTickBehavior, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -38,7 +37,7 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// room for control frames. (The loop stops sending long before, at
 /// `outbound_queue_snapshots` messages in flight; this bounds what the client itself provokes,
 /// such as Pongs it never reads.)
-const MAX_QUEUED_BYTES: usize = codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024;
+pub(crate) const MAX_QUEUED_BYTES: usize = codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024;
 
 /// What every session shares.
 #[derive(Debug)]
@@ -48,6 +47,8 @@ pub(crate) struct SessionContext {
     pub(crate) allowed_origins: Vec<String>,
     /// See [`crate::ServerConfig::join_secret`].
     pub(crate) join_secret: Option<JoinSecret>,
+    /// See [`crate::ServerConfig::tls`].
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
     pub(crate) rooms: Arc<Rooms>,
     pub(crate) metrics: Arc<Metrics>,
     /// Cancelled when the server starts draining.
@@ -112,7 +113,7 @@ type Ws = WebSocketStream<SessionIo>;
 /// until it ends. Never panics on anything the client sends.
 #[instrument(skip_all, fields(peer = %peer, room = %request.room, client))]
 pub(crate) async fn serve(
-    stream: TcpStream,
+    connection: Arc<Connection>,
     read_buf: Bytes,
     peer: SocketAddr,
     request: RoomRequest,
@@ -120,7 +121,6 @@ pub(crate) async fn serve(
     handshake_deadline: tokio::time::Instant,
 ) {
     let limits = &ctx.limits;
-    let connection = Arc::new(Connection::new(stream, MAX_QUEUED_BYTES));
     // A copy of the few bytes read past the request: `read_buf` shares hyper's whole read
     // buffer, which must not live as long as the session.
     let read_past_request = read_buf.to_vec();

@@ -14,4 +14,5 @@ mod rooms;
 mod shutdown;
 mod slow_consumer;
 mod timeouts;
+mod tls;
 mod util;
