@@ -50,6 +50,8 @@ pub struct BotConfig {
     pub rooms: Option<usize>,
     /// A signed join token every bot presents (for servers with a join secret).
     pub token: Option<String>,
+    /// TLS client config for `wss://` URLs (`None`: the web's root certificates).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// How many bots.
     pub bots: usize,
     /// How long each bot plays after connecting.
@@ -58,6 +60,28 @@ pub struct BotConfig {
     pub behaviour: Behaviour,
     /// Show the live progress line (only drawn when stderr is a terminal).
     pub progress: bool,
+}
+
+/// A TLS client config trusting the certificates in `ca_pem` (a PEM file), for `wss://` to a
+/// server with a private or self-signed certificate.
+pub fn tls_trusting(ca_pem: &std::path::Path) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca_pem)
+        .map_err(|e| format!("{}: {e}", ca_pem.display()))?
+    {
+        let cert = cert.map_err(|e| format!("{}: {e}", ca_pem.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", ca_pem.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// Runs every bot concurrently for `config.duration` and summarizes.
@@ -114,7 +138,7 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
         token: config.token.clone(),
         ..Bot::hello(&name, false)
     };
-    let mut bot = match Bot::connect_with(&url, hello).await {
+    let mut bot = match Bot::connect_with_tls(&url, hello, config.tls.clone()).await {
         Ok(bot) => bot,
         Err(e) => {
             live.errors.fetch_add(1, Relaxed);

@@ -37,6 +37,10 @@ struct Args {
     /// require one.
     #[arg(long)]
     token: Option<String>,
+    /// For wss:// to a server with a private or self-signed certificate: trust the PEM
+    /// certificates in this file (default: the web's root certificates).
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
     /// What the bots do.
     #[arg(long, value_enum, default_value_t = Behaviour::Fire)]
     behaviour: Behaviour,
@@ -148,10 +152,19 @@ async fn run_bots_command(args: Args) -> ExitCode {
         eprintln!("--rooms needs at least one room and a URL ending in /ws (rooms are URL/room-K)");
         return ExitCode::from(2);
     }
+    let tls = match args.ca_cert.as_deref().map(tickwire_bot::tls_trusting) {
+        Some(Ok(tls)) => Some(tls),
+        Some(Err(e)) => {
+            eprintln!("--ca-cert: {e}");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
     let config = BotConfig {
         url: args.url,
         rooms: args.rooms,
         token: args.token,
+        tls,
         bots: args.bots,
         duration,
         behaviour: args.behaviour,

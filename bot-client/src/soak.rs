@@ -87,6 +87,7 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
         url: server.url(),
         rooms: None,
         token: None,
+        tls: None,
         bots: config.bots,
         duration: config.warmup + config.duration,
         behaviour: config.behaviour,

@@ -118,6 +118,7 @@ async fn bots_reconnect_on_their_own_and_count_resumes() {
         url: proxy.url.clone(),
         rooms: None,
         token: None,
+        tls: None,
         bots: 5,
         duration: Duration::from_secs(4),
         behaviour: Behaviour::Fire,
