@@ -1,6 +1,5 @@
 //! Server settings: `assets/server.toml` documents every field and its default.
 
-use crate::join_token::JoinSecret;
 use crate::scenario::{Scenario, ScenarioError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -8,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tickwire_shared::join_token::JoinSecret;
 
 /// Everything `run` needs besides the listener.
 #[derive(Clone, Debug)]
@@ -133,7 +133,7 @@ pub fn load_scenarios(dir: &Path) -> Result<BTreeMap<String, Scenario>, ConfigEr
         let name = path
             .file_stem()
             .and_then(|stem| stem.to_str())
-            .filter(|stem| crate::session::is_valid_name(stem))
+            .filter(|stem| tickwire_shared::room_path::is_valid_name(stem))
             .ok_or_else(|| {
                 ConfigError::Invalid(format!(
                     "scenario file {} must be named NAME.toml, NAME 1 to 32 of A-Z a-z 0-9 - _",

@@ -3,7 +3,7 @@
 //! per task; after an upgrade the same task runs the session on the raw socket.
 
 use crate::connection::Connection;
-use crate::session::{self, MAX_QUEUED_BYTES, RoomRequest, SessionContext};
+use crate::session::{self, MAX_QUEUED_BYTES, SessionContext};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -17,20 +17,18 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tickwire_shared::room_path::{RoomPath, WS_PATH};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tracing::debug;
-
-/// The WebSocket path clients connect to; `/ws/ROOM` names a room.
-pub const WS_PATH: &str = "/ws";
 
 type Body = Full<Bytes>;
 
 /// What one upgrade request asked for, kept until hyper hands the socket back.
 struct Upgrade {
     on_upgrade: OnUpgrade,
-    room: RoomRequest,
+    room: RoomPath,
     /// The upgrade and the Hello must both be done by then.
     deadline: tokio::time::Instant,
 }
@@ -90,7 +88,7 @@ async fn serve_http<S>(
     io: S,
     peer: SocketAddr,
     ctx: &Arc<SessionContext>,
-) -> Option<(S, Bytes, RoomRequest, tokio::time::Instant)>
+) -> Option<(S, Bytes, RoomPath, tokio::time::Instant)>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -213,12 +211,12 @@ fn route(
 fn websocket_upgrade(
     request: &mut Request<Incoming>,
     ctx: &SessionContext,
-) -> Result<(Response<Body>, RoomRequest), Response<Body>> {
+) -> Result<(Response<Body>, RoomPath), Response<Body>> {
     if ctx.shutdown.is_cancelled() {
         return Err(text(StatusCode::SERVICE_UNAVAILABLE, "draining\n"));
     }
-    let room = RoomRequest::parse(request.uri().path(), request.uri().query())
-        .map_err(|reason| text(StatusCode::BAD_REQUEST, reason))?;
+    let room = RoomPath::parse(request.uri().path(), request.uri().query())
+        .map_err(|e| text_owned(StatusCode::BAD_REQUEST, format!("{e}\n")))?;
     let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN)
         && !ctx.allowed_origins.is_empty()
@@ -279,6 +277,12 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    response
+}
+
+fn text_owned(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = text(status, "");
+    *response.body_mut() = Full::new(Bytes::from(body));
     response
 }
 

@@ -14,7 +14,7 @@
 //! - `game_loop`: one room's fixed-tick loop; owns its arena and its clients.
 //! - `snapshot_writers`: a task per runtime worker writing each tick's messages to sockets.
 //! - `metrics`: the Prometheus metrics.
-//! - [`join_token`]: signed join tokens; `input_rate` and `per_ip`: abuse limits.
+//! - `input_rate` and `per_ip`: abuse limits (signed join tokens are in the shared crate).
 //! - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
 //! - `world`: entity storage (slotmap) with wire ids and the replicated view.
 //! - `wire_ids`: compact wire ids with a reuse quarantine.
@@ -30,7 +30,6 @@ mod connection;
 mod game_loop;
 mod http;
 mod input_rate;
-pub mod join_token;
 mod metrics;
 mod per_ip;
 mod replication;
@@ -46,9 +45,9 @@ mod wire_ids;
 mod world;
 
 pub use config::{ConfigFile, Limits, ServerConfig, load_scenarios};
-pub use http::WS_PATH;
-pub use join_token::{JoinClaims, JoinSecret};
 pub use scenario::Scenario;
+pub use tickwire_shared::join_token::{self, JoinClaims, JoinSecret};
+pub use tickwire_shared::room_path::WS_PATH;
 
 use metrics::Metrics;
 use room_threads::RoomThreads;

@@ -6,10 +6,10 @@ use crate::game_loop::{ClientId, ClientLink, Command, GameLoop, JoinRequest, Ref
 use crate::metrics::Metrics;
 use crate::room_status::{RoomStatus, RoomSummary};
 use crate::room_threads::{RoomTask, RoomThreads};
-use crate::session::RoomRequest;
 use crate::snapshot_writers::Writers;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use tickwire_shared::room_path::RoomPath;
 use tickwire_shared::{Hello, RejectReason};
 use tokio::sync::{mpsc, oneshot};
 use tracing::info;
@@ -69,7 +69,7 @@ impl Rooms {
     /// command queue (for the Leave).
     pub(crate) async fn join(
         &self,
-        request: &RoomRequest,
+        request: &RoomPath,
         hello: &Hello,
         mut link: ClientLink,
     ) -> Result<(ClientId, mpsc::Sender<Command>), JoinError> {
@@ -102,7 +102,7 @@ impl Rooms {
     }
 
     /// The open room of that name, or a new one.
-    fn room_for(&self, request: &RoomRequest) -> Result<mpsc::Sender<Command>, RejectReason> {
+    fn room_for(&self, request: &RoomPath) -> Result<mpsc::Sender<Command>, RejectReason> {
         let mut entries = lock(&self.entries);
         if let Some(entry) = entries.get(&request.room)
             && !entry.commands.is_closed()

@@ -6,9 +6,8 @@ use crate::close_reason::CloseReason;
 use crate::config::Limits;
 use crate::connection::{Connection, SessionIo};
 use crate::game_loop::{ClientEvent, ClientLink, Command};
-use crate::http::WS_PATH;
 use crate::input_rate::{InputRate, Verdict};
-use crate::join_token::{self, JoinSecret, TokenError};
+
 use crate::metrics::Metrics;
 use crate::rooms::{JoinError, Rooms};
 use bytes::Bytes;
@@ -18,7 +17,9 @@ use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tickwire_shared::join_token::{self, JoinSecret, TokenError};
 use tickwire_shared::message::MAX_NAME_BYTES;
+use tickwire_shared::room_path::RoomPath;
 use tickwire_shared::{
     ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, close_code, codec,
 };
@@ -57,56 +58,6 @@ pub(crate) struct SessionContext {
     pub(crate) started: Instant,
 }
 
-/// The room a client asked for in its upgrade URL: `/ws` (the default room) or `/ws/ROOM`,
-/// optionally `?scenario=NAME` for the scenario a new room starts with.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RoomRequest {
-    pub(crate) room: String,
-    pub(crate) scenario: Option<String>,
-}
-
-/// The room `/ws` joins.
-pub(crate) const DEFAULT_ROOM: &str = "default";
-
-impl RoomRequest {
-    /// Parses the upgrade path and query; the error is the HTTP 400 body.
-    pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<Self, &'static str> {
-        let room = match path.strip_prefix(WS_PATH) {
-            Some("") => DEFAULT_ROOM,
-            Some(rest) => rest.strip_prefix('/').ok_or("no such path\n")?,
-            None => return Err("no such path\n"),
-        };
-        if !is_valid_name(room) {
-            return Err("a room name is 1 to 32 of A-Z a-z 0-9 - _\n");
-        }
-        let mut scenario = None;
-        for pair in query
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            match pair.split_once('=') {
-                Some(("scenario", name)) if is_valid_name(name) => {
-                    scenario = Some(name.to_owned());
-                }
-                _ => return Err("the only query parameter is scenario=NAME\n"),
-            }
-        }
-        Ok(Self {
-            room: room.to_owned(),
-            scenario,
-        })
-    }
-}
-
-/// Room and scenario names: short, and safe in URLs, file names, logs and metric labels.
-pub(crate) fn is_valid_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 type Ws = WebSocketStream<SessionIo>;
 
 /// Runs one session on an upgraded socket (`read_buf`: bytes hyper read past the request)
@@ -116,7 +67,7 @@ pub(crate) async fn serve(
     connection: Arc<Connection>,
     read_buf: Bytes,
     peer: SocketAddr,
-    request: RoomRequest,
+    request: RoomPath,
     ctx: Arc<SessionContext>,
     handshake_deadline: tokio::time::Instant,
 ) {
@@ -416,7 +367,7 @@ async fn read_hello(ws: &mut Ws) -> Result<Hello, Option<CloseReason>> {
 /// under the token's player id.
 fn admit(
     mut hello: Hello,
-    request: &RoomRequest,
+    request: &RoomPath,
     secret: Option<&JoinSecret>,
 ) -> Result<Hello, RejectReason> {
     let Some(secret) = secret else {

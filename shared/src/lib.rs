@@ -14,6 +14,8 @@
 //! - [`movement`]: the movement rules run by the server and by client prediction.
 //! - [`client_world`]: [`ClientWorld`], which applies snapshots and verifies their checksums.
 //! - [`close_code`]: the WebSocket close codes Tickwire sends, with their meaning.
+//! - [`room_path`]: the room an upgrade URL names (`/ws`, `/ws/ROOM?scenario=NAME`).
+//! - [`join_token`]: signed join tokens (mint and verify; HMAC-SHA256).
 //!
 //! # Embedding in a frontend
 //! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only), then:
@@ -80,8 +82,10 @@ pub mod delta;
 pub mod delta_wire;
 pub mod entity;
 pub mod input;
+pub mod join_token;
 pub mod message;
 pub mod movement;
+pub mod room_path;
 pub mod sent_at;
 pub mod tick;
 

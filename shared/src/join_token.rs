@@ -1,6 +1,7 @@
 //! Signed join tokens: who may join which room until when, signed with a secret the server and
-//! the game's backend share (HMAC-SHA256). When a secret is configured, every `Hello` must carry
-//! a valid token for the room it joins.
+//! the game's backend share (HMAC-SHA256). When the server has a secret, every `Hello` must carry
+//! a valid token for the room it joins. A Rust backend mints them with [`mint`]; the time is an
+//! argument of [`verify`], as everywhere in this crate.
 //!
 //! Format (any language can mint one): `EXPIRES.ROOM.PLAYER.MAC`, where `EXPIRES` is the expiry
 //! in Unix seconds (decimal), `ROOM` and `PLAYER` are 1 to 32 of `A-Z a-z 0-9 - _`, and `MAC` is
@@ -142,7 +143,7 @@ pub fn verify(
 }
 
 fn valid_name(name: &str) -> bool {
-    crate::session::is_valid_name(name)
+    crate::room_path::is_valid_name(name)
 }
 
 #[cfg(test)]
