@@ -1,5 +1,5 @@
-//! Timeouts: slowloris handshakes, a Hello that never comes, and a joined client gone silent
-//! (a half-open connection) are all closed within their bounds.
+//! Timeouts and dead peers: slowloris handshakes, a Hello that never comes, a joined client gone
+//! silent (a half-open connection) and one killed mid-frame are all ended within their bounds.
 
 use crate::util::{TestServer, expect_close, raw_connect, raw_joined, test_config};
 use std::time::{Duration, Instant};
@@ -72,4 +72,42 @@ async fn a_joined_client_gone_silent_is_closed_with_4003_after_the_idle_timeout(
     assert_eq!(reason, "no message within the idle timeout");
     eprintln!("idle client closed {:?} after joining", started.elapsed());
     server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_client_killed_mid_frame_is_noticed_at_once() {
+    let server = TestServer::start().await;
+    let mut killed = raw_joined(&server.url).await;
+    connected(&server, 1).await;
+    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = killed.get_mut() else {
+        panic!("plain TCP expected");
+    };
+    // A masked binary frame announcing 100 bytes, and only 3 of them.
+    tcp.write_all(&[0x82, 0x80 | 100, 1, 2, 3, 4, 9, 9, 9])
+        .await
+        .expect("written");
+    // Killed: the kernel resets the connection (SO_LINGER 0), no close frame.
+    socket2::SockRef::from(&*tcp)
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER");
+    let started = Instant::now();
+    drop(killed);
+    connected(&server, 0).await;
+    eprintln!(
+        "killed client's session ended {:?} after the reset",
+        started.elapsed()
+    );
+    server.stop().await.expect("clean stop");
+}
+
+/// Waits until `/metrics` shows `n` connected clients.
+async fn connected(server: &TestServer, n: u32) {
+    let wanted = format!("\ntickwire_connected_clients {n}\n");
+    tokio::time::timeout(crate::util::SOON, async {
+        while !server.get("/metrics").await.1.contains(&wanted) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never {n} connected clients"));
 }
