@@ -170,6 +170,10 @@ pub struct Limits {
     /// Inputs per second one client may send (burst: one second's worth); more are dropped,
     /// and a client with that many dropped within a second is closed with 1008. Default: 120.
     pub max_inputs_per_sec: u32,
+    /// Bytes that may wait for one client's socket (snapshots, control frames, TLS records);
+    /// past it the session ends with 4002. At least one full snapshot must fit. Default:
+    /// 4259840 (4 MiB, the protocol's largest message, plus 64 KiB).
+    pub write_queue_bytes: usize,
     /// SO_SNDBUF for client sockets in bytes; 0 keeps the kernel default. Default: 0.
     pub socket_send_buffer_bytes: u32,
     /// Snapshots in flight per client (not yet taken by the kernel); at this many the loop
@@ -208,6 +212,7 @@ impl Default for Limits {
             max_connections: 2000,
             max_connections_per_ip: 64,
             max_inputs_per_sec: 120,
+            write_queue_bytes: tickwire_shared::codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024,
             socket_send_buffer_bytes: 0,
             outbound_queue_snapshots: 8,
             input_queue_frames: 16,
@@ -240,6 +245,11 @@ impl Limits {
         ];
         if let Some((_, name)) = positive.iter().find(|(value, _)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
+        }
+        if self.write_queue_bytes < 64 * 1024 {
+            return Err(ConfigError::Invalid(
+                "write_queue_bytes must be at least 65536".into(),
+            ));
         }
         if self.max_message_bytes < 64 {
             return Err(ConfigError::Invalid(

@@ -3,7 +3,7 @@
 //! per task; after an upgrade the same task runs the session on the raw socket.
 
 use crate::connection::Connection;
-use crate::session::{self, MAX_QUEUED_BYTES, SessionContext};
+use crate::session::{self, SessionContext};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -44,17 +44,15 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
         let _ = socket2::SockRef::from(&stream)
             .set_send_buffer_size(limits.socket_send_buffer_bytes as usize);
     }
+    // The loop stops sending long before this (at `outbound_queue_snapshots` in flight); the
+    // cap bounds what the client itself provokes, such as Pongs it never reads.
+    let queue_cap = limits.write_queue_bytes;
     // Each HTTP phase is its own future, so none of hyper's state lives on into the session.
     let upgraded = match &ctx.tls {
         None => serve_http(stream, peer, &ctx)
             .await
             .map(|(io, read_buf, room, deadline)| {
-                (
-                    Connection::new(io, MAX_QUEUED_BYTES),
-                    read_buf,
-                    room,
-                    deadline,
-                )
+                (Connection::new(io, queue_cap), read_buf, room, deadline)
             }),
         Some(tls) => {
             let handshake = TlsAcceptor::from(Arc::clone(tls)).accept(stream);
@@ -69,7 +67,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
                 .map(|(io, read_buf, room, deadline)| {
                     let (stream, tls) = io.into_inner();
                     (
-                        Connection::new_tls(stream, tls, MAX_QUEUED_BYTES),
+                        Connection::new_tls(stream, tls, queue_cap),
                         read_buf,
                         room,
                         deadline,

@@ -34,12 +34,6 @@ use tracing::{debug, instrument, trace, warn};
 /// Time allowed for a close frame to go out and for the client's close reply to come back.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-/// Bytes that may wait for a client's socket: the largest message the protocol allows, plus
-/// room for control frames. (The loop stops sending long before, at
-/// `outbound_queue_snapshots` messages in flight; this bounds what the client itself provokes,
-/// such as Pongs it never reads.)
-pub(crate) const MAX_QUEUED_BYTES: usize = codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024;
-
 /// What every session shares.
 #[derive(Debug)]
 pub(crate) struct SessionContext {
