@@ -182,21 +182,29 @@ async fn run_bots_command(args: Args) -> ExitCode {
     }
 }
 
-async fn run_bench_command(args: BenchArgs) -> ExitCode {
-    let (duration, warmup) = match (
-        seconds(args.duration, "--duration"),
-        seconds(args.warmup, "--warmup"),
-    ) {
-        (Ok(d), Ok(w)) => (d, w),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
-    let server_bin = match args.server_bin.map_or_else(locate_server_binary, Ok) {
-        Ok(path) => path,
-        Err(e) => {
+/// `--duration`, `--warmup` and the server binary of `bench` and `soak`.
+fn timing_and_server(
+    duration: f64,
+    warmup: f64,
+    server_bin: Option<PathBuf>,
+) -> Result<(Duration, Duration, PathBuf), ExitCode> {
+    let duration = seconds(duration, "--duration")?;
+    let warmup = seconds(warmup, "--warmup")?;
+    let server_bin = server_bin
+        .map_or_else(locate_server_binary, Ok)
+        .map_err(|e| {
             eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
+            ExitCode::FAILURE
+        })?;
+    Ok((duration, warmup, server_bin))
+}
+
+async fn run_bench_command(args: BenchArgs) -> ExitCode {
+    let (duration, warmup, server_bin) =
+        match timing_and_server(args.duration, args.warmup, args.server_bin) {
+            Ok(plan) => plan,
+            Err(code) => return code,
+        };
     if cfg!(debug_assertions) {
         eprintln!("note: this is a debug build of tickwire-bot; its own figures are pessimistic");
     }
@@ -246,20 +254,11 @@ async fn run_bench_command(args: BenchArgs) -> ExitCode {
 }
 
 async fn run_soak_command(args: SoakArgs) -> ExitCode {
-    let (duration, warmup) = match (
-        seconds(args.duration, "--duration"),
-        seconds(args.warmup, "--warmup"),
-    ) {
-        (Ok(d), Ok(w)) => (d, w),
-        (Err(code), _) | (_, Err(code)) => return code,
-    };
-    let server_bin = match args.server_bin.map_or_else(locate_server_binary, Ok) {
-        Ok(path) => path,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let (duration, warmup, server_bin) =
+        match timing_and_server(args.duration, args.warmup, args.server_bin) {
+            Ok(plan) => plan,
+            Err(code) => return code,
+        };
     let config = SoakConfig {
         scenario: args.scenario,
         bots: args.bots,
