@@ -165,8 +165,13 @@ pub struct Limits {
     /// Open connections at once, joined or still handshaking; more are dropped at accept.
     /// Default: 2000.
     pub max_connections: usize,
-    /// Open connections from one IP address; more are dropped at accept. Default: 64.
+    /// Open connections from one IP address; more are dropped at accept. Loopback peers are
+    /// exempt unless `limit_loopback_per_ip` is set. Default: 64.
     pub max_connections_per_ip: usize,
+    /// Apply `max_connections_per_ip` to loopback peers too. Off by default: a loopback peer
+    /// is a local tool (bots, load tests) or a local proxy that every client comes through,
+    /// which a per-address cap cannot tell apart. Default: false.
+    pub limit_loopback_per_ip: bool,
     /// Inputs per second one client may send (burst: one second's worth); more are dropped,
     /// and a client with that many dropped within a second is closed with 1008. Default: 120.
     pub max_inputs_per_sec: u32,
@@ -211,6 +216,7 @@ impl Default for Limits {
             read_buffer_bytes: 512,
             max_connections: 2000,
             max_connections_per_ip: 64,
+            limit_loopback_per_ip: false,
             max_inputs_per_sec: 120,
             write_queue_bytes: tickwire_shared::codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024,
             socket_send_buffer_bytes: 0,

@@ -147,9 +147,10 @@ pub async fn run(
             () = drained => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let Some(ip_slot) =
-                        per_ip.try_acquire(peer.ip(), config.limits.max_connections_per_ip)
-                    else {
+                    let limits = &config.limits;
+                    let exempt = peer.ip().is_loopback() && !limits.limit_loopback_per_ip;
+                    let per_ip_cap = if exempt { usize::MAX } else { limits.max_connections_per_ip };
+                    let Some(ip_slot) = per_ip.try_acquire(peer.ip(), per_ip_cap) else {
                         warn!(%peer, "connections per IP limit reached; connection dropped");
                         continue;
                     };

@@ -10,6 +10,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 async fn connections_past_the_per_ip_limit_are_dropped_until_one_closes() {
     let mut config = test_config();
     config.limits.max_connections_per_ip = 2;
+    // The test's clients are on loopback, which is exempt by default.
+    config.limits.limit_loopback_per_ip = true;
     let server = TestServer::start_with(config).await;
     let first = Bot::connect(&server.url, "first").await.expect("first");
     let mut second = Bot::connect(&server.url, "second").await.expect("second");
