@@ -68,8 +68,9 @@ struct SoakArgs {
     /// Seconds to measure, after the warm-up.
     #[arg(long, default_value_t = 600.0)]
     duration: f64,
-    /// Seconds the bots play before the measurement starts.
-    #[arg(long, default_value_t = 30.0)]
+    /// Seconds the bots play before the measurement starts: long enough for the world and the
+    /// allocator to settle (500 firing bots take about two minutes).
+    #[arg(long, default_value_t = 150.0)]
     warmup: f64,
     /// What the bots do.
     #[arg(long, value_enum, default_value_t = Behaviour::Fire)]
