@@ -122,7 +122,7 @@ async fn resume_with_backoff(bot: &mut Bot, url: &str, deadline: Instant) -> Res
         match bot.resume(url).await {
             Ok(()) => return Ok(()),
             Err(e) if Instant::now() + backoff >= deadline => return Err(e),
-            Err(BotError::Rejected(reason)) => return Err(BotError::Rejected(reason)),
+            Err(rejected @ BotError::Rejected(_)) => return Err(rejected),
             Err(_) => backoff = (backoff * 2).min(MAX_BACKOFF),
         }
     }

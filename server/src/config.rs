@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use tickwire_shared::join_token::JoinSecret;
 
 /// Everything `run` needs besides the listener.
@@ -39,11 +38,6 @@ impl ServerConfig {
             tls: None,
             limits: Limits::default(),
         }
-    }
-
-    /// The scenario's tick period.
-    pub fn tick_period(&self) -> Duration {
-        Duration::from_secs_f64(1.0 / f64::from(self.scenario.tick_rate))
     }
 }
 

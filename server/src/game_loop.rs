@@ -4,11 +4,12 @@
 
 use crate::arena::Arena;
 use crate::close_reason::CloseReason;
-use crate::config::ServerConfig;
+use crate::config::Limits;
 use crate::connection::Connection;
 use crate::metrics::RoomMetrics;
 use crate::replication::Replication;
 use crate::room_status::RoomStatus;
+use crate::scenario::Scenario;
 use crate::snapshot_writers::Outbox;
 use crate::tick_stats::TickStats;
 use crate::world::EntityKey;
@@ -115,7 +116,8 @@ pub(crate) enum Refused {
 /// One room's fixed-tick loop and everything it owns. The room threads call [`Self::run_due`].
 #[derive(Debug)]
 pub(crate) struct GameLoop {
-    config: ServerConfig,
+    scenario: Scenario,
+    limits: Limits,
     commands: mpsc::Receiver<Command>,
     arena: Arena,
     replication: Replication,
@@ -141,16 +143,17 @@ const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 impl GameLoop {
     pub(crate) fn new(
-        config: ServerConfig,
+        scenario: Scenario,
+        limits: Limits,
         commands: mpsc::Receiver<Command>,
         outbox: Outbox,
         status: Arc<RoomStatus>,
         metrics: RoomMetrics,
     ) -> Self {
-        let history = config.limits.history_ticks.max(1);
+        let history = limits.history_ticks.max(1);
         let now = Instant::now();
         Self {
-            arena: Arena::new(&config.scenario, history as u32 + 1),
+            arena: Arena::new(&scenario, history as u32 + 1),
             replication: Replication::new(history),
             clients: BTreeMap::new(),
             detached: HashMap::new(),
@@ -166,7 +169,8 @@ impl GameLoop {
             // A room starts empty: its first client is on its way.
             empty_since: Some(now),
             slow_since: None,
-            config,
+            scenario,
+            limits,
         }
     }
 
@@ -177,7 +181,7 @@ impl GameLoop {
         if now < self.next_tick {
             return Ok(self.next_tick);
         }
-        let period = self.config.tick_period();
+        let period = self.scenario.tick_period();
         let started = Instant::now();
         self.tick(started, wall_clock_stamp());
         let took = started.elapsed();
@@ -199,7 +203,7 @@ impl GameLoop {
             self.stats.log_and_reset(self.clients.len(), SUMMARY_EVERY);
             self.next_summary = now + SUMMARY_EVERY;
         }
-        let limits = &self.config.limits;
+        let limits = &self.limits;
         if self.clients.is_empty() && self.detached.is_empty() {
             let since = *self.empty_since.get_or_insert(now);
             if now - since >= Duration::from_millis(limits.room_close_after_empty_ms) {
@@ -288,7 +292,7 @@ impl GameLoop {
                     return;
                 }
             },
-            None if self.clients.len() >= self.config.limits.max_clients => {
+            None if self.clients.len() >= self.limits.max_clients => {
                 let _ = reply.send(Err(Refused::Rejected(RejectReason::RoomFull)));
                 return;
             }
@@ -312,7 +316,7 @@ impl GameLoop {
         let welcome = Welcome {
             client_id,
             player: seat.player.map(|(_, id)| id),
-            tick_rate: self.config.scenario.tick_rate,
+            tick_rate: self.scenario.tick_rate,
             movement: self.arena.movement_rules(),
             resume_token: seat.resume_token,
         };
@@ -368,7 +372,7 @@ impl GameLoop {
             return;
         };
         info!(client = id, name = %client.seat.name, "connection lost; seat kept for a resume");
-        let until = now + Duration::from_millis(self.config.limits.resume_grace_ms);
+        let until = now + Duration::from_millis(self.limits.resume_grace_ms);
         self.detached
             .insert(client.seat.resume_token, (client.seat, until));
     }
@@ -412,7 +416,7 @@ impl GameLoop {
     }
 
     fn apply_client_events(&mut self) {
-        let max_inputs = self.config.limits.max_inputs_per_tick;
+        let max_inputs = self.limits.max_inputs_per_tick;
         for client in self.clients.values_mut() {
             let mut inputs = 0;
             while inputs < max_inputs {
@@ -439,8 +443,8 @@ impl GameLoop {
     }
 
     fn send_snapshots(&mut self, now: Instant) {
-        let slow_after = Duration::from_millis(self.config.limits.slow_consumer_timeout_ms);
-        let max_in_flight = self.config.limits.outbound_queue_snapshots;
+        let slow_after = Duration::from_millis(self.limits.slow_consumer_timeout_ms);
+        let max_in_flight = self.limits.outbound_queue_snapshots;
         let client_count = self.clients.len();
         let mut to_remove = Vec::new();
         let (mut sent, mut sent_bytes) = (0, 0);
@@ -528,16 +532,20 @@ mod tests {
 
     impl TestGame {
         fn new(slow_consumer_timeout_ms: u64, max_in_flight: usize) -> Self {
-            let mut config = ServerConfig::new(Scenario {
+            let scenario = Scenario {
                 seed: Some(1),
                 ..Scenario::arena()
-            });
-            config.limits.slow_consumer_timeout_ms = slow_consumer_timeout_ms;
-            config.limits.outbound_queue_snapshots = max_in_flight;
+            };
+            let limits = Limits {
+                slow_consumer_timeout_ms,
+                outbound_queue_snapshots: max_in_flight,
+                ..Limits::default()
+            };
             let (writers, mut receivers) = Writers::new(1);
             let (commands, command_rx) = mpsc::channel(8);
             let game = GameLoop::new(
-                config,
+                scenario,
+                limits,
                 command_rx,
                 writers.outbox(),
                 Arc::new(RoomStatus::new("test", "arena")),
@@ -706,10 +714,7 @@ mod tests {
             .pos
             - start;
         let step = client.welcome.movement.step_per_tick;
-        assert_eq!(
-            moved.x,
-            step * test.game.config.limits.max_inputs_per_tick as i32
-        );
+        assert_eq!(moved.x, step * test.game.limits.max_inputs_per_tick as i32);
         assert_eq!(client.world.last_input(), 2);
     }
 
@@ -790,7 +795,7 @@ mod tests {
         let t0 = Instant::now();
         let client = test.join(t0).await;
         let player = client.welcome.player.expect("a player");
-        let grace = Duration::from_millis(test.game.config.limits.resume_grace_ms);
+        let grace = Duration::from_millis(test.game.limits.resume_grace_ms);
         test.commands
             .try_send(Command::Leave {
                 id: client.welcome.client_id,

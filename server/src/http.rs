@@ -214,7 +214,7 @@ fn websocket_upgrade(
         return Err(text(StatusCode::SERVICE_UNAVAILABLE, "draining\n"));
     }
     let room = RoomPath::parse(request.uri().path(), request.uri().query())
-        .map_err(|e| text_owned(StatusCode::BAD_REQUEST, format!("{e}\n")))?;
+        .map_err(|e| text(StatusCode::BAD_REQUEST, format!("{e}\n")))?;
     let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN)
         && !ctx.allowed_origins.is_empty()
@@ -268,19 +268,13 @@ fn websocket_upgrade(
     Ok((response, room))
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    response
-}
-
-fn text_owned(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = text(status, "");
-    *response.body_mut() = Full::new(Bytes::from(body));
     response
 }
 

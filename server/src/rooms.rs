@@ -127,16 +127,9 @@ impl Rooms {
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let status = Arc::new(RoomStatus::new(&request.room, &scenario.name));
         info!(room = %request.room, scenario = %scenario.name, "room created");
-        let config = ServerConfig {
-            scenario,
-            scenarios: Default::default(),
-            allowed_origins: Vec::new(),
-            join_secret: None,
-            tls: None,
-            limits: self.config.limits.clone(),
-        };
         let game = GameLoop::new(
-            config,
+            scenario,
+            self.config.limits.clone(),
             commands_rx,
             self.writers.outbox(),
             Arc::clone(&status),

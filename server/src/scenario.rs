@@ -197,6 +197,11 @@ impl Scenario {
         Ok(())
     }
 
+    /// The time between ticks.
+    pub fn tick_period(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(1.0 / f64::from(self.tick_rate))
+    }
+
     /// Milliseconds as a whole number of ticks (at least 1).
     pub fn ticks(&self, ms: u32) -> u32 {
         (u64::from(ms) * u64::from(self.tick_rate))
