@@ -59,3 +59,28 @@ async fn an_upgrade_from_an_origin_not_on_the_allowlist_gets_403() {
         .expect("no Origin header");
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn an_oversized_request_head_gets_431_and_another_websocket_version_426() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = crate::util::TestServer::start().await;
+    let exchange = |request: Vec<u8>| async move {
+        let mut stream = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        stream.write_all(&request).await.expect("request");
+        let mut response = vec![0; 64];
+        let n = stream.read(&mut response).await.expect("response");
+        String::from_utf8_lossy(&response[..n]).into_owned()
+    };
+    let mut huge = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 9000));
+    huge.extend_from_slice(b"\r\n\r\n");
+    let response = exchange(huge).await;
+    assert!(response.starts_with("HTTP/1.1 431"), "{response}");
+    let version_8 = b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+        Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let response = exchange(version_8.to_vec()).await;
+    assert!(response.starts_with("HTTP/1.1 426"), "{response}");
+    server.stop().await.expect("clean stop");
+}
