@@ -41,3 +41,31 @@ pub struct InputFrame {
     /// Buttons held this frame.
     pub buttons: Buttons,
 }
+
+/// What the local player asks for this frame: an [`InputFrame`] without its sequence number,
+/// which the client session assigns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Controls {
+    /// Move vector, -127..=127 per axis (see [`InputFrame::move_x`]).
+    pub move_x: i8,
+    /// See `move_x`.
+    pub move_y: i8,
+    /// Aim as a fraction of a full turn.
+    pub aim: u16,
+    /// Buttons held.
+    pub buttons: Buttons,
+}
+
+impl Controls {
+    /// The input frame carrying these controls with `sequence`.
+    #[must_use]
+    pub fn frame(self, sequence: u32) -> InputFrame {
+        InputFrame {
+            sequence,
+            move_x: self.move_x,
+            move_y: self.move_y,
+            aim: self.aim,
+            buttons: self.buttons,
+        }
+    }
+}

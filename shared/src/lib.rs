@@ -13,6 +13,10 @@
 //! - [`checksum`]: the order-independent, incrementally updated checksum of a world.
 //! - [`movement`]: the movement rules run by the server and by client prediction.
 //! - [`client_world`]: [`ClientWorld`], which applies snapshots and verifies their checksums.
+//! - [`prediction`]: the local player predicted with [`MovementRules`], reconciled with snapshots.
+//! - [`interpolation`]: remote entities drawn between snapshots on a delayed render clock.
+//! - [`client_session`]: [`ClientSession`], the sans-I/O client a frontend drives (bytes, controls
+//!   and time in; bytes and [`RenderState`] out). docs/EMBEDDING.md has a complete frontend loop.
 //! - [`close_code`]: the WebSocket close codes Tickwire sends, with their meaning.
 //! - [`room_path`]: the room an upgrade URL names (`/ws`, `/ws/ROOM?scenario=NAME`).
 //! - [`join_token`]: signed join tokens (mint and verify; HMAC-SHA256).
@@ -75,6 +79,7 @@
 
 mod bits;
 pub mod checksum;
+pub mod client_session;
 pub mod client_world;
 pub mod close_code;
 pub mod codec;
@@ -82,18 +87,24 @@ pub mod delta;
 pub mod delta_wire;
 pub mod entity;
 pub mod input;
+pub mod interpolation;
 pub mod join_token;
 pub mod message;
 pub mod movement;
+pub mod prediction;
 pub mod room_path;
 pub mod sent_at;
 pub mod tick;
 
 pub use checksum::Checksum;
+pub use client_session::{
+    ClientConfig, ClientError, ClientEvent, ClientSession, ClientStats, RenderState,
+};
 pub use client_world::{Applied, ApplyError, ClientWorld};
 pub use delta::{EntityChange, FieldMask, WorldDelta, WorldState};
 pub use entity::{EntityId, EntityKind, EntityState};
-pub use input::{Buttons, InputFrame};
+pub use input::{Buttons, Controls, InputFrame};
+pub use interpolation::RenderedEntity;
 pub use message::{
     ClientMessage, Hello, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot, Welcome,
 };

@@ -1,0 +1,409 @@
+//! [`ClientSession`]: everything a game frontend needs between its socket and its renderer, with
+//! no I/O and no clock. The frontend passes in the bytes it received, the local player's controls
+//! and the current time; it takes out the bytes to send and the state to draw.
+//!
+//! Inside: the handshake, snapshots applied to a [`ClientWorld`] with every checksum verified
+//! (a mismatch asks for a full snapshot), acks, ping/pong, one input frame per server tick with
+//! the local player predicted at once ([`Prediction`]), and the other entities drawn between
+//! snapshots ([`Interpolation`]). docs/EMBEDDING.md shows a complete frontend loop.
+
+use crate::client_world::Applied;
+use crate::codec::{self, DecodeError, EncodeError};
+use crate::entity::STEPS_PER_UNIT;
+use crate::interpolation::{Interpolation, RenderedEntity};
+use crate::prediction::Prediction;
+use crate::{
+    ClientMessage, ClientWorld, Controls, EntityId, Hello, RejectReason, Resume, ServerMessage,
+    Tick, Welcome,
+};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// How a [`ClientSession`] predicts, smooths and interpolates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClientConfig {
+    /// Input frames over which a correction of the local player is faded in; 0 snaps.
+    /// Default: 6 (200 ms at 30 Hz).
+    pub smoothing_frames: u32,
+    /// Corrections and remote moves longer than this are jumps (a respawn): shown at once, not
+    /// smoothed or interpolated. In world units. Default: 4.0.
+    pub snap_distance: f32,
+    /// How far behind the newest snapshot remote entities are drawn, in snapshot intervals:
+    /// it absorbs that much jitter without a stall. Default: 3.0 (100 ms at 30 Hz).
+    pub interpolation_delay: f64,
+    /// How far past the newest snapshot remote entities are extrapolated when snapshots stop,
+    /// in snapshot intervals; then they are held. Default: 2.0.
+    pub max_extrapolation: f64,
+    /// Most input frames sent by one [`ClientSession::update`] after the frontend stalled (a
+    /// hidden browser tab); later frames are skipped, not bunched. Default: 4.
+    pub max_catch_up_frames: u32,
+    /// Time between the client's pings (for the round-trip time). Default: 1 s.
+    pub ping_interval: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            smoothing_frames: 6,
+            snap_distance: 4.0,
+            interpolation_delay: 3.0,
+            max_extrapolation: 2.0,
+            max_catch_up_frames: 4,
+            ping_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What one received message did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The server accepted the Hello (or the resume).
+    Welcomed,
+    /// The server refused the Hello; it closes the connection next.
+    Rejected(RejectReason),
+    /// A snapshot was applied (or skipped while awaiting a full one).
+    Snapshot(Tick),
+    /// A snapshot did not match this world; a full one has been requested.
+    Desync(Tick),
+    /// A ping was answered or a pong measured.
+    Heartbeat,
+}
+
+/// A message the frontend should answer by closing the connection (code 1002 or 4000).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The bytes are not a valid server message.
+    #[error("undecodable server message: {0}")]
+    Decode(#[from] DecodeError),
+    /// A valid message at the wrong time.
+    #[error("protocol violation by server: {0}")]
+    Protocol(&'static str),
+}
+
+/// Counters of one session, for a HUD or a bot's report.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClientStats {
+    /// Snapshots received.
+    pub snapshots: u64,
+    /// Snapshots that did not match (each asked for a full snapshot).
+    pub desyncs: u64,
+    /// Times the server's position of the local player differed from the prediction.
+    pub corrections: u64,
+    /// Of those, jumps longer than [`ClientConfig::snap_distance`], shown at once.
+    pub correction_snaps: u64,
+    /// The largest correction, in world units.
+    pub prediction_error_max: f32,
+    /// Times remote entities ran past the newest snapshot (extrapolated, then held).
+    pub interpolation_stalls: u64,
+    /// Total time spent past the newest snapshot.
+    pub stalled: Duration,
+    /// The latest ping round trip.
+    pub rtt: Option<Duration>,
+    /// Bytes received (message payloads).
+    pub bytes_in: u64,
+    /// Bytes queued to send (message payloads).
+    pub bytes_out: u64,
+    /// Input frames sent.
+    pub inputs_sent: u64,
+}
+
+/// What to draw this frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RenderState {
+    /// The newest snapshot's tick applied.
+    pub tick: Option<Tick>,
+    /// The local player: predicted position, local aim, replicated hp and score.
+    pub me: Option<RenderedEntity>,
+    /// Every other entity, interpolated.
+    pub others: Vec<RenderedEntity>,
+}
+
+/// One client's session with a Tickwire server: see the module docs.
+#[derive(Debug)]
+pub struct ClientSession {
+    config: ClientConfig,
+    hello: Hello,
+    welcome: Option<Welcome>,
+    awaiting_welcome: bool,
+    world: ClientWorld,
+    prediction: Prediction,
+    interpolation: Option<Interpolation>,
+    outgoing: VecDeque<Vec<u8>>,
+    next_sequence: u32,
+    controls: Controls,
+    /// When the next input frame is due, and when the latest one was sent.
+    next_input_at: Option<Duration>,
+    last_input_at: Duration,
+    next_ping_at: Option<Duration>,
+    stats: ClientStats,
+}
+
+impl ClientSession {
+    /// A session that opens with `hello` (queued to send as soon as the socket is open).
+    /// Fails only if the Hello cannot be encoded (a name far too long).
+    pub fn new(hello: Hello, config: ClientConfig) -> Result<Self, EncodeError> {
+        let snap_distance = config.snap_distance * STEPS_PER_UNIT;
+        let mut session = Self {
+            config,
+            hello: hello.clone(),
+            welcome: None,
+            awaiting_welcome: true,
+            world: ClientWorld::new(),
+            prediction: Prediction::new(config.smoothing_frames, snap_distance),
+            interpolation: None,
+            outgoing: VecDeque::new(),
+            next_sequence: 1,
+            controls: Controls::default(),
+            next_input_at: None,
+            last_input_at: Duration::ZERO,
+            next_ping_at: None,
+            stats: ClientStats::default(),
+        };
+        session.queue_bytes(codec::encode_client(&ClientMessage::Hello(hello))?);
+        Ok(session)
+    }
+
+    /// Handles one binary frame from the server, received at `now`.
+    pub fn receive(&mut self, frame: &[u8], now: Duration) -> Result<ClientEvent, ClientError> {
+        self.stats.bytes_in += frame.len() as u64;
+        let message = codec::decode_server(frame)?;
+        if self.awaiting_welcome
+            && !matches!(
+                message,
+                ServerMessage::Welcome(_) | ServerMessage::Rejected(_)
+            )
+        {
+            return Err(ClientError::Protocol("a message before Welcome"));
+        }
+        match message {
+            ServerMessage::Welcome(welcome) => self.on_welcome(welcome),
+            ServerMessage::Rejected(reason) => Ok(ClientEvent::Rejected(reason)),
+            ServerMessage::Snapshot(snapshot) => {
+                self.stats.snapshots += 1;
+                match self.world.apply(&snapshot) {
+                    Ok(Applied::Updated) => {
+                        self.queue(&ClientMessage::Ack(snapshot.tick));
+                        self.on_snapshot_applied(snapshot.tick, now);
+                        Ok(ClientEvent::Snapshot(snapshot.tick))
+                    }
+                    Ok(Applied::AwaitingFull) => Ok(ClientEvent::Snapshot(snapshot.tick)),
+                    Err(_) => {
+                        self.stats.desyncs += 1;
+                        self.queue(&ClientMessage::RequestFull);
+                        Ok(ClientEvent::Desync(snapshot.tick))
+                    }
+                }
+            }
+            ServerMessage::Ping { server_time_us } => {
+                self.queue(&ClientMessage::Pong { server_time_us });
+                Ok(ClientEvent::Heartbeat)
+            }
+            ServerMessage::Pong { client_time_us } => {
+                let sent = Duration::from_micros(client_time_us);
+                self.stats.rtt = Some(now.saturating_sub(sent));
+                Ok(ClientEvent::Heartbeat)
+            }
+        }
+    }
+
+    fn on_welcome(&mut self, welcome: Welcome) -> Result<ClientEvent, ClientError> {
+        if !self.awaiting_welcome {
+            return Err(ClientError::Protocol("a second Welcome"));
+        }
+        self.awaiting_welcome = false;
+        let resumed = self.welcome.is_some();
+        let tick = Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate.max(1)));
+        self.interpolation.get_or_insert_with(|| {
+            Interpolation::new(
+                tick,
+                self.config.interpolation_delay,
+                self.config.max_extrapolation,
+                self.config.snap_distance * STEPS_PER_UNIT,
+            )
+        });
+        self.welcome = Some(welcome);
+        if resumed {
+            // Inputs the old connection may have lost: the server ignores any it has applied.
+            let unconfirmed: Vec<_> = self.prediction.unconfirmed().copied().collect();
+            for input in unconfirmed {
+                self.queue(&ClientMessage::Input(input));
+            }
+        }
+        Ok(ClientEvent::Welcomed)
+    }
+
+    fn on_snapshot_applied(&mut self, tick: Tick, now: Duration) {
+        if let (Some(me), Some(welcome)) = (self.player(), &self.welcome)
+            && let Some(state) = self.world.entity(me)
+        {
+            self.prediction
+                .reconcile(&welcome.movement, state.pos, self.world.last_input());
+        }
+        if let Some(interpolation) = &mut self.interpolation {
+            interpolation.push(tick, self.world.state(), now);
+        }
+    }
+
+    /// Once per rendered frame: sends the input frames due by `now` (one per server tick, each
+    /// carrying `controls` and predicted at once), pings when due, and moves the render clock.
+    pub fn update(&mut self, now: Duration, controls: Controls) {
+        self.controls = controls;
+        if let Some(welcome) = self.welcome.as_ref().filter(|_| !self.awaiting_welcome) {
+            let tick = Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate.max(1)));
+            if self.prediction.position().is_some() {
+                let due = *self.next_input_at.get_or_insert(now);
+                let mut due = due;
+                let mut sent = 0;
+                while due <= now && sent < self.config.max_catch_up_frames {
+                    self.send_input(controls, due);
+                    due += tick;
+                    sent += 1;
+                }
+                self.next_input_at = Some(if due <= now { now + tick } else { due });
+            }
+            if self.next_ping_at.is_none_or(|at| at <= now) {
+                self.ping(now);
+                self.next_ping_at = Some(now + self.config.ping_interval);
+            }
+        }
+        if let Some(interpolation) = &mut self.interpolation {
+            interpolation.advance(now);
+        }
+    }
+
+    /// Sends one input frame with `controls` now and predicts it; returns its sequence, or
+    /// `None` when there is no player to move yet (not welcomed, a spectator, or no snapshot
+    /// has shown the player). [`ClientSession::update`] calls this once per tick; call it
+    /// directly only if the frontend keeps its own fixed-rate input clock.
+    pub fn send_input(&mut self, controls: Controls, now: Duration) -> Option<u32> {
+        let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
+        welcome.player?;
+        let frame = controls.frame(self.next_sequence);
+        if !self.prediction.apply_input(&welcome.movement, frame) {
+            return None;
+        }
+        self.next_sequence += 1;
+        self.controls = controls;
+        self.last_input_at = now;
+        self.stats.inputs_sent += 1;
+        self.queue(&ClientMessage::Input(frame));
+        Some(frame.sequence)
+    }
+
+    /// Sends a ping stamped with `now`; its pong sets [`ClientStats::rtt`].
+    pub fn ping(&mut self, now: Duration) {
+        let client_time_us = u64::try_from(now.as_micros()).unwrap_or(u64::MAX);
+        self.queue(&ClientMessage::Ping { client_time_us });
+    }
+
+    /// The next frame to send as one binary WebSocket message, oldest first.
+    pub fn poll_outgoing(&mut self) -> Option<Vec<u8>> {
+        self.outgoing.pop_front()
+    }
+
+    /// After the connection was lost: drops what was waiting for the old socket and queues the
+    /// Hello that resumes this session on a new one (same player, same world, unconfirmed
+    /// inputs sent again after the Welcome). Returns `false` if there is nothing to resume
+    /// (never welcomed), and the frontend should start a new session.
+    pub fn reconnect(&mut self) -> bool {
+        let Some(welcome) = &self.welcome else {
+            return false;
+        };
+        let hello = Hello {
+            resume: Some(Resume {
+                token: welcome.resume_token,
+                last_applied: self.world.tick(),
+            }),
+            ..self.hello.clone()
+        };
+        self.outgoing.clear();
+        self.awaiting_welcome = true;
+        self.next_input_at = None;
+        self.next_ping_at = None;
+        self.queue(&ClientMessage::Hello(hello));
+        true
+    }
+
+    /// What to draw at `now`.
+    #[must_use]
+    pub fn render(&self, now: Duration) -> RenderState {
+        let me = self.player();
+        let mut others = Vec::new();
+        if let Some(interpolation) = &self.interpolation {
+            interpolation.sample(now, me, &mut others);
+        }
+        RenderState {
+            tick: self.world.tick(),
+            me: me.and_then(|id| self.render_me(id, now)),
+            others,
+        }
+    }
+
+    fn render_me(&self, id: EntityId, now: Duration) -> Option<RenderedEntity> {
+        let mut me = RenderedEntity::from_state(id, self.world.entity(id)?);
+        let tick = self
+            .welcome
+            .as_ref()
+            .map_or(1.0, |w| 1.0 / f32::from(w.tick_rate.max(1)));
+        let alpha = now.saturating_sub(self.last_input_at).as_secs_f32() / tick;
+        if let Some(pos) = self.prediction.render_position(alpha) {
+            me.pos = pos / STEPS_PER_UNIT;
+            me.aim = f32::from(self.controls.aim) / 65536.0;
+        }
+        Some(me)
+    }
+
+    /// The server's Welcome, once received.
+    #[must_use]
+    pub fn welcome(&self) -> Option<&Welcome> {
+        self.welcome.as_ref()
+    }
+
+    /// The local player's entity (`None` before the Welcome and for spectators).
+    #[must_use]
+    pub fn player(&self) -> Option<EntityId> {
+        self.welcome.as_ref()?.player
+    }
+
+    /// The world as replicated (the server's view, not the prediction).
+    #[must_use]
+    pub fn world(&self) -> &ClientWorld {
+        &self.world
+    }
+
+    /// The local player's prediction.
+    #[must_use]
+    pub fn prediction(&self) -> &Prediction {
+        &self.prediction
+    }
+
+    /// Counters so far.
+    #[must_use]
+    pub fn stats(&self) -> ClientStats {
+        let prediction = self.prediction.stats();
+        let interpolation = self
+            .interpolation
+            .as_ref()
+            .map(Interpolation::stats)
+            .unwrap_or_default();
+        ClientStats {
+            corrections: prediction.corrections,
+            correction_snaps: prediction.snaps,
+            prediction_error_max: prediction.error_max / STEPS_PER_UNIT,
+            interpolation_stalls: interpolation.stalls,
+            stalled: interpolation.stalled,
+            ..self.stats
+        }
+    }
+
+    fn queue(&mut self, message: &ClientMessage) {
+        // Only the Hello carries variable-length data (checked in `new`); the rest are small.
+        let bytes = codec::encode_client(message).expect("fixed-size client messages encode");
+        self.queue_bytes(bytes);
+    }
+
+    fn queue_bytes(&mut self, bytes: Vec<u8>) {
+        self.stats.bytes_out += bytes.len() as u64;
+        self.outgoing.push_back(bytes);
+    }
+}
