@@ -4,7 +4,7 @@ use glam::Vec2;
 use rand::Rng;
 use std::f32::consts::TAU;
 use tickwire_shared::entity::dequantize;
-use tickwire_shared::{Buttons, ClientWorld, EntityId, EntityKind};
+use tickwire_shared::{Buttons, ClientWorld, Controls, EntityId, EntityKind};
 
 /// How a bot plays.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -19,19 +19,6 @@ pub enum Behaviour {
     /// Chases and fires at its target.
     #[default]
     Fire,
-}
-
-/// One tick's decision.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Intent {
-    /// Move vector, -127..=127 per axis.
-    pub move_x: i8,
-    /// See `move_x`.
-    pub move_y: i8,
-    /// Aim as a fraction of a full turn.
-    pub aim: u16,
-    /// Buttons held.
-    pub buttons: Buttons,
 }
 
 /// A behaviour with its memory (the wander heading).
@@ -57,7 +44,7 @@ impl Brain {
         world: &ClientWorld,
         me: EntityId,
         rng: &mut impl Rng,
-    ) -> Option<Intent> {
+    ) -> Option<Controls> {
         let my_pos = dequantize(world.entity(me)?.pos);
         match self.behaviour {
             Behaviour::Idle => None,
@@ -96,10 +83,10 @@ fn nearest_target(world: &ClientWorld, me: EntityId, from: Vec2) -> Option<Vec2>
     candidates(EntityKind::Player).or_else(|| candidates(EntityKind::Drone))
 }
 
-fn toward(direction: Vec2, buttons: Buttons) -> Intent {
+fn toward(direction: Vec2, buttons: Buttons) -> Controls {
     let v = (direction * 127.0).round();
     let turns = direction.to_angle() / TAU;
-    Intent {
+    Controls {
         move_x: v.x.clamp(-127.0, 127.0) as i8,
         move_y: v.y.clamp(-127.0, 127.0) as i8,
         aim: (turns.rem_euclid(1.0) * 65536.0) as u16,

@@ -3,7 +3,7 @@
 //! snapshot's stamp and counts bytes. Both measure latency from the server's send stamp, and
 //! both count only while the benchmark is measuring.
 
-use crate::bot::{Bot, BotError, Received};
+use crate::bot::{Bot, BotError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
@@ -101,11 +101,10 @@ async fn on_frame(
         );
         return Ok(());
     }
-    let received = Received::decode(frame)?;
-    if let ServerMessage::Snapshot(s) = received.message() {
+    if let Ok(ServerMessage::Snapshot(s)) = codec::decode_server(frame) {
         tally.record_snapshot(frame.len(), s.baseline.is_none(), measuring, s.sent_at);
     }
     // Applies and verifies snapshots (verifying clients), answers the server's Pings.
-    bot.handle(received).await?;
+    bot.handle_frame(frame).await?;
     Ok(())
 }

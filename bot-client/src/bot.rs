@@ -1,22 +1,24 @@
-//! One headless client over a real WebSocket: handshake, snapshots into a [`ClientWorld`] with
-//! every checksum verified, inputs, heartbeats and RTT.
+//! One headless client over a real WebSocket, driving the shared crate's [`ClientSession`] like a
+//! game frontend does: handshake, snapshots applied with every checksum verified, its own player
+//! predicted, the others interpolated, heartbeats and RTT; optionally through a
+//! [`Link`] conditioner that delays both directions.
 
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tickwire_shared::client_world::Applied;
+use std::time::Duration;
 use tickwire_shared::{
-    ClientMessage, ClientWorld, EntityId, Hello, InputFrame, PROTOCOL_VERSION, RejectReason,
-    Resume, ServerMessage, Tick, Welcome, codec,
+    ClientConfig, ClientError, ClientEvent, ClientSession, ClientWorld, Controls, EntityId, Hello,
+    PROTOCOL_VERSION, RejectReason, Tick, Welcome, codec,
 };
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use crate::behaviour::Intent;
+use crate::link_conditioner::{DelayLine, Link};
 
 /// tungstenite zeroes up to this much of its read buffer on every read, so its 128 KiB default
 /// would cost thousands of bots most of their CPU; snapshots are far smaller (larger messages
@@ -57,6 +59,15 @@ pub enum BotError {
     Encode(#[from] codec::EncodeError),
 }
 
+impl From<ClientError> for BotError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Decode(e) => Self::Decode(e),
+            ClientError::Protocol(what) => Self::Protocol(what),
+        }
+    }
+}
+
 impl BotError {
     /// The connection broke without the server closing it (reset, or ended with no close
     /// frame): worth a [`Bot::resume`].
@@ -88,48 +99,33 @@ pub struct BotStats {
     pub rtt_us: Vec<u32>,
     /// Sessions resumed after a lost connection.
     pub resumes: u64,
+    /// Times the server's position of the bot's own player differed from its prediction.
+    pub corrections: u64,
+    /// The largest of those corrections, in world units.
+    pub prediction_error_max: f32,
+    /// Times the interpolated world ran past the newest snapshot.
+    pub interpolation_stalls: u64,
     /// When the first and the latest snapshot arrived.
     pub first_snapshot: Option<Instant>,
     /// See `first_snapshot`.
     pub last_snapshot: Option<Instant>,
 }
 
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
 /// A connected, welcomed client.
 #[derive(Debug)]
 pub struct Bot {
     name: String,
-    /// The signed join token it joined with, if any: a resume presents it again.
-    join_token: Option<String>,
     /// The TLS client config for wss:// (`None`: the web's root certificates).
     tls: Option<Arc<rustls::ClientConfig>>,
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Ws,
+    session: ClientSession,
     welcome: Welcome,
-    world: ClientWorld,
     stats: BotStats,
-    next_sequence: u32,
     epoch: Instant,
-}
-
-/// A server message as read from the socket, not yet handled.
-#[derive(Debug)]
-pub struct Received {
-    message: ServerMessage,
-    len: usize,
-}
-
-impl Received {
-    /// Decodes one binary frame from the server.
-    pub fn decode(frame: &[u8]) -> Result<Self, BotError> {
-        Ok(Self {
-            message: codec::decode_server(frame)?,
-            len: frame.len(),
-        })
-    }
-
-    /// The decoded message.
-    pub fn message(&self) -> &ServerMessage {
-        &self.message
-    }
+    /// Both directions of the conditioned link, when there is one.
+    link: Option<(DelayLine<Vec<u8>>, DelayLine<Bytes>)>,
 }
 
 /// What one call to [`Bot::next_event`] saw.
@@ -180,22 +176,26 @@ impl Bot {
 
     /// Resumes this bot's session on a new connection to `url` after its connection was lost:
     /// the same player, its world and input sequence kept, the next snapshot a delta from the
-    /// last tick it applied (when the server still has it). Fails with
-    /// `BotError::Rejected(ResumeExpired)` after the server's grace window.
+    /// last tick it applied (when the server still has it), inputs the server never confirmed
+    /// sent again. Fails with `BotError::Rejected(ResumeExpired)` after the server's grace window.
     pub async fn resume(&mut self, url: &str) -> Result<(), BotError> {
-        let hello = Hello {
-            resume: Some(Resume {
-                token: self.welcome.resume_token,
-                last_applied: self.world.tick(),
-            }),
-            token: self.join_token.clone(),
-            ..Self::hello(&self.name, self.welcome.player.is_none())
-        };
-        let resumed = Self::connect_with_tls(url, hello, self.tls.clone()).await?;
-        self.ws = resumed.ws;
-        self.welcome = resumed.welcome;
+        if !self.session.reconnect() {
+            return Err(BotError::Protocol("nothing to resume"));
+        }
+        if let Some((outgoing, incoming)) = &mut self.link {
+            outgoing.clear();
+            incoming.clear();
+        }
+        let ws = tokio::time::timeout(CONNECT_TIMEOUT, async {
+            let mut ws = open(url, self.tls.clone()).await?;
+            let welcome = await_welcome(&mut ws, &mut self.session, self.epoch).await?;
+            Ok::<_, BotError>((ws, welcome))
+        })
+        .await
+        .unwrap_or(Err(BotError::ConnectTimeout(CONNECT_TIMEOUT)))?;
+        (self.ws, self.welcome) = ws;
         self.stats.resumes += 1;
-        Ok(())
+        self.flush().await
     }
 
     /// Connects with any Hello and waits for Welcome. A `wss://` URL trusts the web's root
@@ -221,38 +221,26 @@ impl Bot {
         hello: Hello,
         tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<Self, BotError> {
-        let config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER_BYTES)
-            .max_message_size(Some(codec::MAX_SERVER_MESSAGE_BYTES))
-            .max_frame_size(Some(codec::MAX_SERVER_MESSAGE_BYTES));
-        let connector = tls.clone().map(Connector::Rustls);
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, connector)
-                .await?;
         let name = hello.name.clone();
-        let join_token = hello.token.clone();
-        let hello = ClientMessage::Hello(hello);
-        ws.send(Message::Binary(codec::encode_client(&hello)?.into()))
-            .await?;
-        let welcome = read_frame(&mut ws).await?;
-        match Received::decode(&welcome)?.message {
-            ServerMessage::Welcome(welcome) => {
-                let (world, stats) = (ClientWorld::new(), BotStats::default());
-                Ok(Self {
-                    name,
-                    join_token,
-                    tls,
-                    ws,
-                    welcome,
-                    world,
-                    stats,
-                    next_sequence: 1,
-                    epoch: Instant::now(),
-                })
-            }
-            ServerMessage::Rejected(reason) => Err(BotError::Rejected(reason)),
-            _ => Err(BotError::Protocol("a message before Welcome")),
-        }
+        let mut session = ClientSession::new(hello, ClientConfig::default())?;
+        let mut ws = open(url, tls.clone()).await?;
+        let epoch = Instant::now();
+        let welcome = await_welcome(&mut ws, &mut session, epoch).await?;
+        Ok(Self {
+            name,
+            tls,
+            ws,
+            session,
+            welcome,
+            stats: BotStats::default(),
+            epoch,
+            link: None,
+        })
+    }
+
+    /// From now on, delays every message in each direction by `link` (order kept).
+    pub fn condition_link(&mut self, link: Link) {
+        self.link = (!link.is_instant()).then(|| (DelayLine::new(link), DelayLine::new(link)));
     }
 
     /// The name this bot joined with.
@@ -272,7 +260,12 @@ impl Bot {
 
     /// The world as rebuilt from snapshots.
     pub fn world(&self) -> &ClientWorld {
-        &self.world
+        self.session.world()
+    }
+
+    /// The client session (prediction, interpolation, render state).
+    pub fn session(&self) -> &ClientSession {
+        &self.session
     }
 
     /// Counters so far.
@@ -282,61 +275,75 @@ impl Bot {
 
     /// Reads and handles one server message: snapshots are applied and verified, Pings answered.
     pub async fn next_event(&mut self) -> Result<BotEvent, BotError> {
-        let received = self.receive().await?;
-        self.handle(received).await
+        let frame = self.receive_frame().await?;
+        self.handle_frame(&frame).await
     }
 
-    /// Reads the next server message without acting on it. Cancel-safe: use this inside
-    /// `select!` and pass the result to [`Bot::handle`] outside it.
-    pub async fn receive(&mut self) -> Result<Received, BotError> {
-        Received::decode(&self.receive_frame().await?)
-    }
-
-    /// Reads the next binary frame without decoding it (cancel-safe). A close frame becomes
-    /// [`BotError::Closed`].
+    /// Reads the next binary frame without handling it (cancel-safe: use this inside `select!`
+    /// and pass the frame to [`Bot::handle_frame`] outside it). A close frame becomes
+    /// [`BotError::Closed`]. On a conditioned link, frames come out when due, and messages
+    /// waiting to be sent go out when due while this waits.
     pub async fn receive_frame(&mut self) -> Result<Bytes, BotError> {
-        read_frame(&mut self.ws).await
+        let Some((outgoing, incoming)) = &mut self.link else {
+            return read_frame(&mut self.ws).await;
+        };
+        loop {
+            if let Some(frame) = incoming.pop_due(Instant::now()) {
+                return Ok(frame);
+            }
+            let far = Instant::now() + Duration::from_secs(3600);
+            let (deliver_at, send_at) = (
+                incoming.next_due().unwrap_or(far),
+                outgoing.next_due().unwrap_or(far),
+            );
+            tokio::select! {
+                frame = read_frame(&mut self.ws) => incoming.push(Instant::now(), frame?),
+                () = tokio::time::sleep_until(deliver_at) => {}
+                () = tokio::time::sleep_until(send_at) => {
+                    // Taken off the line only once the socket accepted it: a cancelled send
+                    // loses nothing.
+                    while let Some(bytes) = outgoing.front().filter(|_| outgoing.next_due() <= Some(Instant::now())) {
+                        self.ws.feed(Message::Binary(bytes.clone().into())).await?;
+                        outgoing.pop_due(Instant::now());
+                    }
+                    self.ws.flush().await?;
+                }
+            }
+        }
     }
 
-    /// Acts on a received message: applies and verifies a snapshot (asking for a full one on a
-    /// mismatch), answers a Ping, records a Pong's round trip.
-    pub async fn handle(&mut self, received: Received) -> Result<BotEvent, BotError> {
-        self.stats.bytes_down += received.len as u64;
-        match received.message {
-            ServerMessage::Snapshot(snapshot) => {
+    /// Acts on a received frame: applies and verifies a snapshot (asking for a full one on a
+    /// mismatch) and reconciles the prediction, answers a Ping, records a Pong's round trip.
+    pub async fn handle_frame(&mut self, frame: &[u8]) -> Result<BotEvent, BotError> {
+        let event = self.session.receive(frame, self.now())?;
+        self.stats.bytes_down += frame.len() as u64;
+        let event = match event {
+            ClientEvent::Snapshot(tick) | ClientEvent::Desync(tick) => {
                 let now = Instant::now();
                 self.stats.snapshots += 1;
                 self.stats.first_snapshot.get_or_insert(now);
                 self.stats.last_snapshot = Some(now);
-                match self.world.apply(&snapshot) {
-                    Ok(Applied::Updated) => {
-                        self.send(&ClientMessage::Ack(snapshot.tick)).await?;
-                        Ok(BotEvent::Snapshot(snapshot.tick))
-                    }
-                    Ok(Applied::AwaitingFull) => Ok(BotEvent::Snapshot(snapshot.tick)),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "desync");
-                        self.stats.desyncs += 1;
-                        self.send(&ClientMessage::RequestFull).await?;
-                        Ok(BotEvent::Desync(snapshot.tick))
-                    }
+                if matches!(event, ClientEvent::Desync(_)) {
+                    tracing::warn!(bot = %self.name, %tick, "desync");
+                    self.stats.desyncs += 1;
+                    BotEvent::Desync(tick)
+                } else {
+                    BotEvent::Snapshot(tick)
                 }
             }
-            ServerMessage::Ping { server_time_us } => {
-                self.send(&ClientMessage::Pong { server_time_us }).await?;
-                Ok(BotEvent::Heartbeat)
+            ClientEvent::Pong(rtt) => {
+                let rtt = u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX);
+                self.stats.rtt_us.push(rtt);
+                BotEvent::Heartbeat
             }
-            ServerMessage::Pong { client_time_us } => {
-                let rtt = self.micros().saturating_sub(client_time_us);
-                self.stats
-                    .rtt_us
-                    .push(u32::try_from(rtt).unwrap_or(u32::MAX));
-                Ok(BotEvent::Heartbeat)
+            ClientEvent::Heartbeat => BotEvent::Heartbeat,
+            ClientEvent::Welcomed | ClientEvent::Rejected(_) => {
+                return Err(BotError::Protocol("handshake message after Welcome"));
             }
-            ServerMessage::Welcome(_) | ServerMessage::Rejected(_) => {
-                Err(BotError::Protocol("handshake message after Welcome"))
-            }
-        }
+        };
+        self.record_session_stats();
+        self.flush().await?;
+        Ok(event)
     }
 
     /// Reads until the next snapshot has been handled; returns its tick.
@@ -349,31 +356,33 @@ impl Bot {
         }
     }
 
-    /// Sends one input frame with the next sequence number; returns the sequence.
-    pub async fn send_input(&mut self, intent: Intent) -> Result<u32, BotError> {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        let Intent {
-            move_x,
-            move_y,
-            aim,
-            buttons,
-        } = intent;
-        self.send(&ClientMessage::Input(InputFrame {
-            sequence,
-            move_x,
-            move_y,
-            aim,
-            buttons,
-        }))
-        .await?;
+    /// Sends one input frame with the next sequence number now (predicted once a snapshot has
+    /// shown the player); returns the sequence.
+    pub async fn send_input(&mut self, controls: Controls) -> Result<u32, BotError> {
+        let sequence = self
+            .session
+            .send_input(controls, self.now())
+            .ok_or(BotError::Protocol("a spectator has no player to move"))?;
+        self.flush().await?;
         Ok(sequence)
+    }
+
+    /// Once per frame, like a game frontend: sends the input frames due (one per server tick,
+    /// predicted) with `controls`, or none for `None`; pings when due; moves the render clock.
+    pub async fn update(&mut self, controls: Option<Controls>) -> Result<(), BotError> {
+        let now = self.now();
+        match controls {
+            Some(controls) => self.session.update(now, controls),
+            None => self.session.advance(now),
+        }
+        self.record_session_stats();
+        self.flush().await
     }
 
     /// Sends a Ping; the Pong's round trip lands in [`BotStats::rtt_us`].
     pub async fn ping(&mut self) -> Result<(), BotError> {
-        let client_time_us = self.micros();
-        self.send(&ClientMessage::Ping { client_time_us }).await
+        self.session.ping(self.now());
+        self.flush().await
     }
 
     /// Closes with 1000 and waits briefly for the server's close reply.
@@ -391,21 +400,65 @@ impl Bot {
         self.stats
     }
 
-    async fn send(&mut self, message: &ClientMessage) -> Result<(), BotError> {
-        let bytes = codec::encode_client(message)?;
-        self.ws.send(Message::Binary(bytes.into())).await?;
+    fn record_session_stats(&mut self) {
+        let session = self.session.stats();
+        self.stats.corrections = session.corrections;
+        self.stats.prediction_error_max = session.prediction_error_max;
+        self.stats.interpolation_stalls = session.interpolation_stalls;
+    }
+
+    /// Sends what the session has queued (onto the link, when conditioned).
+    async fn flush(&mut self) -> Result<(), BotError> {
+        while let Some(bytes) = self.session.poll_outgoing() {
+            match &mut self.link {
+                Some((outgoing, _)) => outgoing.push(Instant::now(), bytes),
+                None => self.ws.send(Message::Binary(bytes.into())).await?,
+            }
+        }
         Ok(())
     }
 
-    fn micros(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    /// The session's clock: time since this bot connected.
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+}
+
+/// Opens the WebSocket (no Hello yet).
+async fn open(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Ws, BotError> {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(Some(codec::MAX_SERVER_MESSAGE_BYTES))
+        .max_frame_size(Some(codec::MAX_SERVER_MESSAGE_BYTES));
+    let connector = tls.map(Connector::Rustls);
+    let (ws, _) =
+        tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, connector)
+            .await?;
+    Ok(ws)
+}
+
+/// Sends the session's Hello and waits for the Welcome (the handshake is not conditioned).
+async fn await_welcome(
+    ws: &mut Ws,
+    session: &mut ClientSession,
+    epoch: Instant,
+) -> Result<Welcome, BotError> {
+    while let Some(bytes) = session.poll_outgoing() {
+        ws.send(Message::Binary(bytes.into())).await?;
+    }
+    let frame = read_frame(ws).await?;
+    match session.receive(&frame, epoch.elapsed())? {
+        ClientEvent::Welcomed => session
+            .welcome()
+            .cloned()
+            .ok_or(BotError::Protocol("no Welcome")),
+        ClientEvent::Rejected(reason) => Err(BotError::Rejected(reason)),
+        _ => Err(BotError::Protocol("a message before Welcome")),
     }
 }
 
 /// The next binary frame; a close frame becomes [`BotError::Closed`].
-async fn read_frame(
-    ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
-) -> Result<Bytes, BotError> {
+async fn read_frame(ws: &mut Ws) -> Result<Bytes, BotError> {
     loop {
         match ws.next().await {
             None => {

@@ -16,16 +16,18 @@ mod bench;
 mod bench_client;
 mod bench_figures;
 mod bot;
+mod link_conditioner;
 mod progress;
 mod server_process;
 mod soak;
 mod summary;
 pub mod sweep_report;
 
-pub use behaviour::{Behaviour, Intent};
+pub use behaviour::Behaviour;
 pub use bench::{BenchConfig, BenchError, BenchOutcome, run_bench};
 pub use bench_figures::BenchFigures;
-pub use bot::{Bot, BotError, BotEvent, BotStats, Received};
+pub use bot::{Bot, BotError, BotEvent, BotStats};
+pub use link_conditioner::Link;
 pub use progress::LiveCounters;
 pub use server_process::{ServerProcessError, locate_server_binary};
 pub use soak::{MAX_OVERRUN_PCT, MAX_RSS_GROWTH_PCT, SoakConfig, SoakFigures, run_soak};
@@ -58,6 +60,8 @@ pub struct BotConfig {
     pub duration: Duration,
     /// What the bots do.
     pub behaviour: Behaviour,
+    /// Delay every message by this much in each direction (a link conditioner).
+    pub link: Link,
     /// Show the live progress line (only drawn when stderr is a terminal).
     pub progress: bool,
 }
@@ -149,22 +153,29 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
         }
     };
     live.connected.fetch_add(1, Relaxed);
+    bot.condition_link(config.link);
     let deadline = Instant::now() + config.duration;
     let mut brain = Brain::new(config.behaviour);
     let mut rng = StdRng::from_os_rng();
-    let mut ping = tokio::time::interval(Duration::from_secs(1));
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // One frame per server tick, as a game frontend would run: inputs (one per tick, predicted),
+    // pings and the render clock all go through the client session.
+    let tick_rate = f64::from(bot.welcome().tick_rate.max(1));
+    let mut frames = tokio::time::interval(Duration::from_secs_f64(1.0 / tick_rate));
+    frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut bytes_seen = 0;
     let outcome = loop {
         // Ok(true): the run is over.
         let step: Result<bool, BotError> = tokio::select! {
             () = tokio::time::sleep_until(deadline) => Ok(true),
-            _ = ping.tick() => bot.ping().await.map(|()| false),
-            // Only the read is raced: it is cancel-safe. Handling (apply, ack, input) runs to
+            _ = frames.tick() => {
+                let controls = bot.player().and_then(|me| brain.decide(bot.world(), me, &mut rng));
+                bot.update(controls).await.map(|()| false)
+            }
+            // Only the read is raced: it is cancel-safe. Handling (apply, ack, reconcile) runs to
             // completion below, so no snapshot is half-handled when the deadline fires.
-            received = bot.receive() => {
-                let event = match received {
-                    Ok(received) => bot.handle(received).await,
+            frame = bot.receive_frame() => {
+                let event = match frame {
+                    Ok(frame) => bot.handle_frame(&frame).await,
                     Err(e) => Err(e),
                 };
                 let stats = bot.stats();
@@ -176,11 +187,7 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
                 match event {
                     Ok(BotEvent::Snapshot(_)) => {
                         live.snapshots.fetch_add(1, Relaxed);
-                        let intent = bot.player().and_then(|me| brain.decide(bot.world(), me, &mut rng));
-                        match intent {
-                            Some(intent) => bot.send_input(intent).await.map(|_| false),
-                            None => Ok(false),
-                        }
+                        Ok(false)
                     }
                     Ok(BotEvent::Desync(_)) => {
                         live.snapshots.fetch_add(1, Relaxed);

@@ -1,4 +1,4 @@
-//! `tickwire-bot --url URL --bots N --duration SECS [--rooms R] [--behaviour NAME] [--json]`
+//! `tickwire-bot --url URL --bots N --duration SECS [--rooms R] [--behaviour NAME] [--latency-ms MS] [--jitter-ms MS] [--json]`
 //! `tickwire-bot bench --scenario FILE --clients N[,N...] --duration SECS [--json]`
 //! `tickwire-bot soak [--scenario FILE] [--bots N] [--duration SECS] [--warmup SECS] [--json]`
 
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tickwire_bot::{
-    Behaviour, BenchConfig, BenchFigures, BenchOutcome, BotConfig, MAX_OVERRUN_PCT,
+    Behaviour, BenchConfig, BenchFigures, BenchOutcome, BotConfig, Link, MAX_OVERRUN_PCT,
     MAX_RSS_GROWTH_PCT, SoakConfig, locate_server_binary, run_bench, run_bots, run_soak,
     sweep_report,
 };
@@ -44,9 +44,25 @@ struct Args {
     /// What the bots do.
     #[arg(long, value_enum, default_value_t = Behaviour::Fire)]
     behaviour: Behaviour,
+    /// Link conditioner: delay every message this many milliseconds in each direction (so
+    /// the round trip grows by twice this), keeping their order as TCP does.
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_ms)]
+    latency_ms: f64,
+    /// Link conditioner: each message's delay varies uniformly by up to this many
+    /// milliseconds either way around --latency-ms (never below zero).
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_ms)]
+    jitter_ms: f64,
     /// Print the summary as one JSON object on the last stdout line.
     #[arg(long)]
     json: bool,
+}
+
+/// A delay in milliseconds: finite and not negative.
+fn non_negative_ms(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ms) if ms.is_finite() && (0.0..=60_000.0).contains(&ms) => Ok(ms),
+        _ => Err(format!("{text:?} is not a delay in 0..=60000 ms")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +185,10 @@ async fn run_bots_command(args: Args) -> ExitCode {
         bots: args.bots,
         duration,
         behaviour: args.behaviour,
+        link: Link {
+            latency: Duration::from_secs_f64(args.latency_ms / 1000.0),
+            jitter: Duration::from_secs_f64(args.jitter_ms / 1000.0),
+        },
         progress: true,
     };
     let summary = run_bots(&config).await;

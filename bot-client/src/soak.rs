@@ -2,6 +2,7 @@
 //! and reports whether the server stays healthy: tick p99, overruns, RSS after the warm-up and
 //! at the end, resumes, desyncs.
 
+use crate::Link;
 use crate::bench::{BenchError, write_server_config};
 use crate::server_process::{self, ServerProcess};
 use crate::summary::percentile_ms;
@@ -91,6 +92,7 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
         bots: config.bots,
         duration: config.warmup + config.duration,
         behaviour: config.behaviour,
+        link: Link::default(),
         progress: false,
     };
     let playing = tokio::spawn(async move { run_bots(&bots).await });

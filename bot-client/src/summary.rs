@@ -27,6 +27,13 @@ pub struct Summary {
     pub errors: usize,
     /// Sessions resumed after a lost connection (each bot reconnects on its own).
     pub resumes: u64,
+    /// Times the server's position of a bot's own player differed from the bot's prediction,
+    /// summed over bots. 0 when nothing but the bot's inputs moves it (no hits, no respawns).
+    pub corrections: u64,
+    /// The largest of those corrections, in world units.
+    pub prediction_error_max: f64,
+    /// Times a bot's interpolated world ran past its newest snapshot, summed over bots.
+    pub interpolation_stalls: u64,
     /// Snapshots per second per bot, averaged over bots, from each bot's first to last snapshot.
     pub snapshot_hz: f64,
     /// The slowest bot's snapshots per second (with rooms: the slowest room's rate, or less).
@@ -67,6 +74,12 @@ impl Summary {
             desyncs: reports.iter().map(|r| r.stats.desyncs).sum(),
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
             resumes: reports.iter().map(|r| r.stats.resumes).sum(),
+            corrections: reports.iter().map(|r| r.stats.corrections).sum(),
+            prediction_error_max: reports
+                .iter()
+                .map(|r| f64::from(r.stats.prediction_error_max))
+                .fold(0.0, f64::max),
+            interpolation_stalls: reports.iter().map(|r| r.stats.interpolation_stalls).sum(),
             snapshot_hz: mean(rates.iter().map(|r| r.0)),
             snapshot_hz_min: rates.iter().map(|r| r.0).reduce(f64::min).unwrap_or(0.0),
             down_bytes_per_bot_per_sec: mean(rates.iter().map(|r| r.1)),
@@ -86,7 +99,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {} resumes, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
+            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {} resumes, {} corrections (max {:.3} units), {} interpolation stalls, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
             self.connected,
             self.bots,
             self.snapshots,
@@ -95,6 +108,9 @@ impl fmt::Display for Summary {
             self.desyncs,
             self.errors,
             self.resumes,
+            self.corrections,
+            self.prediction_error_max,
+            self.interpolation_stalls,
             self.down_bytes_per_bot_per_sec,
             self.rtt_ms_p50,
             self.rtt_ms_p99,

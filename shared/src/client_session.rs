@@ -65,8 +65,10 @@ pub enum ClientEvent {
     Snapshot(Tick),
     /// A snapshot did not match this world; a full one has been requested.
     Desync(Tick),
-    /// A ping was answered or a pong measured.
+    /// The server's ping was answered.
     Heartbeat,
+    /// A pong came back: the round trip of one of this client's pings.
+    Pong(Duration),
 }
 
 /// A message the frontend should answer by closing the connection (code 1002 or 4000).
@@ -199,9 +201,9 @@ impl ClientSession {
                 Ok(ClientEvent::Heartbeat)
             }
             ServerMessage::Pong { client_time_us } => {
-                let sent = Duration::from_micros(client_time_us);
-                self.stats.rtt = Some(now.saturating_sub(sent));
-                Ok(ClientEvent::Heartbeat)
+                let rtt = now.saturating_sub(Duration::from_micros(client_time_us));
+                self.stats.rtt = Some(rtt);
+                Ok(ClientEvent::Pong(rtt))
             }
         }
     }
@@ -245,43 +247,55 @@ impl ClientSession {
     }
 
     /// Once per rendered frame: sends the input frames due by `now` (one per server tick, each
-    /// carrying `controls` and predicted at once), pings when due, and moves the render clock.
+    /// carrying `controls` and predicted at once), then [`ClientSession::advance`]s. Input
+    /// starts once a snapshot has shown the local player.
     pub fn update(&mut self, now: Duration, controls: Controls) {
         self.controls = controls;
-        if let Some(welcome) = self.welcome.as_ref().filter(|_| !self.awaiting_welcome) {
-            let tick = Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate.max(1)));
-            if self.prediction.position().is_some() {
-                let due = *self.next_input_at.get_or_insert(now);
-                let mut due = due;
-                let mut sent = 0;
-                while due <= now && sent < self.config.max_catch_up_frames {
-                    self.send_input(controls, due);
-                    due += tick;
-                    sent += 1;
-                }
-                self.next_input_at = Some(if due <= now { now + tick } else { due });
+        if let Some(tick) = self.tick_period()
+            && self.player().is_some()
+            && self.prediction.position().is_some()
+        {
+            let mut due = *self.next_input_at.get_or_insert(now);
+            let mut sent = 0;
+            while due <= now && sent < self.config.max_catch_up_frames {
+                self.send_input(controls, due);
+                due += tick;
+                sent += 1;
             }
-            if self.next_ping_at.is_none_or(|at| at <= now) {
-                self.ping(now);
-                self.next_ping_at = Some(now + self.config.ping_interval);
-            }
+            self.next_input_at = Some(if due <= now { now + tick } else { due });
+        }
+        self.advance(now);
+    }
+
+    /// Everything [`ClientSession::update`] does but input (for spectators, or a player who
+    /// sends none): pings when due, and moves the render clock.
+    pub fn advance(&mut self, now: Duration) {
+        if self.tick_period().is_some() && self.next_ping_at.is_none_or(|at| at <= now) {
+            self.ping(now);
+            self.next_ping_at = Some(now + self.config.ping_interval);
         }
         if let Some(interpolation) = &mut self.interpolation {
             interpolation.advance(now);
         }
     }
 
-    /// Sends one input frame with `controls` now and predicts it; returns its sequence, or
-    /// `None` when there is no player to move yet (not welcomed, a spectator, or no snapshot
-    /// has shown the player). [`ClientSession::update`] calls this once per tick; call it
+    /// The server's tick period, once welcomed on the current connection.
+    fn tick_period(&self) -> Option<Duration> {
+        let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
+        Some(Duration::from_secs_f64(
+            1.0 / f64::from(welcome.tick_rate.max(1)),
+        ))
+    }
+
+    /// Sends one input frame with `controls` now and predicts it (once a snapshot has shown
+    /// the player); returns its sequence, or `None` when there is no player to move (not
+    /// welcomed, or a spectator). [`ClientSession::update`] calls this once per tick; call it
     /// directly only if the frontend keeps its own fixed-rate input clock.
     pub fn send_input(&mut self, controls: Controls, now: Duration) -> Option<u32> {
         let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
         welcome.player?;
         let frame = controls.frame(self.next_sequence);
-        if !self.prediction.apply_input(&welcome.movement, frame) {
-            return None;
-        }
+        self.prediction.apply_input(&welcome.movement, frame);
         self.next_sequence += 1;
         self.controls = controls;
         self.last_input_at = now;

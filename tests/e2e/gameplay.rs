@@ -1,7 +1,8 @@
 //! The game as two players see it: movement, each other, projectiles, leaving.
 
 use crate::util::{SOON, TestServer};
-use tickwire_bot::{Bot, Intent};
+use tickwire_bot::Bot;
+use tickwire_shared::Controls;
 use tickwire_shared::{Buttons, EntityKind};
 use tokio::time::{Instant, timeout};
 
@@ -54,7 +55,7 @@ async fn an_input_moves_the_player_exactly_as_the_shared_rules_say_in_another_bo
     let start = mover.world().entity(id).expect("own player").pos;
     let rules = mover.welcome().movement;
     // Head for the middle so no wall interferes.
-    let intent = Intent {
+    let intent = Controls {
         move_x: if start.x < rules.max.x / 2 { 127 } else { -127 },
         move_y: 0,
         aim: 0,
@@ -94,9 +95,9 @@ async fn projectiles_appear_and_disappear() {
     let server = TestServer::start().await;
     let mut shooter = Bot::connect(&server.url, "shooter").await.expect("joins");
     let mut watcher = Bot::connect(&server.url, "watcher").await.expect("joins");
-    let fire = Intent {
+    let fire = Controls {
         buttons: Buttons(Buttons::FIRE),
-        ..Intent::default()
+        ..Controls::default()
     };
     shooter.send_input(fire).await.expect("fired");
     let projectile = |w: &Bot| {

@@ -2,7 +2,7 @@
 
 use crate::util::{TestServer, test_config};
 use std::time::Duration;
-use tickwire_bot::{Behaviour, BotConfig, run_bots};
+use tickwire_bot::{Behaviour, BotConfig, Link, run_bots};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
@@ -17,6 +17,7 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
         bots: 20,
         duration: Duration::from_secs(6),
         behaviour: Behaviour::Fire,
+        link: Link::default(),
         progress: false,
     })
     .await;
@@ -40,6 +41,7 @@ async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
         bots: 12,
         duration: Duration::from_secs(3),
         behaviour: Behaviour::Fire,
+        link: Link::default(),
         progress: false,
     };
     let run = tokio::spawn(async move { run_bots(&config).await });

@@ -8,6 +8,7 @@ mod handshake;
 mod join_tokens;
 mod load;
 mod operations;
+mod prediction;
 mod protocol_violations;
 mod resume;
 mod rooms;

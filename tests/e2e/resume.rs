@@ -6,7 +6,7 @@ use crate::util::{
     CutProxy, SOON, TestServer, expect_close, join, raw_connect, send_client, test_config,
 };
 use std::time::Duration;
-use tickwire_bot::{Behaviour, Bot, BotConfig, BotError, run_bots};
+use tickwire_bot::{Behaviour, Bot, BotConfig, BotError, Link, run_bots};
 use tickwire_shared::{ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, Resume, close_code};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,6 +122,7 @@ async fn bots_reconnect_on_their_own_and_count_resumes() {
         bots: 5,
         duration: Duration::from_secs(4),
         behaviour: Behaviour::Fire,
+        link: Link::default(),
         progress: false,
     };
     let run = tokio::spawn(async move { run_bots(&config).await });
