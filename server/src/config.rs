@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub join_secret: Option<JoinSecret>,
     /// When set, the port speaks TLS (wss:// and https://); see [`crate::tls`].
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Folder whose files are served over HTTP on the game port (the browser client: `/` is
+    /// its `index.html`). `None`: no files, every other path is 404.
+    pub web_dir: Option<PathBuf>,
     /// Limits on what clients may do and cost.
     pub limits: Limits,
 }
@@ -36,6 +39,7 @@ impl ServerConfig {
             allowed_origins: Vec::new(),
             join_secret: None,
             tls: None,
+            web_dir: None,
             limits: Limits::default(),
         }
     }
@@ -52,6 +56,9 @@ pub struct ConfigFile {
     /// Folder of scenarios a join may name; relative paths are relative to the config file.
     /// Default: none.
     pub scenarios_dir: Option<PathBuf>,
+    /// See [`ServerConfig::web_dir`]; relative paths are relative to the config file. Default:
+    /// none.
+    pub web_dir: Option<PathBuf>,
     /// See [`ServerConfig::allowed_origins`]. Default: empty (any origin).
     pub allowed_origins: Vec<String>,
     /// See [`ServerConfig::join_secret`]; prefer the `TICKWIRE_JOIN_SECRET` environment
@@ -67,6 +74,7 @@ impl Default for ConfigFile {
             bind: SocketAddr::from(([127, 0, 0, 1], 7777)),
             scenario: None,
             scenarios_dir: None,
+            web_dir: None,
             allowed_origins: Vec::new(),
             join_secret: None,
             limits: Limits::default(),
@@ -107,6 +115,7 @@ impl ConfigFile {
         if let Some(dir) = path.parent() {
             file.scenario = file.scenario.map(|scenario| dir.join(scenario));
             file.scenarios_dir = file.scenarios_dir.map(|scenarios| dir.join(scenarios));
+            file.web_dir = file.web_dir.map(|web| dir.join(web));
         }
         Ok(file)
     }
@@ -271,8 +280,22 @@ mod tests {
         let defaults = ConfigFile::default();
         assert_eq!(file.bind, defaults.bind);
         assert_eq!(file.scenario, None);
+        assert_eq!(file.scenarios_dir, defaults.scenarios_dir);
+        assert_eq!(file.web_dir, defaults.web_dir);
         assert_eq!(file.limits, defaults.limits);
         defaults.limits.validate().expect("the defaults are valid");
+    }
+
+    #[test]
+    fn web_dir_is_relative_to_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("tickwire-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("server.toml");
+        std::fs::write(&path, "web_dir = \"web\"\n").expect("write");
+        let file = ConfigFile::load(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = file.expect("loads");
+        assert_eq!(file.web_dir, Some(dir.join("web")));
     }
 
     #[test]

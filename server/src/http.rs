@@ -1,9 +1,11 @@
-//! The game port's HTTP side (hyper): the WebSocket upgrade on `/ws` and `/ws/ROOM`, and the
-//! operations endpoints `/healthz`, `/readyz`, `/rooms` and `/metrics`. One connection at a time
-//! per task; after an upgrade the same task runs the session on the raw socket.
+//! The game port's HTTP side (hyper): the WebSocket upgrade on `/ws` and `/ws/ROOM`, the
+//! operations endpoints `/healthz`, `/readyz`, `/rooms` and `/metrics`, and the browser client's
+//! files (`web_files`) on every other path. One connection at a time per task; after an upgrade
+//! the same task runs the session on the raw socket.
 
 use crate::connection::Connection;
 use crate::session::{self, SessionContext};
+use crate::web_files;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -23,7 +25,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tracing::debug;
 
-type Body = Full<Bytes>;
+pub(crate) type Body = Full<Bytes>;
 
 /// What one upgrade request asked for, kept until hyper hands the socket back.
 struct Upgrade {
@@ -96,8 +98,9 @@ where
         let ctx = Arc::clone(ctx);
         let upgrade = Arc::clone(&upgrade);
         service_fn(move |request| {
-            let response = route(request, &ctx, &upgrade);
-            async move { Ok::<_, Infallible>(response) }
+            let ctx = Arc::clone(&ctx);
+            let upgrade = Arc::clone(&upgrade);
+            async move { Ok::<_, Infallible>(route(request, &ctx, &upgrade).await) }
         })
     };
     // A connection made while draining gets one answer (`/readyz`: 503) and is closed.
@@ -156,7 +159,7 @@ fn take(upgrade: &Mutex<Option<Upgrade>>) -> Option<Upgrade> {
         .take()
 }
 
-fn route(
+async fn route(
     mut request: Request<Incoming>,
     ctx: &SessionContext,
     upgrade: &Mutex<Option<Upgrade>>,
@@ -179,10 +182,11 @@ fn route(
             Err(response) => response,
         };
     }
-    if request.method() != Method::GET {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET here\n");
-    }
+    let method = request.method();
     match path {
+        "/healthz" | "/readyz" | "/rooms" | "/metrics" if method != Method::GET => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "only GET here\n")
+        }
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" if ctx.shutdown.is_cancelled() => {
             text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
@@ -197,11 +201,20 @@ fn route(
             );
             response
         }
-        _ => text(
-            StatusCode::NOT_FOUND,
-            "not found; WebSocket clients use /ws or /ws/ROOM\n",
-        ),
+        // Every other path is a file of the browser client (404 when there is no web dir).
+        _ if method == Method::GET || method == Method::HEAD => {
+            web_files::serve(ctx.web_dir.as_deref(), path, method == Method::HEAD).await
+        }
+        _ => text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD here\n"),
     }
+}
+
+/// The 404 for any path the port does not serve.
+pub(crate) fn not_found() -> Response<Body> {
+    text(
+        StatusCode::NOT_FOUND,
+        "not found; WebSocket clients use /ws or /ws/ROOM\n",
+    )
 }
 
 /// Checks an upgrade request (RFC 6455 section 4.2.1) and answers 101, or says what is wrong.
@@ -268,7 +281,7 @@ fn websocket_upgrade(
     Ok((response, room))
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response.headers_mut().insert(

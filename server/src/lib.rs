@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`run`]: accepts connections, drains on `shutdown`.
 //! - `http`: the port's HTTP side: the WebSocket upgrade, `/healthz`, `/readyz`, `/rooms`,
-//!   `/metrics`.
+//!   `/metrics`; `web_files` serves the browser client's files on every other path.
 //! - `session`: one task per joined connection (Hello, reads, heartbeat, close codes).
 //! - `connection`: a client's socket shared by its session and the snapshot writers, with the
 //!   ordered, capped queue of bytes waiting for it.
@@ -41,6 +41,7 @@ mod session;
 mod snapshot_writers;
 mod tick_stats;
 pub mod tls;
+mod web_files;
 mod wire_ids;
 mod world;
 
@@ -103,6 +104,7 @@ pub async fn run(
         allowed_origins: config.allowed_origins.clone(),
         join_secret: config.join_secret.clone(),
         tls: config.tls.clone(),
+        web_dir: config.web_dir.clone(),
         rooms: Arc::clone(&rooms),
         metrics: Arc::clone(&metrics),
         shutdown: draining.clone(),

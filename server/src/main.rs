@@ -1,5 +1,5 @@
 //! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--scenarios-dir DIR]
-//! [--tick-rate HZ] [--log-format text|json] [--tls-cert PEM --tls-key PEM]`
+//! [--web-dir DIR] [--tick-rate HZ] [--log-format text|json] [--tls-cert PEM --tls-key PEM]`
 //! `tickwire-server mint-token --player ID [--room ROOM] [--ttl SECS]`
 
 use anyhow::Context;
@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 /// Tickwire game server: serves WebSocket at ws://ADDR:PORT/ws (or /ws/ROOM for a named room),
-/// and /healthz, /readyz, /rooms and /metrics over HTTP on the same port.
+/// and /healthz, /readyz, /rooms, /metrics and the browser client's files over HTTP on the same
+/// port.
 #[derive(Debug, Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
@@ -31,6 +32,10 @@ struct Args {
     /// [default: the config's scenarios_dir, else assets/scenarios if it exists].
     #[arg(long)]
     scenarios_dir: Option<PathBuf>,
+    /// Folder of the browser client's files, served over HTTP on the game port (`/` is its
+    /// index.html) [default: the config's web_dir, else assets/web if it exists].
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
     /// Ticks per second, overriding the scenario's.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=240))]
     tick_rate: Option<u16>,
@@ -69,6 +74,10 @@ const JOIN_SECRET_ENV: &str = "TICKWIRE_JOIN_SECRET";
 
 /// Where the repository keeps its scenarios (the default when running from a checkout).
 const DEFAULT_SCENARIOS_DIR: &str = "assets/scenarios";
+
+/// Where the repository keeps the browser client's page (the default when running from a
+/// checkout).
+const DEFAULT_WEB_DIR: &str = "assets/web";
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum LogFormat {
@@ -119,6 +128,14 @@ async fn main() -> anyhow::Result<()> {
         Some(dir) => tickwire_server::load_scenarios(dir)?,
         None => Default::default(),
     };
+    let web_dir = args
+        .web_dir
+        .or(file.web_dir)
+        .or_else(|| Some(PathBuf::from(DEFAULT_WEB_DIR)).filter(|dir| dir.is_dir()));
+    if let Some(dir) = &web_dir {
+        anyhow::ensure!(dir.is_dir(), "web dir {} is not a folder", dir.display());
+        tracing::info!(dir = %dir.display(), "serving web files");
+    }
     let join_secret = join_secret(file.join_secret.clone())?;
     if join_secret.is_some() {
         tracing::info!("join tokens required");
@@ -133,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
         allowed_origins: file.allowed_origins,
         join_secret,
         tls,
+        web_dir,
         limits: file.limits,
     };
     let bind = args.bind.unwrap_or(file.bind);

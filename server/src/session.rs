@@ -44,6 +44,8 @@ pub(crate) struct SessionContext {
     pub(crate) join_secret: Option<JoinSecret>,
     /// See [`crate::ServerConfig::tls`].
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    /// See [`crate::ServerConfig::web_dir`].
+    pub(crate) web_dir: Option<std::path::PathBuf>,
     pub(crate) rooms: Arc<Rooms>,
     pub(crate) metrics: Arc<Metrics>,
     /// Cancelled when the server starts draining.

@@ -17,3 +17,4 @@ mod slow_consumer;
 mod timeouts;
 mod tls;
 mod util;
+mod web_files;

@@ -5,18 +5,25 @@ use crate::util::{CutProxy, TestServer, test_config};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use std::sync::Arc;
 use tickwire_bot::Bot;
+use tickwire_server::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A server with a fresh self-signed certificate for 127.0.0.1, and a client config trusting it.
 async fn tls_server() -> (TestServer, Arc<rustls::ClientConfig>) {
+    tls_server_with(test_config()).await
+}
+
+/// [`tls_server`] with the given settings.
+pub(crate) async fn tls_server_with(
+    mut config: ServerConfig,
+) -> (TestServer, Arc<rustls::ClientConfig>) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("certificate");
     let cert: CertificateDer<'static> = certified.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
     ));
-    let mut config = test_config();
     config.tls =
         Some(tickwire_server::tls::server_config_from_der(vec![cert.clone()], key).expect("tls"));
     let server = TestServer::start_with(config).await;
