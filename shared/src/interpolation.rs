@@ -244,7 +244,7 @@ impl Interpolation {
                     if let Some(before) = before
                         && let Ok(i) = before.entities.binary_search_by_key(id, |(id, _)| *id)
                     {
-                        let step = (state.pos - before.entities[i].1.pos).as_vec2();
+                        let step = state.pos.as_vec2() - before.entities[i].1.pos.as_vec2();
                         if step.length() <= self.snap_distance {
                             let per_tick = step / (newest.tick - before.tick) as f32;
                             drawn.pos += per_tick * ahead as f32 / STEPS_PER_UNIT;
@@ -269,7 +269,8 @@ impl Interpolation {
         let Some(b) = b else {
             return drawn;
         };
-        let step = (b.pos - a.pos).as_vec2();
+        // In floats: positions from the network may be anywhere in i32.
+        let step = b.pos.as_vec2() - a.pos.as_vec2();
         if step.length() <= self.snap_distance {
             drawn.pos = (a.pos.as_vec2() + step * t) / STEPS_PER_UNIT;
         }

@@ -26,7 +26,8 @@ impl Correction {
     /// How far the prediction was off, in 1/64 units.
     #[must_use]
     pub fn distance(&self) -> f32 {
-        (self.server - self.predicted).as_vec2().length()
+        // In floats: positions from the network may be anywhere in i32.
+        (self.server.as_vec2() - self.predicted.as_vec2()).length()
     }
 }
 
@@ -210,8 +211,8 @@ impl Prediction {
     /// Keeps the drawn position where it was (the jump becomes an offset that fades), unless
     /// the jump is a teleport or smoothing is off.
     fn smooth(&mut self, old: IVec2, new: IVec2) {
-        let jump = (new - old).as_vec2();
-        self.previous += new - old;
+        let jump = new.as_vec2() - old.as_vec2();
+        self.previous = self.previous.saturating_add(new.saturating_sub(old));
         let offset = self.offset - jump;
         if self.smoothing_frames == 0 || offset.length() > self.snap_distance {
             if offset.length() > self.snap_distance {
