@@ -3,6 +3,8 @@
 
 mod admission;
 mod bad_input;
+#[cfg(unix)]
+mod browser;
 mod gameplay;
 mod handshake;
 mod join_tokens;

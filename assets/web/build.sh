@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the browser client: shared/web (tickwire-web) for wasm32, then its JavaScript bindings
+# into assets/web/pkg/ (git-ignored), which assets/web/main.js imports. Run from anywhere:
+#   bash assets/web/build.sh
+# The first run installs the wasm32 target and the wasm-bindgen CLI; the CLI must be exactly the
+# version of the wasm-bindgen crate in Cargo.lock, or the generated bindings do not match.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+rustup target add wasm32-unknown-unknown
+
+version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/^version = "|"$/, ""); print; exit }' Cargo.lock)"
+if [[ -z "$version" ]]; then
+    echo "build.sh: no wasm-bindgen in Cargo.lock; run \`cargo generate-lockfile\` first" >&2
+    exit 1
+fi
+
+bindgen="$(command -v wasm-bindgen || true)"
+if [[ -z "$bindgen" || "$("$bindgen" --version 2>/dev/null || true)" != "wasm-bindgen $version" ]]; then
+    echo "build.sh: installing wasm-bindgen-cli $version (a few minutes, once)" >&2
+    # --locked builds the CLI with the dependency versions it was released with; should one of
+    # them be gone from the registry (yanked), resolve afresh instead.
+    if ! cargo install wasm-bindgen-cli --version "$version" --locked; then
+        echo "build.sh: the locked install failed; retrying without --locked" >&2
+        cargo install wasm-bindgen-cli --version "$version"
+    fi
+    bindgen="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin/wasm-bindgen"
+fi
+
+cargo build -p tickwire-web --release --target wasm32-unknown-unknown
+"$bindgen" --target web --no-typescript --out-dir assets/web/pkg \
+    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/tickwire_web.wasm"
+
+echo "build.sh: built assets/web/pkg/; serve it with \`cargo run --release -p tickwire-server\` and open http://127.0.0.1:7777/"

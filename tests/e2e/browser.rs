@@ -1,0 +1,392 @@
+//! The browser client for real: headless Debian chromium, driven over WebDriver (chromedriver),
+//! opens the page the server serves from assets/web, joins the room three bots are playing in,
+//! moves its player with the keyboard and draws everyone, without a desync.
+//!
+//! Ignored by default (it needs chromium, chromedriver and the built wasm); `.ci/run` runs it:
+//!   bash assets/web/build.sh
+//!   cargo test -p tickwire-tests browser -- --ignored --nocapture
+
+use crate::util::{TestServer, test_config};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tickwire_bot::Bot;
+use tickwire_shared::{Buttons, Controls};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep};
+
+/// The room the page and the bots share.
+const ROOM: &str = "browser-e2e";
+const BOTS: usize = 3;
+/// How long the page gets to load, fetch and compile the wasm, connect and show its player.
+const PAGE_READY: Duration = Duration::from_secs(20);
+/// How long KeyD is held.
+const HOLD: Duration = Duration::from_millis(700);
+
+/// The workspace root (tests/ is one of its members).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// A program from the environment variable `var`, else `/usr/bin/NAME` if present, else `NAME`
+/// on the PATH.
+fn program(var: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        return path.into();
+    }
+    let usr_bin = Path::new("/usr/bin").join(name);
+    if usr_bin.exists() {
+        usr_bin
+    } else {
+        name.into()
+    }
+}
+
+/// chromedriver on a free loopback port, in its own process group with the browsers it starts;
+/// the whole group is killed on drop, so a failing test leaves no chromium behind.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+}
+
+impl Chromedriver {
+    async fn start() -> Self {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+            probe.local_addr().expect("local addr").port()
+        };
+        let binary = program("CHROMEDRIVER", "chromedriver");
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}): install the Debian packages chromium chromium-driver",
+                    binary.display()
+                )
+            });
+        let driver = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if driver.ready().await {
+                return driver;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver on port {port} not ready within 20 s"
+            );
+            sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Whether `GET /status` says it is ready for a new session. (chromedriver keeps the
+    /// connection open after its response, so the reply is read until it holds the whole body.)
+    async fn ready(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)).await else {
+            return false;
+        };
+        let request = "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return false;
+        }
+        let mut response = Vec::new();
+        let read = async {
+            let mut chunk = [0; 4096];
+            loop {
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => response.extend_from_slice(&chunk[..n]),
+                }
+                if response.ends_with(b"}") {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), read).await;
+        let response = String::from_utf8_lossy(&response);
+        response.starts_with("HTTP/1.1 200") && response.contains("\"ready\":true")
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // The group's id is chromedriver's pid (process_group(0)).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh, empty chromium profile folder, removed on drop.
+struct Profile(PathBuf);
+
+impl Profile {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("tickwire-chromium-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the chromium profile dir");
+        Self(dir)
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Bots playing in the background (walking circles, not firing, so the page's player is never
+/// hit and respawned mid-test); aborted on drop.
+struct Players {
+    tasks: Vec<JoinHandle<()>>,
+    snapshots: Arc<AtomicU64>,
+}
+
+impl Players {
+    async fn join(url: &str, count: usize) -> Self {
+        let snapshots = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..count {
+            let mut bot = Bot::connect(url, &format!("bot{i}"))
+                .await
+                .expect("a bot joins the page's room");
+            let snapshots = Arc::clone(&snapshots);
+            tasks.push(tokio::spawn(async move {
+                let phase = i as f32 * 2.1;
+                while let Ok(tick) = bot.next_snapshot().await {
+                    snapshots.fetch_add(1, Ordering::Relaxed);
+                    // A full circle every ~4 s at 30 ticks/s.
+                    let angle = phase + tick.0 as f32 * 0.05;
+                    let controls = Controls {
+                        move_x: (angle.cos() * 127.0) as i8,
+                        move_y: (angle.sin() * 127.0) as i8,
+                        aim: 0,
+                        buttons: Buttons::default(),
+                    };
+                    if bot.send_input(controls).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        Self { tasks, snapshots }
+    }
+}
+
+impl Drop for Players {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The page's test contract, `window.tickwire` (null before the page sets it).
+async fn page_state(browser: &Client) -> Value {
+    browser
+        .execute("return window.tickwire ?? null;", vec![])
+        .await
+        .expect("the page runs a script")
+}
+
+fn number(state: &Value, key: &str) -> f64 {
+    state[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("window.tickwire.{key} is not a number: {state}"))
+}
+
+fn me_x(state: &Value) -> f64 {
+    state["me"]["x"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("window.tickwire.me.x is not a number: {state}"))
+}
+
+/// Holds a key for `duration` with WebDriver actions (key down, pause, key up).
+async fn hold_key(browser: &Client, key: char, duration: Duration) {
+    let hold = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .pause(duration)
+        .then(KeyAction::Up { value: key });
+    browser
+        .perform_actions(hold)
+        .await
+        .unwrap_or_else(|e| panic!("WebDriver holds the {key:?} key: {e}"));
+}
+
+/// Polls the page every 100 ms until `done` holds; panics with the last state after `within`.
+async fn until(
+    browser: &Client,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let state = page_state(browser).await;
+        if done(&state) {
+            return state;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {within:?} waiting until {what}; window.tickwire = {state}");
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromedriver and the built wasm (bash assets/web/build.sh); .ci/run runs it"]
+async fn the_browser_client_connects_moves_and_draws_the_bots() {
+    let root = workspace_root();
+    let web_dir = root.join("assets/web");
+    let wasm = web_dir.join("pkg/tickwire_web_bg.wasm");
+    assert!(
+        wasm.is_file(),
+        "{} is missing: run bash assets/web/build.sh first",
+        wasm.display()
+    );
+
+    let mut config = test_config();
+    config.web_dir = Some(web_dir);
+    let scenario = config.scenario.clone();
+    let server = TestServer::start_with(config).await;
+    let bots = Players::join(&server.room_url(ROOM, None), BOTS).await;
+
+    let driver = Chromedriver::start().await;
+    let profile = Profile::new();
+    let chromium = program("CHROMIUM", "chromium");
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                format!("--user-data-dir={}", profile.0.display()),
+                "--window-size=1024,768",
+            ],
+        },
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!("a JSON object literal")
+    };
+    let browser = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url())
+        .await
+        .expect("chromedriver starts a headless chromium session");
+
+    let page = format!("http://{}/?room={ROOM}&name=browser", server.addr);
+    let started = Instant::now();
+    browser.goto(&page).await.expect("the page loads");
+    let ready = until(&browser, PAGE_READY, "connected with a player", |s| {
+        s["connected"] == Value::Bool(true) && s["me"].is_object()
+    })
+    .await;
+    println!(
+        "page connected with its player after {:?}: {ready}",
+        started.elapsed()
+    );
+
+    // Hold KeyD: the player walks toward +x at `speed` units/s. A fifth of the ideal distance is
+    // a sound lower bound (input and snapshot latency, the key's first frame). Spawned too close
+    // to the right wall for that, it first walks left (KeyA, the page's -x key).
+    let ideal = f64::from(scenario.player.speed) * HOLD.as_secs_f64();
+    let right_wall = f64::from(scenario.arena.width - scenario.player.radius);
+    let mut start = ready;
+    if right_wall - me_x(&start) < ideal {
+        println!(
+            "spawned near the right wall at x {:.1}: walking left first",
+            me_x(&start)
+        );
+        hold_key(&browser, 'a', Duration::from_secs(1)).await;
+        sleep(Duration::from_millis(500)).await;
+        start = page_state(&browser).await;
+    }
+    let x0 = me_x(&start);
+    let frames0 = number(&start, "frames");
+    let expected = (ideal / 5.0).min((right_wall - x0) / 2.0);
+    hold_key(&browser, 'd', HOLD).await;
+    let moved = until(
+        &browser,
+        Duration::from_secs(3),
+        &format!("me.x grows by {expected:.1} from {x0:.1}"),
+        |s| s["me"]["x"].as_f64().is_some_and(|x| x >= x0 + expected),
+    )
+    .await;
+    println!(
+        "KeyD held {HOLD:?}: me.x {x0:.1} -> {:.1} (at least {expected:.1} expected, ideal {ideal:.1})",
+        me_x(&moved)
+    );
+
+    let drawn = until(
+        &browser,
+        Duration::from_secs(5),
+        "the own player and the three bots are drawn",
+        |s| s["players_drawn"].as_u64().is_some_and(|n| n > BOTS as u64),
+    )
+    .await;
+    assert!(
+        number(&drawn, "frames") > frames0,
+        "frames did not advance: {frames0} then {drawn}"
+    );
+    sleep(Duration::from_millis(500)).await;
+    let last = page_state(&browser).await;
+    assert!(
+        number(&last, "frames") > number(&drawn, "frames"),
+        "frames stopped advancing: {drawn} then {last}"
+    );
+    assert_eq!(
+        number(&last, "desyncs"),
+        0.0,
+        "the page saw a desync: {last}"
+    );
+    assert_eq!(
+        last["connected"],
+        Value::Bool(true),
+        "the page disconnected: {last}"
+    );
+    assert!(
+        bots.snapshots.load(Ordering::Relaxed) > 0,
+        "the bots received no snapshots"
+    );
+    println!("final page state: {last}");
+
+    let png = browser.screenshot().await.expect("a screenshot");
+    let shot = root.join("target/browser-e2e.png");
+    std::fs::create_dir_all(root.join("target")).expect("create target/");
+    std::fs::write(&shot, &png).expect("write the screenshot");
+    println!("screenshot: {} ({} bytes)", shot.display(), png.len());
+
+    browser.close().await.expect("the browser session closes");
+    drop(bots);
+    drop(driver);
+    drop(profile);
+    server.stop().await.expect("the server stops cleanly");
+}
