@@ -21,9 +21,10 @@ if [[ -z "$bindgen" || "$("$bindgen" --version 2>/dev/null || true)" != "wasm-bi
     echo "build.sh: installing wasm-bindgen-cli $version (a few minutes, once)" >&2
     # --locked builds the CLI with the dependency versions it was released with; should one of
     # them be gone from the registry (yanked), resolve afresh instead.
-    if ! cargo install wasm-bindgen-cli --version "$version" --locked; then
+    # --force: also when cargo remembers an install whose binary is gone or another version.
+    if ! cargo install wasm-bindgen-cli --version "$version" --locked --force; then
         echo "build.sh: the locked install failed; retrying without --locked" >&2
-        cargo install wasm-bindgen-cli --version "$version"
+        cargo install wasm-bindgen-cli --version "$version" --force
     fi
     bindgen="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin/wasm-bindgen"
 fi
