@@ -22,57 +22,11 @@
 //! - [`join_token`]: signed join tokens (mint and verify; HMAC-SHA256).
 //!
 //! # Embedding in a frontend
-//! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only), then:
-//!
-//! ```
-//! use tickwire_shared::{codec, ClientMessage, ClientWorld, Hello, InputFrame, ServerMessage, PROTOCOL_VERSION};
-//!
-//! /// Everything a frontend keeps between frames.
-//! #[derive(Default)]
-//! struct Game { world: ClientWorld, me: Option<tickwire_shared::EntityId>, next_sequence: u32 }
-//!
-//! impl Game {
-//!     /// The first frame to send after the socket opens.
-//!     fn hello(&self) -> Vec<u8> {
-//!         let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "player-1".into(), spectator: false, resume: None, token: None };
-//!         codec::encode_client(&ClientMessage::Hello(hello)).expect("encodes")
-//!     }
-//!
-//!     /// Handles one binary frame from the server; returns frames to send back.
-//!     fn on_frame(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, codec::DecodeError> {
-//!         let mut replies = Vec::new();
-//!         match codec::decode_server(bytes)? {
-//!             ServerMessage::Welcome(welcome) => self.me = welcome.player,
-//!             ServerMessage::Rejected(reason) => eprintln!("refused: {reason}"),
-//!             ServerMessage::Snapshot(snapshot) => {
-//!                 // A checksum mismatch is a desync: ask for a full snapshot.
-//!                 if self.world.apply(&snapshot).is_err() {
-//!                     replies.push(ClientMessage::RequestFull);
-//!                 }
-//!             }
-//!             ServerMessage::Ping { server_time_us } => replies.push(ClientMessage::Pong { server_time_us }),
-//!             ServerMessage::Pong { .. } => {}
-//!         }
-//!         Ok(replies.iter().map(|m| codec::encode_client(m).expect("encodes")).collect())
-//!     }
-//!
-//!     /// Once per tick: the local player's input.
-//!     fn input(&mut self, move_x: i8, move_y: i8, aim: u16, fire: bool) -> Vec<u8> {
-//!         self.next_sequence += 1;
-//!         let buttons = tickwire_shared::Buttons(if fire { tickwire_shared::Buttons::FIRE } else { 0 });
-//!         let frame = InputFrame { sequence: self.next_sequence, move_x, move_y, aim, buttons };
-//!         codec::encode_client(&ClientMessage::Input(frame)).expect("encodes")
-//!     }
-//! }
-//!
-//! // Render from `game.world.entities()`; `game.me` is your own player.
-//! let mut game = Game::default();
-//! let _hello = game.hello();
-//! let ping = codec::encode_server(&ServerMessage::Ping { server_time_us: 7 }).expect("encodes");
-//! let replies = game.on_frame(&ping).expect("valid frame");
-//! assert_eq!(codec::decode_client(&replies[0]).expect("decodes"), ClientMessage::Pong { server_time_us: 7 });
-//! let _input = game.input(127, 0, 0, true);
-//! ```
+//! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only) and drive a [`ClientSession`]
+//! once per frame: every received frame into [`ClientSession::receive`], the local controls into
+//! [`ClientSession::update`], every [`ClientSession::poll_outgoing`] frame onto the socket, and
+//! draw [`ClientSession::render`]. docs/EMBEDDING.md has a complete frontend loop (compiled and
+//! run as a doctest of this crate) and the tuning knobs.
 //!
 //! docs/PROTOCOL.md describes every message byte by byte.
 #![warn(missing_docs)]
@@ -111,6 +65,11 @@ pub use message::{
 pub use movement::MovementRules;
 pub use sent_at::SentAt;
 pub use tick::Tick;
+
+/// docs/EMBEDDING.md, so its example loop is compiled and run by `cargo test --doc`.
+#[doc = include_str!("../../docs/EMBEDDING.md")]
+#[cfg(doctest)]
+pub struct EmbeddingGuide;
 
 /// The protocol version. A client whose `Hello` names another version is rejected with
 /// [`RejectReason::VersionMismatch`]. Bump it on every change to the wire format.
