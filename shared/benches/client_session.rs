@@ -1,0 +1,143 @@
+//! What a frontend's `ClientSession` costs on the benchmark world "parity-320" (see
+//! BENCHMARKS.md): per snapshot interval (33 ms at 30 Hz), one snapshot received (decode, apply,
+//! checksum, reconcile, buffer for interpolation) and two frames of a 60 fps frontend (update:
+//! input and render clock; render: the predicted player and 320 interpolated entities).
+//!
+//! Run: `cargo bench -p tickwire-shared --bench client_session`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use glam::IVec2;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use tickwire_shared::{
+    ClientConfig, ClientSession, Controls, EntityId, EntityKind, EntityState, Hello, MovementRules,
+    PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, WorldState,
+    codec,
+};
+
+/// Props in the world, and how many the rotating window moves per tick (as in `snapshot.rs`).
+const ENTITIES: u32 = 320;
+const MOVING_PER_TICK: u32 = 64;
+const WORLD_STEPS: i32 = 1000 * 64;
+/// The local player: one more entity, moved by its inputs.
+const ME: EntityId = EntityId(ENTITIES);
+const RULES: MovementRules = MovementRules {
+    step_per_tick: 427,
+    min: IVec2::ZERO,
+    max: IVec2::splat(WORLD_STEPS),
+};
+const TICK: Duration = Duration::from_micros(33_333);
+const FRAME: Duration = Duration::from_micros(16_667);
+
+/// The server side: `count` consecutive snapshot frames, the first full, the rest patches,
+/// with the player applying one input (moving +x) per tick.
+fn snapshot_frames(count: usize) -> Vec<Vec<u8>> {
+    let mut rng = StdRng::seed_from_u64(320);
+    let mut world = WorldState::new();
+    for id in 0..ENTITIES {
+        let pos = IVec2::new(
+            rng.random_range(0..=WORLD_STEPS),
+            rng.random_range(0..=WORLD_STEPS),
+        );
+        world.insert(EntityId(id), EntityState::new(EntityKind::Prop, pos));
+    }
+    world.insert(
+        ME,
+        EntityState::new(EntityKind::Player, IVec2::splat(1_000)),
+    );
+    let mut sent = WorldState::new();
+    let mut next = 0;
+    let mut frames = Vec::with_capacity(count);
+    for i in 0..count {
+        for _ in 0..MOVING_PER_TICK {
+            let id = EntityId(next);
+            next = (next + 1) % ENTITIES;
+            let mut state = *world.get(id).expect("a prop");
+            let step = IVec2::new(rng.random_range(-32..=32), rng.random_range(-32..=32));
+            state.pos = (state.pos + step).clamp(IVec2::ZERO, IVec2::splat(WORLD_STEPS));
+            world.insert(id, state);
+        }
+        let tick = u32::try_from(i).expect("few ticks") + 1;
+        let mut me = *world.get(ME).expect("the player");
+        // The input applied this tick is the one sent for the previous frame pair.
+        let last_input = tick.saturating_sub(1);
+        if last_input > 0 {
+            me.pos = RULES.step(me.pos, &controls().frame(last_input));
+        }
+        world.insert(ME, me);
+        let snapshot = Snapshot {
+            last_input,
+            sent_at: SentAt(0),
+            tick: Tick(tick),
+            baseline: (i > 0).then(|| Tick(tick - 1)),
+            checksum: world.checksum(),
+            delta: sent.diff(&world),
+        };
+        sent = world.clone();
+        frames.push(codec::encode_server(&ServerMessage::Snapshot(snapshot)).expect("encodes"));
+    }
+    frames
+}
+
+fn controls() -> Controls {
+    Controls {
+        move_x: 127,
+        ..Controls::default()
+    }
+}
+
+fn welcomed_session() -> ClientSession {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "bench".into(),
+        spectator: false,
+        resume: None,
+        token: None,
+    };
+    let mut session = ClientSession::new(hello, ClientConfig::default()).expect("encodes");
+    let welcome = ServerMessage::Welcome(Welcome {
+        client_id: 1,
+        player: Some(ME),
+        tick_rate: 30,
+        movement: RULES,
+        resume_token: ResumeToken(1),
+    });
+    let welcome = codec::encode_server(&welcome).expect("encodes");
+    session.receive(&welcome, Duration::ZERO).expect("welcomed");
+    session
+}
+
+fn client_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parity-320 client");
+    // Frames for every iteration are made before the clock starts; each measured iteration is
+    // one snapshot interval of a frontend.
+    g.bench_function("snapshot_interval", |b| {
+        b.iter_custom(|iters| {
+            let frames = snapshot_frames(usize::try_from(iters).expect("fits") + 1);
+            let mut session = welcomed_session();
+            session
+                .receive(&frames[0], TICK)
+                .expect("the full snapshot applies");
+            let start = Instant::now();
+            for (i, frame) in frames[1..].iter().enumerate() {
+                let now = TICK * (u32::try_from(i).expect("fits") + 2);
+                session.receive(black_box(frame), now).expect("applies");
+                for f in 0..2 {
+                    let at = now + FRAME * f;
+                    session.update(at, controls());
+                    black_box(session.render(at));
+                }
+                while session.poll_outgoing().is_some() {}
+            }
+            let elapsed = start.elapsed();
+            assert_eq!(session.stats().desyncs, 0, "every patch applied");
+            elapsed
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, client_benches);
+criterion_main!(benches);
