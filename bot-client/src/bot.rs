@@ -101,6 +101,8 @@ pub struct BotStats {
     pub resumes: u64,
     /// Times the server's position of the bot's own player differed from its prediction.
     pub corrections: u64,
+    /// Of those, jumps too long to smooth (respawns), shown at once.
+    pub correction_snaps: u64,
     /// The largest of those corrections, in world units.
     pub prediction_error_max: f32,
     /// Times the interpolated world ran past the newest snapshot.
@@ -403,6 +405,7 @@ impl Bot {
     fn record_session_stats(&mut self) {
         let session = self.session.stats();
         self.stats.corrections = session.corrections;
+        self.stats.correction_snaps = session.correction_snaps;
         self.stats.prediction_error_max = session.prediction_error_max;
         self.stats.interpolation_stalls = session.interpolation_stalls;
     }

@@ -30,6 +30,8 @@ pub struct Summary {
     /// Times the server's position of a bot's own player differed from the bot's prediction,
     /// summed over bots. 0 when nothing but the bot's inputs moves it (no hits, no respawns).
     pub corrections: u64,
+    /// Of those, jumps too long to smooth (a respawn after a hit), shown at once.
+    pub correction_snaps: u64,
     /// The largest of those corrections, in world units.
     pub prediction_error_max: f64,
     /// Times a bot's interpolated world ran past its newest snapshot, summed over bots.
@@ -75,6 +77,7 @@ impl Summary {
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
             resumes: reports.iter().map(|r| r.stats.resumes).sum(),
             corrections: reports.iter().map(|r| r.stats.corrections).sum(),
+            correction_snaps: reports.iter().map(|r| r.stats.correction_snaps).sum(),
             prediction_error_max: reports
                 .iter()
                 .map(|r| f64::from(r.stats.prediction_error_max))
@@ -99,7 +102,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {} resumes, {} corrections (max {:.3} units), {} interpolation stalls, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
+            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {} resumes, {} corrections ({} snaps, max {:.3} units), {} interpolation stalls, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
             self.connected,
             self.bots,
             self.snapshots,
@@ -109,6 +112,7 @@ impl fmt::Display for Summary {
             self.errors,
             self.resumes,
             self.corrections,
+            self.correction_snaps,
             self.prediction_error_max,
             self.interpolation_stalls,
             self.down_bytes_per_bot_per_sec,
