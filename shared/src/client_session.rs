@@ -214,10 +214,9 @@ impl ClientSession {
         }
         self.awaiting_welcome = false;
         let resumed = self.welcome.is_some();
-        let tick = Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate.max(1)));
         self.interpolation.get_or_insert_with(|| {
             Interpolation::new(
-                tick,
+                tick_period(&welcome),
                 self.config.interpolation_delay,
                 self.config.max_extrapolation,
                 self.config.snap_distance * STEPS_PER_UNIT,
@@ -251,7 +250,7 @@ impl ClientSession {
     /// starts once a snapshot has shown the local player.
     pub fn update(&mut self, now: Duration, controls: Controls) {
         self.controls = controls;
-        if let Some(tick) = self.tick_period()
+        if let Some(tick) = self.tick_if_welcomed()
             && self.player().is_some()
             && self.prediction.position().is_some()
         {
@@ -270,7 +269,7 @@ impl ClientSession {
     /// Everything [`ClientSession::update`] does but input (for spectators, or a player who
     /// sends none): pings when due, and moves the render clock.
     pub fn advance(&mut self, now: Duration) {
-        if self.tick_period().is_some() && self.next_ping_at.is_none_or(|at| at <= now) {
+        if self.tick_if_welcomed().is_some() && self.next_ping_at.is_none_or(|at| at <= now) {
             self.ping(now);
             self.next_ping_at = Some(now + self.config.ping_interval);
         }
@@ -280,11 +279,9 @@ impl ClientSession {
     }
 
     /// The server's tick period, once welcomed on the current connection.
-    fn tick_period(&self) -> Option<Duration> {
+    fn tick_if_welcomed(&self) -> Option<Duration> {
         let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
-        Some(Duration::from_secs_f64(
-            1.0 / f64::from(welcome.tick_rate.max(1)),
-        ))
+        Some(tick_period(welcome))
     }
 
     /// Sends one input frame with `controls` now and predicts it (once a snapshot has shown
@@ -355,11 +352,12 @@ impl ClientSession {
 
     fn render_me(&self, id: EntityId, now: Duration) -> Option<RenderedEntity> {
         let mut me = RenderedEntity::from_state(id, self.world.entity(id)?);
+        // How far between the latest input frame and the next one `now` is.
         let tick = self
             .welcome
             .as_ref()
-            .map_or(1.0, |w| 1.0 / f32::from(w.tick_rate.max(1)));
-        let alpha = now.saturating_sub(self.last_input_at).as_secs_f32() / tick;
+            .map_or(Duration::from_secs(1), tick_period);
+        let alpha = now.saturating_sub(self.last_input_at).as_secs_f32() / tick.as_secs_f32();
         if let Some(pos) = self.prediction.render_position(alpha) {
             me.pos = pos / STEPS_PER_UNIT;
             me.aim = f32::from(self.controls.aim) / 65536.0;
@@ -420,4 +418,9 @@ impl ClientSession {
         self.stats.bytes_out += bytes.len() as u64;
         self.outgoing.push_back(bytes);
     }
+}
+
+/// The time between the server's ticks (and so between input frames).
+fn tick_period(welcome: &Welcome) -> Duration {
+    Duration::from_secs_f64(1.0 / f64::from(welcome.tick_rate.max(1)))
 }
