@@ -5,10 +5,11 @@
 //!
 //! Run: `cargo bench -p tickwire-shared --bench client_session`.
 
+mod parity;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use glam::IVec2;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use parity::{ENTITIES, Parity, WORLD_STEPS};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use tickwire_shared::{
@@ -17,10 +18,6 @@ use tickwire_shared::{
     codec,
 };
 
-/// Props in the world, and how many the rotating window moves per tick (as in `snapshot.rs`).
-const ENTITIES: u32 = 320;
-const MOVING_PER_TICK: u32 = 64;
-const WORLD_STEPS: i32 = 1000 * 64;
 /// The local player: one more entity, moved by its inputs.
 const ME: EntityId = EntityId(ENTITIES);
 const RULES: MovementRules = MovementRules {
@@ -34,31 +31,16 @@ const FRAME: Duration = Duration::from_micros(16_667);
 /// The server side: `count` consecutive snapshot frames, the first full, the rest patches,
 /// with the player applying one input (moving +x) per tick.
 fn snapshot_frames(count: usize) -> Vec<Vec<u8>> {
-    let mut rng = StdRng::seed_from_u64(320);
-    let mut world = WorldState::new();
-    for id in 0..ENTITIES {
-        let pos = IVec2::new(
-            rng.random_range(0..=WORLD_STEPS),
-            rng.random_range(0..=WORLD_STEPS),
-        );
-        world.insert(EntityId(id), EntityState::new(EntityKind::Prop, pos));
-    }
-    world.insert(
+    let mut parity = Parity::new(320);
+    parity.world.insert(
         ME,
         EntityState::new(EntityKind::Player, IVec2::splat(1_000)),
     );
     let mut sent = WorldState::new();
-    let mut next = 0;
     let mut frames = Vec::with_capacity(count);
     for i in 0..count {
-        for _ in 0..MOVING_PER_TICK {
-            let id = EntityId(next);
-            next = (next + 1) % ENTITIES;
-            let mut state = *world.get(id).expect("a prop");
-            let step = IVec2::new(rng.random_range(-32..=32), rng.random_range(-32..=32));
-            state.pos = (state.pos + step).clamp(IVec2::ZERO, IVec2::splat(WORLD_STEPS));
-            world.insert(id, state);
-        }
+        parity.step();
+        let world = &mut parity.world;
         let tick = u32::try_from(i).expect("few ticks") + 1;
         let mut me = *world.get(ME).expect("the player");
         // The input applied this tick is the one sent for the previous frame pair.
@@ -73,7 +55,7 @@ fn snapshot_frames(count: usize) -> Vec<Vec<u8>> {
             tick: Tick(tick),
             baseline: (i > 0).then(|| Tick(tick - 1)),
             checksum: world.checksum(),
-            delta: sent.diff(&world),
+            delta: sent.diff(world),
         };
         sent = world.clone();
         frames.push(codec::encode_server(&ServerMessage::Snapshot(snapshot)).expect("encodes"));

@@ -1,78 +1,22 @@
-//! Snapshot encode and decode on the benchmark world "parity-320" (see BENCHMARKS.md).
-//!
-//! 320 props at uniform random positions in a 1000 x 1000 world (1/64-unit steps, so 0..=64000
-//! on each axis); every tick the next window of 64 of them moves by a uniform random integer in
-//! [-32, 32] steps on x and on y, clamped to the world as the server's arena does. The RNG is
-//! seeded, so every run measures the same worlds and the same frames.
+//! Snapshot encode and decode on the benchmark world "parity-320" (`parity/mod.rs`, see
+//! BENCHMARKS.md).
 //!
 //! Run: `cargo bench -p tickwire-shared --bench snapshot`. Criterion's output is the figure;
 //! throughput is the frame's bytes wherever the step produces or consumes that frame.
 
+mod parity;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use glam::IVec2;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use parity::{ENTITIES, Parity};
 use std::hint::black_box;
 use tickwire_shared::codec::{self, SharedSnapshot};
-use tickwire_shared::{
-    Applied, ClientWorld, EntityId, EntityKind, EntityState, SentAt, ServerMessage, Snapshot, Tick,
-    WorldState,
-};
+use tickwire_shared::{Applied, ClientWorld, SentAt, ServerMessage, Snapshot, Tick, WorldState};
 
-/// Entities in the world.
-const ENTITIES: u32 = 320;
-/// Entities the rotating window moves each tick.
-const MOVING_PER_TICK: usize = 64;
-/// The world's edge in 1/64-unit steps (1000 units).
-const WORLD_STEPS: i32 = 1000 * 64;
-/// Largest move per axis per tick, in steps (half a unit).
-const JITTER_STEPS: i32 = 32;
 /// The tick of the benchmarked patch: three minutes in at 30 Hz, so ticks take their usual
 /// three varint bytes on the wire.
 const TICK: u32 = 30 * 180;
 /// A player's last applied input for the per-client frame (spectators send 0 and share a frame).
 const LAST_INPUT: u32 = 1_234;
-
-/// The parity-320 world and its rotating window.
-struct Parity {
-    rng: StdRng,
-    world: WorldState,
-    next: u32,
-}
-
-impl Parity {
-    fn new(seed: u64) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut world = WorldState::new();
-        for id in 0..ENTITIES {
-            let pos = IVec2::new(
-                rng.random_range(0..=WORLD_STEPS),
-                rng.random_range(0..=WORLD_STEPS),
-            );
-            world.insert(EntityId(id), EntityState::new(EntityKind::Prop, pos));
-        }
-        Self {
-            rng,
-            world,
-            next: 0,
-        }
-    }
-
-    /// Moves the next window of entities, as the server's arena does each tick.
-    fn step(&mut self) {
-        for _ in 0..MOVING_PER_TICK {
-            let id = EntityId(self.next);
-            self.next = (self.next + 1) % ENTITIES;
-            let step = IVec2::new(
-                self.rng.random_range(-JITTER_STEPS..=JITTER_STEPS),
-                self.rng.random_range(-JITTER_STEPS..=JITTER_STEPS),
-            );
-            let mut state = *self.world.get(id).expect("every id below ENTITIES exists");
-            state.pos = (state.pos + step).clamp(IVec2::ZERO, IVec2::splat(WORLD_STEPS));
-            self.world.insert(id, state);
-        }
-    }
-}
 
 /// Everything the benchmarks measure, built once.
 struct Fixture {
