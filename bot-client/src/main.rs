@@ -44,8 +44,8 @@ struct Args {
     /// What the bots do.
     #[arg(long, value_enum, default_value_t = Behaviour::Fire)]
     behaviour: Behaviour,
-    /// Link conditioner: delay every message this many milliseconds in each direction (so
-    /// the round trip grows by twice this), keeping their order as TCP does.
+    /// Link conditioner: after the handshake, delay every message this many milliseconds in
+    /// each direction (so the round trip grows by twice this), keeping their order as TCP does.
     #[arg(long, default_value_t = 0.0, value_parser = non_negative_ms)]
     latency_ms: f64,
     /// Link conditioner: each message's delay varies uniformly by up to this many
