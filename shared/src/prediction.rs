@@ -112,7 +112,7 @@ impl Prediction {
     }
 
     /// Inputs sent that the server has not confirmed yet, oldest first.
-    pub fn unconfirmed(&self) -> impl Iterator<Item = &InputFrame> {
+    pub fn unconfirmed(&self) -> impl ExactSizeIterator<Item = &InputFrame> {
         self.pending.iter().map(|p| &p.input)
     }
 
@@ -162,6 +162,9 @@ impl Prediction {
         if last_input < confirmed_sequence {
             return None;
         }
+        // Where the player was drawn from: the prediction after every input sent, taken before
+        // the confirmed inputs leave `pending`.
+        let old_position = self.position();
         let predicted = if last_input == confirmed_sequence {
             Some(confirmed_position)
         } else {
@@ -180,7 +183,6 @@ impl Prediction {
                 _ => None,
             }
         };
-        let old_position = self.position();
         self.confirmed = Some((last_input, server));
         let mut position = server;
         for pending in &mut self.pending {
@@ -317,6 +319,20 @@ mod tests {
         let stats = prediction.stats();
         assert_eq!((stats.corrections, stats.snaps), (1, 0));
         assert_eq!(stats.error_max, 640.0);
+    }
+
+    #[test]
+    fn a_correction_of_the_last_input_sent_keeps_the_drawn_player_in_place() {
+        // A round trip under one tick: the snapshot confirms every input sent.
+        let mut prediction = Prediction::new(6, 64.0 * 100.0);
+        prediction.reconcile(&RULES, IVec2::new(10_000, 0), 0);
+        prediction.apply_input(&RULES, input(1, 127, 0));
+        let drawn_before = prediction.render_position(1.0).expect("predicting");
+        let server = IVec2::new(10_427, 20);
+        assert!(prediction.reconcile(&RULES, server, 1).is_some());
+        assert_eq!(prediction.stats().snaps, 0, "20 steps is no teleport");
+        assert_eq!(prediction.render_position(1.0), Some(drawn_before));
+        assert_eq!(prediction.offset(), Vec2::new(0.0, -20.0));
     }
 
     #[test]
