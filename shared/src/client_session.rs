@@ -13,11 +13,15 @@ use crate::entity::STEPS_PER_UNIT;
 use crate::interpolation::{Interpolation, RenderedEntity};
 use crate::prediction::Prediction;
 use crate::{
-    ClientMessage, ClientWorld, Controls, EntityId, Hello, RejectReason, Resume, ServerMessage,
-    Tick, Welcome,
+    ClientMessage, ClientWorld, Controls, EntityId, Hello, InputFrame, RejectReason, Resume,
+    ServerMessage, Tick, Welcome,
 };
 use std::collections::VecDeque;
 use std::time::Duration;
+
+/// Most input frames sent per input frame due: replayed ones catch up one per frame, as the
+/// server applies 2 per tick by default and drops what overflows its per-client queue.
+const MAX_INPUTS_PER_FRAME: usize = 2;
 
 /// How a [`ClientSession`] predicts, smooths and interpolates.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,8 +29,9 @@ pub struct ClientConfig {
     /// Input frames over which a correction of the local player is faded in; 0 snaps.
     /// Default: 6 (200 ms at 30 Hz).
     pub smoothing_frames: u32,
-    /// Corrections and remote moves longer than this are jumps (a respawn): shown at once, not
-    /// smoothed or interpolated. In world units. Default: 4.0.
+    /// A correction of the local player longer than this, or a remote entity moving faster
+    /// than this per tick, is a jump (a respawn): shown at once, not smoothed or interpolated.
+    /// In world units. Default: 32.0 (the arena's projectiles move 20 per tick, players 6.7).
     pub snap_distance: f32,
     /// How far behind the newest snapshot remote entities are drawn, in snapshot intervals:
     /// it absorbs that much jitter without a stall. Default: 3.0 (100 ms at 30 Hz).
@@ -37,6 +42,9 @@ pub struct ClientConfig {
     /// Most input frames sent by one [`ClientSession::update`] after the frontend stalled (a
     /// hidden browser tab); later frames are skipped, not bunched. Default: 4.
     pub max_catch_up_frames: u32,
+    /// Input frames sent but not yet confirmed by a snapshot beyond which no more are sent (the
+    /// link is dead; they would all be replayed after a resume). Default: 60 (2 s at 30 Hz).
+    pub max_unconfirmed_inputs: usize,
     /// Time between the client's pings (for the round-trip time). Default: 1 s.
     pub ping_interval: Duration,
 }
@@ -45,10 +53,11 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             smoothing_frames: 6,
-            snap_distance: 4.0,
+            snap_distance: 32.0,
             interpolation_delay: 3.0,
             max_extrapolation: 2.0,
             max_catch_up_frames: 4,
+            max_unconfirmed_inputs: 60,
             ping_interval: Duration::from_secs(1),
         }
     }
@@ -132,6 +141,8 @@ pub struct ClientSession {
     interpolation: Option<Interpolation>,
     outgoing: VecDeque<Vec<u8>>,
     next_sequence: u32,
+    /// Input frames not yet queued to send: after a resume, the ones to replay.
+    unsent_inputs: VecDeque<InputFrame>,
     controls: Controls,
     /// When the next input frame is due, and when the latest one was sent.
     next_input_at: Option<Duration>,
@@ -155,6 +166,7 @@ impl ClientSession {
             interpolation: None,
             outgoing: VecDeque::new(),
             next_sequence: 1,
+            unsent_inputs: VecDeque::new(),
             controls: Controls::default(),
             next_input_at: None,
             last_input_at: Duration::ZERO,
@@ -224,11 +236,9 @@ impl ClientSession {
         });
         self.welcome = Some(welcome);
         if resumed {
-            // Inputs the old connection may have lost: the server ignores any it has applied.
-            let unconfirmed: Vec<_> = self.prediction.unconfirmed().copied().collect();
-            for input in unconfirmed {
-                self.queue(&ClientMessage::Input(input));
-            }
+            // Inputs the old connection may have lost go out again, ahead of new ones and a few
+            // per frame (see `send_input`); the server ignores any it has already applied.
+            self.unsent_inputs = self.prediction.unconfirmed().copied().collect();
         }
         Ok(ClientEvent::Welcomed)
     }
@@ -250,9 +260,11 @@ impl ClientSession {
     /// starts once a snapshot has shown the local player.
     pub fn update(&mut self, now: Duration, controls: Controls) {
         self.controls = controls;
+        // While the server confirms nothing (a dead link), stop piling up inputs to replay.
         if let Some(tick) = self.tick_if_welcomed()
             && self.player().is_some()
             && self.prediction.position().is_some()
+            && self.prediction.unconfirmed().len() < self.config.max_unconfirmed_inputs
         {
             let mut due = *self.next_input_at.get_or_insert(now);
             let mut sent = 0;
@@ -297,7 +309,14 @@ impl ClientSession {
         self.controls = controls;
         self.last_input_at = now;
         self.stats.inputs_sent += 1;
-        self.queue(&ClientMessage::Input(frame));
+        // In sequence order: the server skips a sequence older than one it applied.
+        self.unsent_inputs.push_back(frame);
+        for _ in 0..MAX_INPUTS_PER_FRAME {
+            let Some(input) = self.unsent_inputs.pop_front() else {
+                break;
+            };
+            self.queue(&ClientMessage::Input(input));
+        }
         Some(frame.sequence)
     }
 
@@ -314,7 +333,7 @@ impl ClientSession {
 
     /// After the connection was lost: drops what was waiting for the old socket and queues the
     /// Hello that resumes this session on a new one (same player, same world, unconfirmed
-    /// inputs sent again after the Welcome). Returns `false` if there is nothing to resume
+    /// inputs sent again after the Welcome, in order, alongside new ones). Returns `false` if there is nothing to resume
     /// (never welcomed), and the frontend should start a new session.
     pub fn reconnect(&mut self) -> bool {
         let Some(welcome) = &self.welcome else {

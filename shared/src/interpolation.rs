@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// How fast the estimate of the earliest arrival may rise, in seconds per second: it follows a
 /// path that got slower within seconds, yet one late snapshot barely moves it.
-const ARRIVAL_RISE_PER_SEC: f64 = 0.02;
+const ARRIVAL_RISE_PER_SEC: f64 = 0.05;
 
 /// Snapshots kept at most (also bounds memory when the render clock lags far behind).
 const MAX_BUFFERED: usize = 64;
@@ -75,8 +75,9 @@ pub struct Interpolation {
     tick_secs: f64,
     delay_ticks: f64,
     max_extrapolation_ticks: f64,
-    /// Moves longer than this between two snapshots (1/64 units) are jumps: not interpolated.
-    snap_distance: f32,
+    /// Moves faster than this (1/64 units per tick) are jumps, such as respawns: not
+    /// interpolated or extrapolated.
+    jump_per_tick: f32,
     frames: VecDeque<Frame>,
     newest: Option<Tick>,
     /// Local time (seconds) at which tick 0 would have arrived by the earliest path seen.
@@ -91,20 +92,21 @@ pub struct Interpolation {
 
 impl Interpolation {
     /// A render clock for snapshots every `tick` that draws `delay_ticks` behind the newest,
-    /// extrapolates at most `max_extrapolation_ticks` past it, and does not interpolate moves
-    /// longer than `snap_distance` (1/64 units).
+    /// extrapolates at most `max_extrapolation_ticks` past it, and treats moves faster than
+    /// `jump_per_tick` (1/64 units per tick) as jumps. Negative or NaN tick counts count as 0.
     #[must_use]
     pub fn new(
         tick: Duration,
         delay_ticks: f64,
         max_extrapolation_ticks: f64,
-        snap_distance: f32,
+        jump_per_tick: f32,
     ) -> Self {
         Self {
             tick_secs: tick.as_secs_f64().max(1e-6),
-            delay_ticks,
-            max_extrapolation_ticks,
-            snap_distance,
+            // `max` also turns NaN into 0.
+            delay_ticks: delay_ticks.max(0.0),
+            max_extrapolation_ticks: max_extrapolation_ticks.max(0.0),
+            jump_per_tick,
             frames: VecDeque::new(),
             newest: None,
             tick_zero_at: None,
@@ -223,9 +225,10 @@ impl Interpolation {
                 let t = ((render_tick - from.tick as f64) / (to.tick - from.tick) as f64) as f32;
                 // Entities only in `from` were removed by `to` and stay until it; entities only
                 // in `to` were created by it and wait for it.
+                let ticks = (to.tick - from.tick) as f32;
                 for ((id, a), b) in pairs(&from.entities, &to.entities) {
                     if keep(&id) {
-                        out.push(self.between(id, &a, b.as_ref(), t));
+                        out.push(self.between(id, &a, b.as_ref(), t, ticks));
                     }
                 }
             }
@@ -245,8 +248,8 @@ impl Interpolation {
                         && let Ok(i) = before.entities.binary_search_by_key(id, |(id, _)| *id)
                     {
                         let step = state.pos.as_vec2() - before.entities[i].1.pos.as_vec2();
-                        if step.length() <= self.snap_distance {
-                            let per_tick = step / (newest.tick - before.tick) as f32;
+                        let per_tick = step / (newest.tick - before.tick) as f32;
+                        if per_tick.length() <= self.jump_per_tick {
                             drawn.pos += per_tick * ahead as f32 / STEPS_PER_UNIT;
                         }
                     }
@@ -256,14 +259,15 @@ impl Interpolation {
         }
     }
 
-    /// An entity `t` (0..1) of the way from `a` to `b` (held at `a` without `b`, or when the
-    /// move is a jump).
+    /// An entity `t` (0..1) of the way from `a` to `b`, `ticks` later (held at `a` without `b`,
+    /// or when the move is a jump).
     fn between(
         &self,
         id: EntityId,
         a: &EntityState,
         b: Option<&EntityState>,
         t: f32,
+        ticks: f32,
     ) -> RenderedEntity {
         let mut drawn = RenderedEntity::from_state(id, a);
         let Some(b) = b else {
@@ -271,7 +275,7 @@ impl Interpolation {
         };
         // In floats: positions from the network may be anywhere in i32.
         let step = b.pos.as_vec2() - a.pos.as_vec2();
-        if step.length() <= self.snap_distance {
+        if step.length() <= self.jump_per_tick * ticks {
             drawn.pos = (a.pos.as_vec2() + step * t) / STEPS_PER_UNIT;
         }
         // The short way round the circle.
@@ -391,6 +395,33 @@ mod tests {
             "between ticks 1 and 2: 1 is still there"
         );
         assert_eq!(ids(166.67 + 20.0), vec![2], "tick 2 removed 1");
+    }
+
+    #[test]
+    fn fast_movers_are_interpolated_and_only_teleports_are_held() {
+        // Per tick: a running player 427 steps, a projectile 1280, a respawn 40000 in one tick.
+        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 64.0 * 32.0);
+        let at = |tick: i32, respawned: bool| {
+            let mut world = world(&[(1, 427 * tick), (2, 1280 * tick)]);
+            let x = if respawned { 40_000 } else { 0 };
+            world.insert(
+                EntityId(3),
+                EntityState::new(EntityKind::Player, IVec2::new(x, 0)),
+            );
+            world
+        };
+        interpolation.push(Tick(0), &at(0, false), at_ms(0.0));
+        interpolation.push(Tick(1), &at(1, true), at_ms(33.333));
+        // Half way between ticks 0 and 1.
+        let now = at_ms(33.333 * 3.5);
+        let xs = drawn(&interpolation, now);
+        assert_eq!(xs[0], (1, 427.0 / 2.0 / 64.0));
+        assert_eq!(xs[1], (2, 1280.0 / 2.0 / 64.0));
+        assert_eq!(
+            xs[2],
+            (3, 0.0),
+            "a respawn is not drawn flying across the arena"
+        );
     }
 
     #[test]

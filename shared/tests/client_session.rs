@@ -14,6 +14,7 @@ use tickwire_shared::{
 };
 
 const TICK_MS: u64 = 33;
+const TICK: Duration = Duration::from_millis(TICK_MS);
 const RULES: MovementRules = MovementRules {
     step_per_tick: 427,
     min: IVec2::new(768, 768),
@@ -285,5 +286,60 @@ fn a_shove_by_the_server_is_one_correction_faded_in_without_a_jump() {
     assert!(
         (6..=14).contains(&frames_to_show),
         "faded in over {frames_to_show} rendered frames (6 input frames at 30 Hz, drawn at 60)"
+    );
+}
+
+#[test]
+fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "resumer".into(),
+        spectator: false,
+        resume: None,
+        token: None,
+    };
+    let mut session = ClientSession::new(hello, ClientConfig::default()).expect("hello encodes");
+    let mut server = Server::new();
+    session
+        .receive(&Server::welcome(), Duration::ZERO)
+        .expect("welcome");
+    session.receive(&server.tick(), TICK).expect("snapshot");
+    let sent_inputs = |session: &mut ClientSession| {
+        let mut sequences = Vec::new();
+        while let Some(bytes) = session.poll_outgoing() {
+            if let ClientMessage::Input(input) = codec::decode_client(&bytes).expect("valid") {
+                sequences.push(input.sequence);
+            }
+        }
+        sequences
+    };
+    for _ in 0..5 {
+        session.send_input(Controls::default(), TICK);
+    }
+    assert_eq!(sent_inputs(&mut session), [1, 2, 3, 4, 5]);
+    // The connection is lost before any of them is confirmed.
+    assert!(session.reconnect());
+    let hello = session.poll_outgoing().expect("a resume Hello");
+    assert!(matches!(
+        codec::decode_client(&hello),
+        Ok(ClientMessage::Hello(Hello {
+            resume: Some(_),
+            ..
+        }))
+    ));
+    session
+        .receive(&Server::welcome(), TICK * 2)
+        .expect("welcome back");
+    let mut replayed = Vec::new();
+    for _ in 0..5 {
+        session.send_input(Controls::default(), TICK * 3);
+        let frame = sent_inputs(&mut session);
+        assert!(frame.len() <= 2, "at most two per frame: {frame:?}");
+        replayed.extend(frame);
+    }
+    assert_eq!(
+        replayed,
+        (1..=10).collect::<Vec<_>>(),
+        "all of them, in order"
     );
 }
