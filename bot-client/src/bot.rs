@@ -128,6 +128,8 @@ pub struct Bot {
     epoch: Instant,
     /// Both directions of the conditioned link, when there is one.
     link: Option<(DelayLine<Vec<u8>>, DelayLine<Bytes>)>,
+    /// How the connection ended, held on a conditioned link until the frames before it are out.
+    link_ended: Option<BotError>,
 }
 
 /// What one call to [`Bot::next_event`] saw.
@@ -188,6 +190,7 @@ impl Bot {
             outgoing.clear();
             incoming.clear();
         }
+        self.link_ended = None;
         let ws = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let mut ws = open(url, self.tls.clone()).await?;
             let welcome = await_welcome(&mut ws, &mut self.session, self.epoch).await?;
@@ -237,6 +240,7 @@ impl Bot {
             stats: BotStats::default(),
             epoch,
             link: None,
+            link_ended: None,
         })
     }
 
@@ -293,13 +297,22 @@ impl Bot {
             if let Some(frame) = incoming.pop_due(Instant::now()) {
                 return Ok(frame);
             }
+            // The connection's end comes out after the frames that were on the line before it.
+            if incoming.next_due().is_none()
+                && let Some(ended) = self.link_ended.take()
+            {
+                return Err(ended);
+            }
             let far = Instant::now() + Duration::from_secs(3600);
             let (deliver_at, send_at) = (
                 incoming.next_due().unwrap_or(far),
                 outgoing.next_due().unwrap_or(far),
             );
             tokio::select! {
-                frame = read_frame(&mut self.ws) => incoming.push(Instant::now(), frame?),
+                frame = read_frame(&mut self.ws), if self.link_ended.is_none() => match frame {
+                    Ok(frame) => incoming.push(Instant::now(), frame),
+                    Err(ended) => self.link_ended = Some(ended),
+                },
                 () = tokio::time::sleep_until(deliver_at) => {}
                 () = tokio::time::sleep_until(send_at) => {
                     // Taken off the line only once the socket accepted it: a cancelled send
