@@ -185,7 +185,7 @@ async fn route(
     let method = request.method();
     match path {
         "/healthz" | "/readyz" | "/rooms" | "/metrics" if method != Method::GET => {
-            text(StatusCode::METHOD_NOT_ALLOWED, "only GET here\n")
+            method_not_allowed("GET")
         }
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" if ctx.shutdown.is_cancelled() => {
@@ -205,8 +205,20 @@ async fn route(
         _ if method == Method::GET || method == Method::HEAD => {
             web_files::serve(ctx.web_dir.as_deref(), path, method == Method::HEAD).await
         }
-        _ => text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD here\n"),
+        _ => method_not_allowed("GET, HEAD"),
     }
+}
+
+/// 405 with the `Allow` header RFC 9110 asks for.
+fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("only {allow} here\n"),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 /// The 404 for any path the port does not serve.

@@ -194,7 +194,13 @@ async fn the_endpoints_and_the_upgrade_are_unaffected() {
     // Not an upgrade: still the WebSocket route's 400, never a file lookup.
     assert_eq!(server.get("/ws").await.0, 400);
     assert_eq!(server.get("/ws/index.html").await.0, 400);
-    assert_eq!(request(&server, "POST", "/").await.status, 405);
+    let post = request(&server, "POST", "/").await;
+    assert_eq!(
+        (post.status, post.header("allow")),
+        (405, Some("GET, HEAD"))
+    );
+    let post = request(&server, "POST", "/healthz").await;
+    assert_eq!((post.status, post.header("allow")), (405, Some("GET")));
     drop(crate::util::raw_joined(&server.url).await);
     server.stop().await.expect("clean stop");
 }
