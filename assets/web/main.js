@@ -23,6 +23,9 @@ const FULL_MOVE = 127;
 const TURN = 2 * Math.PI;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 4000;
+// Snapshots come every tick: this long without a message means a half-open connection, which
+// the browser might not report until long after the server's resume window has closed.
+const SILENCE_MS = 3000;
 const GAME_KEYS = new Set([
   "KeyW", "KeyA", "KeyS", "KeyD",
   "ArrowUp", "ArrowLeft", "ArrowDown", "ArrowRight",
@@ -61,6 +64,7 @@ let ws = null;
 let pageStatus = null; // overrides client.status: "reconnecting", "closed: ...", "error: ..."
 let resuming = false; // the current socket carries a resume Hello
 let backoff = BACKOFF_MIN_MS;
+let lastHeardAt = 0; // performance.now() of the latest message on the current socket
 
 function showMessage(...parts) {
   messageBox.replaceChildren(...parts.map((part) => {
@@ -96,6 +100,7 @@ function connect() {
   };
   socket.onmessage = (event) => {
     if (ws !== socket || !(event.data instanceof ArrayBuffer)) return;
+    lastHeardAt = performance.now();
     try {
       client.receive(new Uint8Array(event.data), performance.now());
     } catch (error) {
@@ -154,6 +159,16 @@ function onClose(event) {
     showMessage(`Connection closed: code ${event.code}${event.reason ? ", " + event.reason : ""}. Reload to join again.`);
   }
 }
+
+// A welcomed connection that went silent is treated as lost: drop it and resume on a new one.
+setInterval(() => {
+  if (!ws || !client || client.status !== "playing") return;
+  if (performance.now() - lastHeardAt < SILENCE_MS) return;
+  const silent = ws;
+  ws = null; // its own close event, whenever it comes, is ignored
+  silent.close();
+  onClose({ code: 1006, reason: "no message for " + SILENCE_MS / 1000 + " s" });
+}, 500);
 
 function retry(delay) {
   pageStatus = "reconnecting";
