@@ -7,7 +7,7 @@ use crate::bot::{Bot, BotError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
-use tickwire_shared::{SentAt, ServerMessage, codec};
+use tickwire_shared::{SentAt, codec};
 use tokio_util::sync::CancellationToken;
 
 /// Where a benchmark run is: every client reads the flag once per frame, and waits on the
@@ -92,19 +92,19 @@ async fn on_frame(
     if measuring {
         tally.bytes += frame.len() as u64;
     }
-    if !verify && let Ok(stamp) = codec::peek_snapshot(frame) {
+    // The stamp alone for the figures, so a snapshot is decoded in full at most once.
+    let stamp = codec::peek_snapshot(frame);
+    if let Ok(stamp) = &stamp {
         tally.record_snapshot(
             frame.len(),
             stamp.baseline.is_none(),
             measuring,
             stamp.sent_at,
         );
-        return Ok(());
     }
-    if let Ok(ServerMessage::Snapshot(s)) = codec::decode_server(frame) {
-        tally.record_snapshot(frame.len(), s.baseline.is_none(), measuring, s.sent_at);
+    // Verifying clients apply and check every snapshot; every client answers the server's Pings.
+    if verify || stamp.is_err() {
+        bot.handle_frame(frame).await?;
     }
-    // Applies and verifies snapshots (verifying clients), answers the server's Pings.
-    bot.handle_frame(frame).await?;
     Ok(())
 }

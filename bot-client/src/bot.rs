@@ -394,12 +394,6 @@ impl Bot {
         self.flush().await
     }
 
-    /// Sends a Ping; the Pong's round trip lands in [`BotStats::rtt_us`].
-    pub async fn ping(&mut self) -> Result<(), BotError> {
-        self.session.ping(self.now());
-        self.flush().await
-    }
-
     /// Closes with 1000 and waits briefly for the server's close reply.
     pub async fn close(mut self) -> BotStats {
         let frame = CloseFrame {
