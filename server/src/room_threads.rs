@@ -1,22 +1,24 @@
-//! The threads that run the rooms' loops: one per core, each ticking many rooms in turn (a
-//! thread per room would not scale to hundreds of rooms). A room whose game code panics, or
-//! whose ticks stay slower than its tick period, is closed on its own: its clients get 1011 and
-//! the other rooms keep ticking.
+//! The threads that run the rooms' loops: one per core, sharing one schedule of rooms ordered by
+//! when each is next due (a thread per room would not scale to hundreds of rooms). A thread
+//! takes the room that is due first, ticks it, and puts it back, so rooms move between threads:
+//! a room whose tick stalls holds up only the thread running it, and every other room is ticked
+//! by the other threads. (With one core there is one thread, and a stalled tick delays every
+//! room until the slow-room timeout closes it.) A room whose game code panics, or whose ticks
+//! stay slower than its tick period, is closed on its own: its clients get 1011 and the other
+//! rooms keep ticking.
 
 use crate::close_reason::CloseReason;
 use crate::game_loop::{GameLoop, RoomEnd};
 use std::any::Any;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tracing::{error, info, info_span, warn};
 
-/// How long a thread with nothing due waits before looking for new rooms and the stop flag.
-const IDLE_POLL: Duration = Duration::from_millis(50);
-
-/// A room handed to a thread: its loop, and what to do when it ends.
+/// A room handed to the threads: its loop, and what to do when it ends.
 pub(crate) struct RoomTask {
     pub(crate) name: String,
     pub(crate) game: GameLoop,
@@ -25,89 +27,165 @@ pub(crate) struct RoomTask {
     pub(crate) on_end: Box<dyn FnOnce() + Send>,
 }
 
-/// The room threads.
+/// The room threads and their shared schedule.
 #[derive(Debug)]
 pub(crate) struct RoomThreads {
-    /// Emptied by [`Self::stop`].
-    inboxes: std::sync::Mutex<Vec<mpsc::Sender<RoomTask>>>,
-    next: AtomicUsize,
-    handles: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    schedule: Arc<Schedule>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The rooms not being ticked right now, earliest due first.
+#[derive(Debug, Default)]
+struct Schedule {
+    state: Mutex<ScheduleState>,
+    /// Signalled when a room is added or put back, and on stop.
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct ScheduleState {
+    waiting: BinaryHeap<Reverse<Due>>,
+    /// Breaks ties between rooms due at the same instant: first come, first ticked.
+    next_seq: u64,
+    stopping: bool,
+}
+
+/// A room and when its next tick is due.
+struct Due {
+    at: Instant,
+    seq: u64,
+    room: RoomTask,
 }
 
 impl RoomThreads {
     /// Starts `count` threads (at least one).
     pub(crate) fn start(count: usize) -> std::io::Result<Self> {
-        let mut inboxes = Vec::new();
+        let schedule = Arc::new(Schedule::default());
         let mut handles = Vec::new();
         for index in 0..count.max(1) {
-            let (inbox, rooms) = mpsc::channel();
+            let schedule = Arc::clone(&schedule);
             let handle = std::thread::Builder::new()
                 .name(format!("tickwire-rooms-{index}"))
-                .spawn(move || run_rooms(&rooms))?;
-            inboxes.push(inbox);
+                .spawn(move || schedule.run_rooms())?;
             handles.push(handle);
         }
         Ok(Self {
-            inboxes: std::sync::Mutex::new(inboxes),
-            next: AtomicUsize::new(0),
-            handles: std::sync::Mutex::new(handles),
+            schedule,
+            handles: Mutex::new(handles),
         })
     }
 
-    /// Hands a new room to the next thread in turn.
+    /// Adds a new room, due at once.
     pub(crate) fn add(&self, room: RoomTask) {
-        let inboxes = lock(&self.inboxes);
-        let Some(inbox) =
-            inboxes.get(self.next.fetch_add(1, Ordering::Relaxed) % inboxes.len().max(1))
-        else {
-            // Stopped: the server is shutting down, and the room's sessions with it.
+        let mut state = lock(&self.schedule.state);
+        if state.stopping {
+            // The server is shutting down, and the room's sessions with it.
+            drop(state);
+            let mut room = room;
+            room.end(Some(CloseReason::SHUTDOWN));
             return;
-        };
-        if let Err(mpsc::SendError(room)) = inbox.send(room) {
-            // That thread is gone (it panicked outside a room, which should not happen).
-            error!(room = %room.name, "room thread gone; room not started");
         }
+        state.push(Instant::now(), room);
+        self.schedule.changed.notify_one();
     }
 
-    /// Stops every thread once its rooms are closed: drops the inboxes and waits.
+    /// Stops the threads (each finishes the tick it is running), then closes every room with
+    /// 1001.
     pub(crate) fn stop(&self) {
-        lock(&self.inboxes).clear();
+        lock(&self.schedule.state).stopping = true;
+        self.schedule.changed.notify_all();
         for handle in std::mem::take(&mut *lock(&self.handles)) {
             let _ = handle.join();
         }
+        let rooms = std::mem::take(&mut lock(&self.schedule.state).waiting);
+        for Reverse(mut due) in rooms {
+            due.room.end(Some(CloseReason::SHUTDOWN));
+        }
     }
 }
 
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+impl ScheduleState {
+    fn push(&mut self, at: Instant, room: RoomTask) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.waiting.push(Reverse(Due { at, seq, room }));
+    }
+}
+
+impl Schedule {
+    /// One thread: take the room due first, wait for its time, tick it, put it back; until
+    /// the threads stop.
+    fn run_rooms(&self) {
+        let mut state = lock(&self.state);
+        loop {
+            if state.stopping {
+                return;
+            }
+            let now = Instant::now();
+            let Some(Reverse(first)) = state.waiting.peek() else {
+                state = self
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            };
+            if first.at > now {
+                let wait = first.at - now;
+                state = self
+                    .changed
+                    .wait_timeout(state, wait)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
+                continue;
+            }
+            let Some(Reverse(mut due)) = state.waiting.pop() else {
+                continue;
+            };
+            drop(state);
+            let next = due.room.run_due(Instant::now());
+            state = lock(&self.state);
+            if let Some(at) = next {
+                state.push(at, due.room);
+                // Another thread may be sleeping until a later room.
+                self.changed.notify_one();
+            }
+        }
+    }
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+impl std::fmt::Debug for Due {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Due")
+            .field("at", &self.at)
+            .field("room", &self.room.name)
+            .finish()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// One thread: tick every room that is due, then sleep until the next is due or a room arrives.
-/// Ends when its inbox is closed (server stop): its rooms are closed with 1001.
-fn run_rooms(inbox: &mpsc::Receiver<RoomTask>) {
-    let mut rooms: Vec<RoomTask> = Vec::new();
-    loop {
-        let now = Instant::now();
-        let mut next_due = now + IDLE_POLL;
-        rooms.retain_mut(|room| match room.run_due(now) {
-            Some(due) => {
-                next_due = next_due.min(due);
-                true
-            }
-            None => false,
-        });
-        let wait = next_due.saturating_duration_since(Instant::now());
-        match inbox.recv_timeout(wait) {
-            Ok(room) => rooms.push(room),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    for mut room in rooms {
-        room.end(Some(CloseReason::SHUTDOWN));
-    }
 }
 
 impl RoomTask {
