@@ -58,6 +58,12 @@ impl CloseReason {
         Self::new(close_code::INTERNAL_ERROR, "game loop stopped");
     pub(crate) const INPUT_FLOOD: Self =
         Self::new(close_code::POLICY, "inputs far over the rate limit");
+    pub(crate) const PING_FLOOD: Self =
+        Self::new(close_code::POLICY, "pings far over the rate limit");
+    pub(crate) const FULL_REQUEST_FLOOD: Self = Self::new(
+        close_code::POLICY,
+        "full snapshots requested far more often than full_snapshot_interval_ms",
+    );
     pub(crate) const RESUMED_ELSEWHERE: Self = Self::new(
         close_code::RESUMED_ELSEWHERE,
         "session resumed on another connection",

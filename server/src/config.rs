@@ -64,6 +64,10 @@ pub struct ConfigFile {
     /// See [`ServerConfig::join_secret`]; prefer the `TICKWIRE_JOIN_SECRET` environment
     /// variable, which overrides it. Default: none (no token needed).
     pub join_secret: Option<String>,
+    /// Where to serve the operations endpoints (`/rooms`, `/metrics`, `/healthz`, `/readyz`)
+    /// to anyone; `/rooms` and `/metrics` then leave the game port. Default: none (the game
+    /// port answers `/rooms` and `/metrics` to loopback peers only).
+    pub admin_bind: Option<SocketAddr>,
     /// Limits.
     pub limits: Limits,
 }
@@ -77,6 +81,7 @@ impl Default for ConfigFile {
             web_dir: None,
             allowed_origins: Vec::new(),
             join_secret: None,
+            admin_bind: None,
             limits: Limits::default(),
         }
     }
@@ -171,10 +176,30 @@ pub struct Limits {
     /// Open connections from one IP address; more are dropped at accept. Loopback peers are
     /// exempt unless `limit_loopback_per_ip` is set. Default: 64.
     pub max_connections_per_ip: usize,
-    /// Apply `max_connections_per_ip` to loopback peers too. Off by default: a loopback peer
-    /// is a local tool (bots, load tests) or a local proxy that every client comes through,
-    /// which a per-address cap cannot tell apart. Default: false.
+    /// Apply `max_connections_per_ip` and `max_detached_seats_per_ip` to loopback peers too.
+    /// Off by default: a loopback peer is a local tool (bots, load tests) or a local proxy that
+    /// every client comes through, which a per-address cap cannot tell apart. Default: false.
     pub limit_loopback_per_ip: bool,
+    /// IPv6 peers count toward per-address limits by this prefix of their address (a client
+    /// usually owns a whole /64). At most 128. Default: 64.
+    pub ipv6_prefix_len: u8,
+    /// Seats one address may have waiting for a resume in one room (their connection lost);
+    /// past it, that address's oldest waiting seat is given up. Default: 8.
+    pub max_detached_seats_per_ip: usize,
+    /// A client's requested full snapshots are sent at most once per this interval (one
+    /// request per desync is what a client sends; requests past a burst of 5 faster than this
+    /// close the session with 1008), in ms. Default: 1000.
+    pub full_snapshot_interval_ms: u64,
+    /// Pings (ours or WebSocket's) one client may send per second (burst: one second's worth);
+    /// more get no Pong, and a second's worth of those within a second closes with 1008.
+    /// Default: 10.
+    pub max_pings_per_sec: u32,
+    /// Join tokens remembered as used, until each expires (a token opens one seat); when full
+    /// of unexpired tokens, joins with a new token get `ServerBusy`. Default: 100000.
+    pub max_used_join_tokens: usize,
+    /// Bytes that may wait for all client sockets together; past it, the longest queues are
+    /// cut (4002) until the total is under it again. Default: 268435456 (256 MiB).
+    pub max_queued_bytes_total: usize,
     /// Inputs per second one client may send (burst: one second's worth); more are dropped,
     /// and a client with that many dropped within a second is closed with 1008. Default: 120.
     pub max_inputs_per_sec: u32,
@@ -220,6 +245,12 @@ impl Default for Limits {
             max_connections: 2000,
             max_connections_per_ip: 64,
             limit_loopback_per_ip: false,
+            ipv6_prefix_len: 64,
+            max_detached_seats_per_ip: 8,
+            full_snapshot_interval_ms: 1000,
+            max_pings_per_sec: 10,
+            max_used_join_tokens: 100_000,
+            max_queued_bytes_total: 256 << 20,
             max_inputs_per_sec: 120,
             write_queue_bytes: tickwire_shared::codec::MAX_SERVER_MESSAGE_BYTES + 64 * 1024,
             socket_send_buffer_bytes: 0,
@@ -251,6 +282,12 @@ impl Limits {
             (self.history_ticks, "history_ticks"),
             (self.read_buffer_bytes, "read_buffer_bytes"),
             (self.heartbeat_interval_ms as usize, "heartbeat_interval_ms"),
+            (self.max_pings_per_sec as usize, "max_pings_per_sec"),
+            (self.max_used_join_tokens, "max_used_join_tokens"),
+            (
+                self.full_snapshot_interval_ms as usize,
+                "full_snapshot_interval_ms",
+            ),
         ];
         if let Some((_, name)) = positive.iter().find(|(value, _)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{name} must be at least 1")));
@@ -258,6 +295,16 @@ impl Limits {
         if self.write_queue_bytes < 64 * 1024 {
             return Err(ConfigError::Invalid(
                 "write_queue_bytes must be at least 65536".into(),
+            ));
+        }
+        if self.ipv6_prefix_len > 128 {
+            return Err(ConfigError::Invalid(
+                "ipv6_prefix_len must be at most 128".into(),
+            ));
+        }
+        if self.max_queued_bytes_total < self.write_queue_bytes {
+            return Err(ConfigError::Invalid(
+                "max_queued_bytes_total must be at least write_queue_bytes".into(),
             ));
         }
         if self.max_message_bytes < 64 {

@@ -8,13 +8,14 @@ use crate::config::Limits;
 use crate::connection::Connection;
 use crate::metrics::RoomMetrics;
 use crate::replication::Replication;
-use crate::room_status::RoomStatus;
+use crate::room_status::{RoomStatus, SeatCounts};
 use crate::scenario::Scenario;
 use crate::snapshot_writers::Outbox;
 use crate::tick_stats::TickStats;
 use crate::world::EntityKey;
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tickwire_shared::{
@@ -49,8 +50,19 @@ pub(crate) struct JoinRequest {
     pub(crate) name: String,
     pub(crate) spectator: bool,
     pub(crate) resume: Option<Resume>,
+    /// The client's address as per-address limits count it (IPv6 by prefix); `None` when it is
+    /// exempt (a loopback peer).
+    pub(crate) address: Option<IpAddr>,
     pub(crate) link: ClientLink,
-    pub(crate) reply: oneshot::Sender<Result<ClientId, Refused>>,
+    pub(crate) reply: oneshot::Sender<Result<Seated, Refused>>,
+}
+
+/// What a join gets back when the room takes the client. A resumed seat keeps its own role, so
+/// `spectator` may differ from what the Hello asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seated {
+    pub(crate) client_id: ClientId,
+    pub(crate) spectator: bool,
 }
 
 /// The loop's ends of one session's channels.
@@ -82,6 +94,8 @@ struct Seat {
     last_input: u32,
     /// The single-use token of the latest Welcome.
     resume_token: ResumeToken,
+    /// Where it joined from last (see [`JoinRequest::address`]).
+    address: Option<IpAddr>,
 }
 
 #[derive(Debug)]
@@ -94,6 +108,11 @@ struct Client {
     last_sent: Option<Tick>,
     /// Since when the client has had the most messages in flight it may have.
     behind_since: Option<Instant>,
+    /// The client asked for a full snapshot that has not been sent yet.
+    wants_full: bool,
+    /// When the client's last full snapshot was handed over: the next one it asks for waits
+    /// until `full_snapshot_interval_ms` after it.
+    last_full: Option<Instant>,
 }
 
 /// Why a room's loop ends (besides a panic, which the room threads catch).
@@ -137,6 +156,9 @@ pub(crate) struct GameLoop {
     empty_since: Option<Instant>,
     slow_since: Option<Instant>,
 }
+
+/// The most bytes reserved at once for a tick's player frames (3,000 deltas of parity-320 fit).
+const FRAME_BUFFER_CAP: usize = 1 << 20;
 
 /// How often the loop logs its tick summary.
 const SUMMARY_EVERY: Duration = Duration::from_secs(10);
@@ -186,17 +208,15 @@ impl GameLoop {
         self.tick(started, wall_clock_stamp());
         let took = started.elapsed();
         self.stats.record_tick(took);
-        self.metrics.tick_seconds.record(took.as_secs_f64());
-        let (players, spectators) = self.clients_by_role();
         self.status
-            .record_tick(self.arena.tick(), players, spectators, took);
+            .record_tick(self.arena.tick(), self.seat_counts(), took);
 
         self.next_tick += period;
         let now = Instant::now();
         if now > self.next_tick + period * MAX_CATCH_UP_TICKS {
             let behind = ((now - self.next_tick).as_secs_f64() / period.as_secs_f64()) as u64;
             self.stats.record_overruns(behind);
-            self.metrics.overruns.increment(behind);
+            self.status.record_overruns(behind);
             self.next_tick = now;
         }
         if now >= self.next_summary {
@@ -238,14 +258,17 @@ impl GameLoop {
         }
     }
 
-    /// (players, spectators)
-    fn clients_by_role(&self) -> (usize, usize) {
+    fn seat_counts(&self) -> SeatCounts {
         let players = self
             .clients
             .values()
             .filter(|c| c.seat.player.is_some())
             .count();
-        (players, self.clients.len() - players)
+        SeatCounts {
+            players,
+            spectators: self.clients.len() - players,
+            detached: self.detached.len(),
+        }
     }
 
     /// One tick: step the world, admit joins, apply inputs, record the state, send snapshots
@@ -277,6 +300,7 @@ impl GameLoop {
             name,
             spectator,
             resume,
+            address,
             link,
             reply,
         } = request;
@@ -292,7 +316,9 @@ impl GameLoop {
                     return;
                 }
             },
-            None if self.clients.len() >= self.limits.max_clients => {
+            // Seats kept for a resume count too: a client that joins and drops its connection
+            // over and over must not grow the world past the cap.
+            None if self.clients.len() + self.detached.len() >= self.limits.max_clients => {
                 let _ = reply.send(Err(Refused::Rejected(RejectReason::RoomFull)));
                 return;
             }
@@ -302,16 +328,21 @@ impl GameLoop {
                     player: (!spectator).then(|| self.arena.spawn_player()),
                     last_input: 0,
                     resume_token: ResumeToken(0),
+                    address,
                 };
                 (seat, None, false)
             }
         };
-        let client_id = self.next_client_id;
-        self.next_client_id = self.next_client_id.wrapping_add(1).max(1);
+        let client_id = self.allocate_client_id();
         // A fresh single-use token with every Welcome, from a cryptographic generator.
         let seat = Seat {
             resume_token: ResumeToken(rand::random()),
+            address,
             ..seat
+        };
+        let seated = Seated {
+            client_id,
+            spectator: seat.player.is_none(),
         };
         let welcome = Welcome {
             client_id,
@@ -321,7 +352,7 @@ impl GameLoop {
             resume_token: seat.resume_token,
         };
         let welcome = codec::encode_server(&ServerMessage::Welcome(welcome));
-        let (Ok(welcome), Ok(())) = (welcome, reply.send(Ok(client_id))) else {
+        let (Ok(welcome), Ok(())) = (welcome, reply.send(Ok(seated))) else {
             // The session gave up while waiting (or, never seen, the Welcome did not encode:
             // the session then finds the loop gone); nobody will play this seat.
             self.despawn(seat);
@@ -344,8 +375,21 @@ impl GameLoop {
                 kick: link.kick,
                 last_sent: baseline,
                 behind_since: None,
+                wants_full: false,
+                last_full: None,
             },
         );
+    }
+
+    /// The next client id not in use (ids wrap after 2^32 - 1 joins; 0 is never used).
+    fn allocate_client_id(&mut self) -> ClientId {
+        loop {
+            let id = self.next_client_id;
+            self.next_client_id = self.next_client_id.wrapping_add(1).max(1);
+            if !self.clients.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     /// The seat with this resume token: a lost one, or one still connected (a client that
@@ -366,11 +410,31 @@ impl GameLoop {
         Some(client.seat)
     }
 
-    /// Keeps a client's seat for `resume_grace_ms` after its connection was lost.
+    /// Keeps a client's seat for `resume_grace_ms` after its connection was lost. An address
+    /// keeps at most `max_detached_seats_per_ip` such seats in the room: past it, its oldest
+    /// one is given up.
     fn detach(&mut self, id: ClientId, now: Instant) {
         let Some(client) = self.clients.remove(&id) else {
             return;
         };
+        if let Some(address) = client.seat.address {
+            let mut kept: Vec<(Instant, ResumeToken)> = self
+                .detached
+                .iter()
+                .filter(|(_, (seat, _))| seat.address == Some(address))
+                .map(|(&token, (_, until))| (*until, token))
+                .collect();
+            let allowed = self.limits.max_detached_seats_per_ip.saturating_sub(1);
+            if kept.len() > allowed {
+                kept.sort_unstable_by_key(|(until, _)| *until);
+                for (_, token) in &kept[..kept.len() - allowed] {
+                    if let Some((seat, _)) = self.detached.remove(token) {
+                        debug!(name = %seat.name, %address, "too many seats kept for this address; oldest given up");
+                        self.despawn(seat);
+                    }
+                }
+            }
+        }
         info!(client = id, name = %client.seat.name, "connection lost; seat kept for a resume");
         let until = now + Duration::from_millis(self.limits.resume_grace_ms);
         self.detached
@@ -434,7 +498,7 @@ impl GameLoop {
                     }
                     Ok(ClientEvent::RequestFull) => {
                         debug!(name = %client.seat.name, "full snapshot requested");
-                        client.last_sent = None;
+                        client.wants_full = true;
                     }
                     Err(_) => break,
                 }
@@ -444,11 +508,12 @@ impl GameLoop {
 
     fn send_snapshots(&mut self, now: Instant) {
         let slow_after = Duration::from_millis(self.limits.slow_consumer_timeout_ms);
+        let full_interval = Duration::from_millis(self.limits.full_snapshot_interval_ms);
         let max_in_flight = self.limits.outbound_queue_snapshots;
         let client_count = self.clients.len();
         let mut to_remove = Vec::new();
-        let (mut sent, mut sent_bytes) = (0, 0);
-        for (&id, client) in &mut self.clients {
+        let (mut sent, mut sent_bytes, mut fulls_granted) = (0, 0, 0);
+        for (index, (&id, client)) in self.clients.iter_mut().enumerate() {
             // Too many messages not yet in the kernel: skip this client for the tick; its next
             // snapshot is a delta from the last one handed over, so nothing is lost.
             if client.connection.messages_in_flight() >= max_in_flight {
@@ -459,6 +524,17 @@ impl GameLoop {
                 continue;
             }
             client.behind_since = None;
+            // At most one requested full snapshot per interval: asking every tick must not turn
+            // a client's one-byte requests into a full world each tick.
+            if client.wants_full
+                && client
+                    .last_full
+                    .is_none_or(|at| now.duration_since(at) >= full_interval)
+            {
+                client.wants_full = false;
+                client.last_sent = None;
+                fulls_granted += 1;
+            }
             let snapshot = match self.replication.snapshot_for(client.last_sent) {
                 Ok(Some(snapshot)) => snapshot,
                 Ok(None) => continue,
@@ -469,8 +545,14 @@ impl GameLoop {
                 }
             };
             if self.frames.capacity() < snapshot.max_frame_len() {
-                // Room for every client's frame this tick in one allocation.
-                self.frames.reserve(snapshot.max_frame_len() * client_count);
+                // Room for the rest of the tick's frames in one allocation, up to a cap: a full
+                // frame is far larger than the deltas most clients get.
+                let rest = snapshot.max_frame_len() * (client_count - index);
+                self.frames
+                    .reserve(rest.min(FRAME_BUFFER_CAP.max(snapshot.max_frame_len())));
+            }
+            if client.last_sent.is_none() {
+                client.last_full = Some(now);
             }
             let tick = snapshot.tick;
             let bytes = match snapshot.frame_for(client.seat.last_input, &mut self.frames) {
@@ -489,6 +571,7 @@ impl GameLoop {
         }
         self.metrics.messages_out.increment(sent);
         self.metrics.bytes_out.increment(sent_bytes);
+        self.metrics.desyncs_reported.increment(fulls_granted);
         for len in self.replication.encoded_lengths() {
             self.metrics.snapshot_bytes.record(len as f64);
         }
@@ -517,11 +600,19 @@ mod tests {
     struct TestClient {
         events: mpsc::Sender<ClientEvent>,
         kick: oneshot::Receiver<CloseReason>,
+        seated: Seated,
         welcome: Welcome,
         world: ClientWorld,
         /// The baseline of the first snapshot after the Welcome (`None`: full).
         first_baseline: Option<Tick>,
         _peer: tokio::net::TcpStream,
+    }
+
+    /// What a Hello asks for and where it comes from.
+    #[derive(Default, Clone, Copy)]
+    struct JoinAs {
+        spectator: bool,
+        address: Option<IpAddr>,
     }
 
     struct TestGame {
@@ -532,14 +623,17 @@ mod tests {
 
     impl TestGame {
         fn new(slow_consumer_timeout_ms: u64, max_in_flight: usize) -> Self {
-            let scenario = Scenario {
-                seed: Some(1),
-                ..Scenario::arena()
-            };
-            let limits = Limits {
+            Self::with_limits(Limits {
                 slow_consumer_timeout_ms,
                 outbound_queue_snapshots: max_in_flight,
                 ..Limits::default()
+            })
+        }
+
+        fn with_limits(limits: Limits) -> Self {
+            let scenario = Scenario {
+                seed: Some(1),
+                ..Scenario::arena()
             };
             let (writers, mut receivers) = Writers::new(1);
             let (commands, command_rx) = mpsc::channel(8);
@@ -549,7 +643,7 @@ mod tests {
                 command_rx,
                 writers.outbox(),
                 Arc::new(RoomStatus::new("test", "arena")),
-                Metrics::new().room("test"),
+                Metrics::new().room(),
             );
             Self {
                 game,
@@ -564,11 +658,18 @@ mod tests {
 
         /// Writes and decodes every handed-over message.
         fn deliver(&mut self) -> Vec<ServerMessage> {
+            self.deliver_to(None)
+        }
+
+        /// Writes every handed-over message; decodes those for `only` (all without it).
+        fn deliver_to(&mut self, only: Option<&Arc<Connection>>) -> Vec<ServerMessage> {
             let mut messages = Vec::new();
             while let Ok(batch) = self.batches.try_recv() {
                 for delivery in batch {
                     delivery.connection.write_message(&delivery.message);
-                    messages.push(codec::decode_server(&delivery.message).expect("decodes"));
+                    if only.is_none_or(|c| Arc::ptr_eq(c, &delivery.connection)) {
+                        messages.push(codec::decode_server(&delivery.message).expect("decodes"));
+                    }
                 }
             }
             messages
@@ -587,6 +688,18 @@ mod tests {
             resume: Option<Resume>,
             world: ClientWorld,
         ) -> Result<TestClient, RejectReason> {
+            self.try_join_as(now, resume, world, JoinAs::default())
+                .await
+        }
+
+        /// [`Self::try_join`] with the Hello's role and the client's address.
+        async fn try_join_as(
+            &mut self,
+            now: Instant,
+            resume: Option<Resume>,
+            world: ClientWorld,
+            join_as: JoinAs,
+        ) -> Result<TestClient, RejectReason> {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind");
@@ -597,27 +710,29 @@ mod tests {
             let (events, events_rx) = mpsc::channel(16);
             let (kick_tx, kick) = oneshot::channel();
             let (reply, mut reply_rx) = oneshot::channel();
+            let connection = Arc::new(Connection::new(stream, 1 << 20));
             let link = ClientLink {
                 events: events_rx,
-                connection: Arc::new(Connection::new(stream, 1 << 20)),
+                connection: Arc::clone(&connection),
                 kick: kick_tx,
             };
             self.commands
                 .try_send(Command::Join(JoinRequest {
                     name: "t".into(),
-                    spectator: false,
+                    spectator: join_as.spectator,
                     resume,
+                    address: join_as.address,
                     link,
                     reply,
                 }))
                 .expect("command queue has room");
             self.tick(now);
-            match reply_rx.try_recv().expect("answered within the tick") {
-                Ok(_) => {}
+            let seated = match reply_rx.try_recv().expect("answered within the tick") {
+                Ok(seated) => seated,
                 Err(Refused::Rejected(reason)) => return Err(reason),
                 Err(Refused::RoomClosed(_)) => panic!("the room is open"),
-            }
-            let messages = self.deliver();
+            };
+            let messages = self.deliver_to(Some(&connection));
             let Some(ServerMessage::Welcome(welcome)) = messages.first() else {
                 panic!("the Welcome comes first: {messages:?}");
             };
@@ -628,6 +743,7 @@ mod tests {
             let mut client = TestClient {
                 events,
                 kick,
+                seated,
                 welcome: welcome.clone(),
                 world,
                 first_baseline,
@@ -818,5 +934,203 @@ mod tests {
                 .err(),
             Some(RejectReason::ResumeExpired)
         );
+    }
+
+    impl TestGame {
+        /// The client's session reports its connection lost.
+        fn lose(&mut self, client: &TestClient, now: Instant) {
+            self.commands
+                .try_send(Command::Leave {
+                    id: client.seated.client_id,
+                    resumable: true,
+                })
+                .expect("room");
+            self.tick(now);
+        }
+
+        fn player_exists(&mut self, client: &TestClient) -> bool {
+            let player = client.welcome.player.expect("a player");
+            self.game.arena.replicated().get(player).is_some()
+        }
+    }
+
+    /// A resume that asks for a full snapshot (these tests resume with an empty world).
+    fn resume_of(client: &TestClient) -> Option<Resume> {
+        Some(Resume {
+            token: client.welcome.resume_token,
+            last_applied: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn seats_kept_for_a_resume_count_toward_max_clients() {
+        let mut test = TestGame::with_limits(Limits {
+            max_clients: 2,
+            ..Limits::default()
+        });
+        let t0 = Instant::now();
+        let (a, b) = (test.join(t0).await, test.join(t0).await);
+        test.lose(&a, t0);
+        test.lose(&b, t0);
+        assert_eq!(
+            test.game.seat_counts(),
+            SeatCounts {
+                players: 0,
+                spectators: 0,
+                detached: 2
+            }
+        );
+        assert_eq!(
+            test.try_join(t0, None, ClientWorld::new()).await.err(),
+            Some(RejectReason::RoomFull),
+            "two seats wait for a resume in a room of two"
+        );
+        let a = test
+            .try_join(t0, resume_of(&a), ClientWorld::new())
+            .await
+            .expect("a resume still fits: its seat is already counted");
+        assert!(test.player_exists(&a));
+        let grace = Duration::from_millis(test.game.limits.resume_grace_ms);
+        test.tick(t0 + grace);
+        assert!(!test.player_exists(&b), "b's seat expired");
+        test.join(t0 + grace).await;
+    }
+
+    #[tokio::test]
+    async fn an_address_keeps_a_bounded_number_of_seats_for_a_resume_giving_up_its_oldest() {
+        let mut test = TestGame::with_limits(Limits {
+            max_detached_seats_per_ip: 2,
+            ..Limits::default()
+        });
+        let t0 = Instant::now();
+        let churner = JoinAs {
+            spectator: false,
+            address: Some([203, 0, 113, 7].into()),
+        };
+        let neighbour = JoinAs {
+            address: Some([203, 0, 113, 8].into()),
+            ..churner
+        };
+        let mut churned = Vec::new();
+        for i in 0..4 {
+            let now = t0 + Duration::from_millis(i);
+            let client = test
+                .try_join_as(now, None, ClientWorld::new(), churner)
+                .await
+                .expect("joins");
+            test.lose(&client, now);
+            churned.push(client);
+        }
+        let other = test
+            .try_join_as(t0, None, ClientWorld::new(), neighbour)
+            .await
+            .expect("joins");
+        test.lose(&other, t0 + Duration::from_millis(5));
+        assert_eq!(
+            test.game.seat_counts().detached,
+            3,
+            "two of the churner's, one other"
+        );
+        let kept: Vec<bool> = churned
+            .iter()
+            .map(|c| test.player_exists(c))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            kept,
+            [false, false, true, true],
+            "the oldest two were given up"
+        );
+        assert!(
+            test.player_exists(&other),
+            "another address is not affected"
+        );
+        assert_eq!(
+            test.try_join(t0, resume_of(&churned[0]), ClientWorld::new())
+                .await
+                .err(),
+            Some(RejectReason::ResumeExpired)
+        );
+        test.try_join(t0, resume_of(&churned[3]), ClientWorld::new())
+            .await
+            .expect("a kept seat resumes");
+    }
+
+    #[tokio::test]
+    async fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
+        let mut test = TestGame::new(1000, 64);
+        let t0 = Instant::now();
+        let spectator = test
+            .try_join_as(
+                t0,
+                None,
+                ClientWorld::new(),
+                JoinAs {
+                    spectator: true,
+                    address: None,
+                },
+            )
+            .await
+            .expect("joins");
+        assert!(spectator.seated.spectator);
+        test.lose(&spectator, t0);
+        let resumed = test
+            .try_join_as(
+                t0,
+                resume_of(&spectator),
+                ClientWorld::new(),
+                JoinAs::default(),
+            )
+            .await
+            .expect("resumes");
+        assert!(resumed.seated.spectator, "still a spectator");
+        assert_eq!(resumed.welcome.player, None, "no player spawned");
+
+        let player = test.join(t0).await;
+        test.lose(&player, t0);
+        let resumed = test
+            .try_join_as(
+                t0,
+                resume_of(&player),
+                ClientWorld::new(),
+                JoinAs {
+                    spectator: true,
+                    address: None,
+                },
+            )
+            .await
+            .expect("resumes");
+        assert!(!resumed.seated.spectator, "still a player");
+        assert_eq!(resumed.welcome.player, player.welcome.player);
+    }
+
+    #[tokio::test]
+    async fn requested_full_snapshots_are_sent_at_most_once_per_interval() {
+        let mut test = TestGame::new(1000, 64);
+        let t0 = Instant::now();
+        let client = test.join(t0).await;
+        let interval = Duration::from_millis(test.game.limits.full_snapshot_interval_ms);
+        let mut fulls_at = Vec::new();
+        // A request every tick for 2.5 intervals.
+        let ticks = (interval.as_millis() * 5 / 2 / 33) as u64;
+        for i in 1..=ticks {
+            let now = t0 + Duration::from_millis(33 * i);
+            client
+                .events
+                .try_send(ClientEvent::RequestFull)
+                .expect("room");
+            test.tick(now);
+            for message in test.deliver() {
+                let ServerMessage::Snapshot(snapshot) = message else {
+                    panic!("a snapshot");
+                };
+                if snapshot.baseline.is_none() {
+                    fulls_at.push(now - t0);
+                }
+            }
+        }
+        // The join's full snapshot went out at t0: the next ones wait a whole interval each.
+        assert_eq!(fulls_at.len(), 2, "{fulls_at:?}");
+        assert!(fulls_at[0] >= interval && fulls_at[0] < interval + Duration::from_millis(34));
+        assert!(fulls_at[1] - fulls_at[0] >= interval);
     }
 }

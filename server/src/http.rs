@@ -2,6 +2,10 @@
 //! operations endpoints `/healthz`, `/readyz`, `/rooms` and `/metrics`, and the browser client's
 //! files (`web_files`) on every other path. One connection at a time per task; after an upgrade
 //! the same task runs the session on the raw socket.
+//!
+//! `/rooms` and `/metrics` list every room and its figures, so they are not for everyone: with
+//! an admin listener (`admin_bind`) they are served there ([`serve_admin`]) and not on the game
+//! port; without one, the game port answers them to loopback peers only.
 
 use crate::connection::Connection;
 use crate::session::{self, SessionContext};
@@ -20,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tickwire_shared::room_path::{RoomPath, WS_PATH};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tracing::debug;
@@ -100,7 +104,7 @@ where
         service_fn(move |request| {
             let ctx = Arc::clone(&ctx);
             let upgrade = Arc::clone(&upgrade);
-            async move { Ok::<_, Infallible>(route(request, &ctx, &upgrade).await) }
+            async move { Ok::<_, Infallible>(route(request, peer, &ctx, &upgrade).await) }
         })
     };
     // A connection made while draining gets one answer (`/readyz`: 503) and is closed.
@@ -161,6 +165,7 @@ fn take(upgrade: &Mutex<Option<Upgrade>>) -> Option<Upgrade> {
 
 async fn route(
     mut request: Request<Incoming>,
+    peer: SocketAddr,
     ctx: &SessionContext,
     upgrade: &Mutex<Option<Upgrade>>,
 ) -> Response<Body> {
@@ -183,29 +188,122 @@ async fn route(
         };
     }
     let method = request.method();
-    match path {
-        "/healthz" | "/readyz" | "/rooms" | "/metrics" if method != Method::GET => {
-            method_not_allowed("GET")
-        }
-        "/healthz" => text(StatusCode::OK, "ok\n"),
-        "/readyz" if ctx.shutdown.is_cancelled() => {
-            text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
-        }
-        "/readyz" => text(StatusCode::OK, "ready\n"),
-        "/rooms" => json(&ctx.rooms.list()),
-        "/metrics" => {
-            let mut response = Response::new(Full::new(Bytes::from(ctx.metrics.render())));
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
-            response
-        }
+    match Operation::at(path) {
+        Some(operation) => match operations_access(operation, peer, ctx.admin_elsewhere) {
+            Access::Allowed => operation.answer(method, ctx),
+            Access::OnAdminListener => not_found(),
+            Access::LoopbackOnly => text(
+                StatusCode::FORBIDDEN,
+                "operations endpoints answer loopback peers only (see admin_bind)\n",
+            ),
+        },
         // Every other path is a file of the browser client (404 when there is no web dir).
-        _ if method == Method::GET || method == Method::HEAD => {
+        None if method == Method::GET || method == Method::HEAD => {
             web_files::serve(ctx.web_dir.as_deref(), path, method == Method::HEAD).await
         }
-        _ => method_not_allowed("GET, HEAD"),
+        None => method_not_allowed("GET, HEAD"),
+    }
+}
+
+/// The operations endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Health,
+    Ready,
+    Rooms,
+    Metrics,
+}
+
+/// Whether a peer may see an operations endpoint on the game port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Allowed,
+    /// Served on the admin listener instead.
+    OnAdminListener,
+    /// Only loopback peers may see it (there is no admin listener).
+    LoopbackOnly,
+}
+
+/// `/healthz` and `/readyz` are public (load balancers probe them); `/rooms` and `/metrics` are
+/// for operators.
+fn operations_access(operation: Operation, peer: SocketAddr, admin_elsewhere: bool) -> Access {
+    match operation {
+        Operation::Health | Operation::Ready => Access::Allowed,
+        Operation::Rooms | Operation::Metrics if admin_elsewhere => Access::OnAdminListener,
+        _ if peer.ip().to_canonical().is_loopback() => Access::Allowed,
+        _ => Access::LoopbackOnly,
+    }
+}
+
+impl Operation {
+    fn at(path: &str) -> Option<Self> {
+        match path {
+            "/healthz" => Some(Self::Health),
+            "/readyz" => Some(Self::Ready),
+            "/rooms" => Some(Self::Rooms),
+            "/metrics" => Some(Self::Metrics),
+            _ => None,
+        }
+    }
+
+    fn answer(self, method: &Method, ctx: &SessionContext) -> Response<Body> {
+        if method != Method::GET {
+            return method_not_allowed("GET");
+        }
+        match self {
+            Self::Health => text(StatusCode::OK, "ok\n"),
+            Self::Ready if ctx.shutdown.is_cancelled() => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+            }
+            Self::Ready => text(StatusCode::OK, "ready\n"),
+            Self::Rooms => json(&ctx.rooms.list()),
+            Self::Metrics => {
+                let body = ctx.metrics.render(&ctx.rooms.series());
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                response
+            }
+        }
+    }
+}
+
+/// Serves the operations endpoints to anyone on the admin listener (plain HTTP; bind it to a
+/// private address), until the task is aborted.
+pub(crate) async fn serve_admin(listener: TcpListener, ctx: Arc<SessionContext>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                debug!(error = %e, "admin accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move {
+            let service = service_fn(|request: Request<Incoming>| {
+                let ctx = Arc::clone(&ctx);
+                async move {
+                    let answer = match Operation::at(request.uri().path()) {
+                        Some(operation) => operation.answer(request.method(), &ctx),
+                        None => not_found(),
+                    };
+                    Ok::<_, Infallible>(answer)
+                }
+            });
+            let served = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_millis(ctx.limits.handshake_timeout_ms))
+                .max_buf_size(MAX_REQUEST_HEAD_BYTES)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                debug!(%peer, error = %e, "admin HTTP connection ended");
+            }
+        });
     }
 }
 
@@ -313,4 +411,42 @@ fn json(value: &impl serde::Serialize) -> Response<Body> {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rooms_and_metrics_answer_loopback_only_or_only_on_the_admin_listener() {
+        let outside: SocketAddr = "203.0.113.9:5000".parse().expect("addr");
+        let mapped_outside: SocketAddr = "[::ffff:203.0.113.9]:5000".parse().expect("addr");
+        let local: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let local_v6: SocketAddr = "[::1]:5000".parse().expect("addr");
+        let mapped_local: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().expect("addr");
+        for operation in [Operation::Rooms, Operation::Metrics] {
+            for peer in [outside, mapped_outside] {
+                assert_eq!(
+                    operations_access(operation, peer, false),
+                    Access::LoopbackOnly
+                );
+            }
+            for peer in [local, local_v6, mapped_local] {
+                assert_eq!(operations_access(operation, peer, false), Access::Allowed);
+                assert_eq!(
+                    operations_access(operation, peer, true),
+                    Access::OnAdminListener
+                );
+            }
+        }
+        for operation in [Operation::Health, Operation::Ready] {
+            for admin_elsewhere in [false, true] {
+                assert_eq!(
+                    operations_access(operation, outside, admin_elsewhere),
+                    Access::Allowed,
+                    "{operation:?} stays public"
+                );
+            }
+        }
+    }
 }

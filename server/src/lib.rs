@@ -14,7 +14,7 @@
 //! - `game_loop`: one room's fixed-tick loop; owns its arena and its clients.
 //! - `snapshot_writers`: a task per runtime worker writing each tick's messages to sockets.
 //! - `metrics`: the Prometheus metrics.
-//! - `input_rate` and `per_ip`: abuse limits (signed join tokens are in the shared crate).
+//! - `message_rate` and `per_ip`: abuse limits (signed join tokens are in the shared crate).
 //! - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
 //! - `world`: entity storage (slotmap) with wire ids and the replicated view.
 //! - `wire_ids`: compact wire ids with a reuse quarantine.
@@ -29,7 +29,8 @@ pub mod config;
 mod connection;
 mod game_loop;
 mod http;
-mod input_rate;
+mod log_throttle;
+mod message_rate;
 mod metrics;
 mod per_ip;
 mod replication;
@@ -41,6 +42,7 @@ mod session;
 mod snapshot_writers;
 mod tick_stats;
 pub mod tls;
+mod used_tokens;
 mod web_files;
 mod wire_ids;
 mod world;
@@ -50,6 +52,7 @@ pub use scenario::Scenario;
 pub use tickwire_shared::join_token::{self, JoinClaims, JoinSecret};
 pub use tickwire_shared::room_path::WS_PATH;
 
+use log_throttle::LogThrottle;
 use metrics::Metrics;
 use room_threads::RoomThreads;
 use rooms::Rooms;
@@ -63,6 +66,10 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
+
+/// At most one warning per this interval about connections dropped at accept (`left_out`
+/// counts the rest).
+const DROPPED_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How often histogram samples are folded into their buckets when nobody scrapes `/metrics`.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
@@ -78,11 +85,33 @@ pub enum ServerError {
     Config(#[from] config::ConfigError),
 }
 
-/// Serves the game and its HTTP endpoints on `listener` until `shutdown` completes. Then it
-/// drains: `/readyz` answers 503 and upgrades are refused while every session is closed with
-/// 1001 and given up to the configured grace for its close handshake; then the rooms stop.
+/// Serves the game and its HTTP endpoints on `listener` until `shutdown` completes. The
+/// operations endpoints `/rooms` and `/metrics` answer loopback peers only (403 to others).
+/// Then it drains: `/readyz` answers 503 and upgrades are refused while every session is closed
+/// with 1001 and given up to the configured grace for its close handshake; then the rooms stop.
 pub async fn run(
     listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    serve(listener, None, config, shutdown).await
+}
+
+/// [`run`], with the operations endpoints (`/rooms`, `/metrics`, `/healthz`, `/readyz`) served
+/// to anyone on `admin` (bind it to a private address) and `/rooms` and `/metrics` not served
+/// on the game port at all.
+pub async fn run_with_admin(
+    listener: TcpListener,
+    admin: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    serve(listener, Some(admin), config, shutdown).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
@@ -108,12 +137,20 @@ pub async fn run(
         rooms: Arc::clone(&rooms),
         metrics: Arc::clone(&metrics),
         shutdown: draining.clone(),
+        admin_elsewhere: admin.is_some(),
+        used_tokens: used_tokens::UsedTokens::new(config.limits.max_used_join_tokens),
         started: Instant::now(),
     });
     let connections = TaskTracker::new();
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, path = WS_PATH, "listening");
     }
+    let admin = admin.map(|admin| {
+        if let Ok(addr) = admin.local_addr() {
+            info!(%addr, "operations endpoints listening");
+        }
+        tokio::spawn(http::serve_admin(admin, Arc::clone(&ctx)))
+    });
     let upkeep = tokio::spawn({
         let metrics = Arc::clone(&metrics);
         async move {
@@ -128,6 +165,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     let grace = Duration::from_millis(config.limits.shutdown_grace_ms);
     let mut drain_deadline = None;
+    let mut dropped_warnings = LogThrottle::new(DROPPED_WARNING_INTERVAL);
     loop {
         // While draining, keep answering HTTP (so `/readyz` says 503) until every session has
         // closed or the grace is over.
@@ -150,14 +188,25 @@ pub async fn run(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let limits = &config.limits;
-                    let exempt = peer.ip().is_loopback() && !limits.limit_loopback_per_ip;
-                    let per_ip_cap = if exempt { usize::MAX } else { limits.max_connections_per_ip };
-                    let Some(ip_slot) = per_ip.try_acquire(peer.ip(), per_ip_cap) else {
-                        warn!(%peer, "connections per IP limit reached; connection dropped");
-                        continue;
+                    let address = per_ip::limited_address(peer.ip(), limits);
+                    let ip_slot = match address {
+                        Some(address) => {
+                            match per_ip.try_acquire(address, limits.max_connections_per_ip) {
+                                Some(slot) => Some(slot),
+                                None => {
+                                    if let Some(left_out) = dropped_warnings.admit(Instant::now()) {
+                                        warn!(%peer, left_out, "connections per IP limit reached; connection dropped");
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
+                        None => None,
                     };
                     let Ok(slot) = Arc::clone(&connection_slots).try_acquire_owned() else {
-                        warn!(%peer, "connection limit reached; connection dropped");
+                        if let Some(left_out) = dropped_warnings.admit(Instant::now()) {
+                            warn!(%peer, left_out, "connection limit reached; connection dropped");
+                        }
                         continue;
                     };
                     let ctx = Arc::clone(&ctx);
@@ -182,6 +231,9 @@ pub async fn run(
     }
     drop(listener);
     upkeep.abort();
+    if let Some(admin) = admin {
+        admin.abort();
+    }
     let rooms_stopped = tokio::task::spawn_blocking(move || rooms.stop()).await;
     if rooms_stopped.is_err() {
         warn!("stopping the rooms panicked");

@@ -1,5 +1,6 @@
-//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--scenario FILE] [--scenarios-dir DIR]
-//! [--web-dir DIR] [--tick-rate HZ] [--log-format text|json] [--tls-cert PEM --tls-key PEM]`
+//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--admin-bind ADDR:PORT] [--scenario FILE]
+//! [--scenarios-dir DIR] [--web-dir DIR] [--tick-rate HZ] [--log-format text|json]
+//! [--tls-cert PEM --tls-key PEM]`
 //! `tickwire-server mint-token --player ID [--room ROOM] [--ttl SECS]`
 
 use anyhow::Context;
@@ -12,8 +13,8 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 /// Tickwire game server: serves WebSocket at ws://ADDR:PORT/ws (or /ws/ROOM for a named room),
-/// and /healthz, /readyz, /rooms, /metrics and the browser client's files over HTTP on the same
-/// port.
+/// and /healthz, /readyz and the browser client's files over HTTP on the same port; /rooms and
+/// /metrics on --admin-bind, or on the game port to loopback peers only.
 #[derive(Debug, Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
@@ -25,6 +26,11 @@ struct Args {
     /// Address to listen on [default: 127.0.0.1:7777].
     #[arg(long)]
     bind: Option<SocketAddr>,
+    /// Serve the operations endpoints (/rooms, /metrics, /healthz, /readyz) to anyone on this
+    /// address (plain HTTP; keep it private) instead of /rooms and /metrics on the game port
+    /// [default: the config's admin_bind, else none].
+    #[arg(long)]
+    admin_bind: Option<SocketAddr>,
     /// Scenario a room starts with [default: the built-in arena, assets/scenarios/arena.toml].
     #[arg(long)]
     scenario: Option<PathBuf>,
@@ -157,7 +163,15 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
-    tickwire_server::run(listener, config, shutdown_signal()).await?;
+    match args.admin_bind.or(file.admin_bind) {
+        Some(admin_bind) => {
+            let admin = TcpListener::bind(admin_bind)
+                .await
+                .with_context(|| format!("cannot listen on {admin_bind} (admin)"))?;
+            tickwire_server::run_with_admin(listener, admin, config, shutdown_signal()).await?;
+        }
+        None => tickwire_server::run(listener, config, shutdown_signal()).await?,
+    }
     Ok(())
 }
 
@@ -190,10 +204,14 @@ fn mint_token(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("the clock is before 1970")?;
+    let expires_unix = now
+        .as_secs()
+        .checked_add(ttl)
+        .context("--ttl is too large")?;
     let claims = JoinClaims {
         player,
         room,
-        expires_unix: now.as_secs() + ttl,
+        expires_unix,
     };
     let token = tickwire_server::join_token::mint(&secret, &claims)
         .context("player and room must be 1 to 32 of A-Z a-z 0-9 - _")?;

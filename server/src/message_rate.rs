@@ -1,24 +1,26 @@
-//! Each client's input rate limit: a token bucket (governor's GCRA) of `max_inputs_per_sec`
-//! with a burst of one second's worth. Inputs over it are dropped and counted; a client that
-//! keeps sending at least twice the allowed rate for a second is disconnected.
+//! A client's rate limit for one kind of message (inputs, pings, full-snapshot requests): a
+//! token bucket (governor's GCRA). Messages over it are dropped; a client with `max_drops`
+//! dropped within a second is disconnected (1008). For inputs and pings the bucket holds a
+//! second's worth and `max_drops` is a second's worth too, so a client that keeps sending at
+//! least twice the allowed rate for a second is disconnected.
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-/// What to do with one input.
+/// What to do with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     Accept,
-    /// Over the rate: drop this input.
+    /// Over the rate: drop this message.
     Drop,
-    /// Over the rate for a whole second's worth of extra inputs: disconnect.
+    /// `max_drops` dropped within a second: disconnect.
     Disconnect,
 }
 
-/// One client's input budget.
+/// One client's budget for one kind of message.
 #[derive(Debug)]
-pub(crate) struct InputRate {
+pub(crate) struct MessageRate {
     bucket: DefaultDirectRateLimiter,
     /// Drops allowed within [`FLOOD_WINDOW`] before the client is disconnected.
     max_drops: u32,
@@ -29,17 +31,22 @@ pub(crate) struct InputRate {
 /// The window in which drops are counted.
 const FLOOD_WINDOW: Duration = Duration::from_secs(1);
 
-impl InputRate {
-    pub(crate) fn new(max_inputs_per_sec: NonZeroU32) -> Self {
+impl MessageRate {
+    /// `per_sec` a second, a burst of a second's worth, and as many drops before a disconnect.
+    pub(crate) fn per_second(per_sec: NonZeroU32) -> Self {
+        Self::new(Quota::per_second(per_sec), per_sec.get())
+    }
+
+    pub(crate) fn new(quota: Quota, max_drops: u32) -> Self {
         Self {
-            bucket: RateLimiter::direct(Quota::per_second(max_inputs_per_sec)),
-            max_drops: max_inputs_per_sec.get(),
+            bucket: RateLimiter::direct(quota),
+            max_drops,
             window_start: Instant::now(),
             drops_in_window: 0,
         }
     }
 
-    /// Judges one input arriving at `now`.
+    /// Judges one message arriving at `now`.
     pub(crate) fn check(&mut self, now: Instant) -> Verdict {
         if self.bucket.check().is_ok() {
             return Verdict::Accept;
@@ -63,7 +70,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_excess_is_dropped_and_a_flood_disconnects() {
-        let mut rate = InputRate::new(NonZeroU32::new(10).expect("nonzero"));
+        let mut rate = MessageRate::per_second(NonZeroU32::new(10).expect("nonzero"));
         let now = Instant::now();
         let verdicts: Vec<Verdict> = (0..25).map(|_| rate.check(now)).collect();
         assert!(
@@ -83,7 +90,7 @@ mod tests {
 
     #[test]
     fn drops_spread_over_seconds_do_not_disconnect() {
-        let mut rate = InputRate::new(NonZeroU32::new(10).expect("nonzero"));
+        let mut rate = MessageRate::per_second(NonZeroU32::new(10).expect("nonzero"));
         let start = Instant::now();
         for _ in 0..10 {
             assert_eq!(rate.check(start), Verdict::Accept);

@@ -1,14 +1,24 @@
 //! The server's metrics, rendered as Prometheus text on `GET /metrics`. One recorder per server
 //! (not the `metrics` crate's global one), so servers in one process (the tests) stay apart; the
 //! handles are registered once and updated without a lookup.
+//!
+//! Series labelled by room are not in the recorder, which can never drop a series: each room's
+//! [`RoomSeries`] lives in its status and is rendered from the rooms open now, so a closed room's
+//! series go with it and room-name churn cannot grow `/metrics` or memory.
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
-use std::fmt;
+use std::fmt::{self, Write};
+use std::time::Duration;
 
 const TICK_SECONDS: &str = "tickwire_tick_duration_seconds";
+const TICK_OVERRUNS: &str = "tickwire_tick_overruns_total";
+/// Upper bounds of the tick-time histogram's buckets, in seconds.
+const TICK_BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1, 0.25,
+];
 const SNAPSHOT_BYTES: &str = "tickwire_snapshot_bytes";
 
 /// Server-wide metrics and the recorder behind them.
@@ -23,19 +33,19 @@ pub(crate) struct Metrics {
     pub(crate) messages_out: Counter,
     snapshot_bytes: Histogram,
     pub(crate) inputs_dropped: Counter,
-    pub(crate) desyncs_reported: Counter,
+    desyncs_reported: Counter,
+    pub(crate) full_snapshot_requests: Counter,
     resumes: Counter,
 }
 
-/// One room's metrics (labelled `room`) and the server-wide traffic figures its loop adds to.
+/// The server-wide figures a room's loop adds to.
 #[derive(Debug, Clone)]
 pub(crate) struct RoomMetrics {
-    pub(crate) tick_seconds: Histogram,
-    pub(crate) overruns: Counter,
     pub(crate) snapshot_bytes: Histogram,
     pub(crate) bytes_out: Counter,
     pub(crate) messages_out: Counter,
     pub(crate) resumes: Counter,
+    pub(crate) desyncs_reported: Counter,
 }
 
 const METADATA: Metadata<'static> =
@@ -47,19 +57,11 @@ impl Metrics {
         // Bucket bounds are valid constants, so these cannot fail; keep the builder if they do.
         let builder = builder
             .set_buckets_for_metric(
-                Matcher::Full(TICK_SECONDS.into()),
+                Matcher::Full(SNAPSHOT_BYTES.into()),
                 &[
-                    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1, 0.25,
+                    64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 16384.0, 65536.0,
                 ],
             )
-            .and_then(|b| {
-                b.set_buckets_for_metric(
-                    Matcher::Full(SNAPSHOT_BYTES.into()),
-                    &[
-                        64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 16384.0, 65536.0,
-                    ],
-                )
-            })
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -88,16 +90,16 @@ impl Metrics {
             ),
             (
                 "tickwire_desyncs_reported_total",
-                "Full snapshots requested by clients after a checksum mismatch",
+                "Full snapshots sent because a client asked for one (a checksum mismatch on its \
+                 side); at most one per client per full_snapshot_interval_ms",
+            ),
+            (
+                "tickwire_full_snapshot_requests_total",
+                "RequestFull messages received, granted or not",
             ),
             (
                 "tickwire_kicks_total",
                 "Sessions the server closed, by close code",
-            ),
-            (TICK_SECONDS, "Time to run one tick of a room"),
-            (
-                "tickwire_tick_overruns_total",
-                "Ticks a room skipped after falling behind",
             ),
             (
                 SNAPSHOT_BYTES,
@@ -120,27 +122,21 @@ impl Metrics {
             snapshot_bytes: recorder.register_histogram(&Key::from_name(SNAPSHOT_BYTES), &METADATA),
             inputs_dropped: counter("tickwire_inputs_dropped_total"),
             desyncs_reported: counter("tickwire_desyncs_reported_total"),
+            full_snapshot_requests: counter("tickwire_full_snapshot_requests_total"),
             resumes: counter("tickwire_resumes_total"),
             handle,
             recorder,
         }
     }
 
-    /// The handles of one room's metrics.
-    pub(crate) fn room(&self, room: &str) -> RoomMetrics {
-        let labels = || vec![Label::new("room", room.to_owned())];
+    /// The handles a room's loop adds its traffic to.
+    pub(crate) fn room(&self) -> RoomMetrics {
         RoomMetrics {
-            tick_seconds: self
-                .recorder
-                .register_histogram(&Key::from_parts(TICK_SECONDS, labels()), &METADATA),
-            overruns: self.recorder.register_counter(
-                &Key::from_parts("tickwire_tick_overruns_total", labels()),
-                &METADATA,
-            ),
             snapshot_bytes: self.snapshot_bytes.clone(),
             bytes_out: self.bytes_out.clone(),
             messages_out: self.messages_out.clone(),
             resumes: self.resumes.clone(),
+            desyncs_reported: self.desyncs_reported.clone(),
         }
     }
 
@@ -153,15 +149,88 @@ impl Metrics {
         self.recorder.register_counter(&key, &METADATA).increment(1);
     }
 
-    /// Every metric in the Prometheus text format.
-    pub(crate) fn render(&self) -> String {
-        self.handle.render()
+    /// Every metric in the Prometheus text format: the recorder's, then the series of the rooms
+    /// open now.
+    pub(crate) fn render(&self, rooms: &[(String, RoomSeries)]) -> String {
+        let mut text = self.handle.render();
+        writeln!(text, "# HELP {TICK_SECONDS} Time to run one tick of a room").ok();
+        writeln!(text, "# TYPE {TICK_SECONDS} histogram").ok();
+        for (room, series) in rooms {
+            series.write_tick_histogram(room, &mut text);
+        }
+        writeln!(
+            text,
+            "# HELP {TICK_OVERRUNS} Ticks a room skipped after falling behind"
+        )
+        .ok();
+        writeln!(text, "# TYPE {TICK_OVERRUNS} counter").ok();
+        for (room, series) in rooms {
+            writeln!(
+                text,
+                "{TICK_OVERRUNS}{{room=\"{room}\"}} {}",
+                series.overruns
+            )
+            .ok();
+        }
+        text
     }
 
     /// Drains histogram samples into their buckets; run every few seconds so memory stays flat
     /// when nobody scrapes.
     pub(crate) fn run_upkeep(&self) {
         self.handle.run_upkeep();
+    }
+}
+
+/// One room's own series: its tick times and overruns since it opened.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RoomSeries {
+    /// Ticks at or under each bound of [`TICK_BUCKETS`] (not cumulative).
+    tick_buckets: [u64; TICK_BUCKETS.len()],
+    ticks: u64,
+    tick_seconds_sum: f64,
+    pub(crate) overruns: u64,
+}
+
+impl RoomSeries {
+    pub(crate) fn record_tick(&mut self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        if let Some(bucket) = TICK_BUCKETS.iter().position(|&bound| seconds <= bound) {
+            self.tick_buckets[bucket] += 1;
+        }
+        self.ticks += 1;
+        self.tick_seconds_sum += seconds;
+    }
+
+    /// Room names are plain (A-Z a-z 0-9 - _), so they need no escaping as label values.
+    fn write_tick_histogram(&self, room: &str, text: &mut String) {
+        let mut cumulative = 0;
+        for (bound, count) in TICK_BUCKETS.iter().zip(self.tick_buckets) {
+            cumulative += count;
+            writeln!(
+                text,
+                "{TICK_SECONDS}_bucket{{room=\"{room}\",le=\"{bound}\"}} {cumulative}"
+            )
+            .ok();
+        }
+        writeln!(
+            text,
+            "{TICK_SECONDS}_bucket{{room=\"{room}\",le=\"+Inf\"}} {}",
+            self.ticks
+        )
+        .ok();
+        writeln!(
+            text,
+            "{TICK_SECONDS}_sum{{room=\"{room}\"}} {}",
+            self.tick_seconds_sum
+        )
+        .ok();
+        writeln!(
+            text,
+            "{TICK_SECONDS}_count{{room=\"{room}\"}} {}",
+            self.ticks
+        )
+        .ok();
     }
 }
 

@@ -1,10 +1,36 @@
-//! Open connections per client IP address, capped at `max_connections_per_ip`.
+//! Open connections per client address, capped at `max_connections_per_ip`, and the address
+//! that per-address limits count: an IPv4 address, or an IPv6 address's prefix (a client
+//! owns a whole /64, so counting full IPv6 addresses would give it 2^64 budgets).
 
+use crate::config::Limits;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Counts of open connections by address.
+/// The address per-address limits count `ip` as: IPv4 as it is (also when mapped into IPv6),
+/// IPv6 cut to its first `ipv6_prefix_len` bits (at most 128).
+pub(crate) fn address_key(ip: IpAddr, ipv6_prefix_len: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u32::from(ipv6_prefix_len.min(128));
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+            }
+        },
+    }
+}
+
+/// The address key per-address limits count a peer at `ip` under, or `None` when the peer is
+/// exempt (loopback, unless `limit_loopback_per_ip`).
+pub(crate) fn limited_address(ip: IpAddr, limits: &Limits) -> Option<IpAddr> {
+    let exempt = ip.is_loopback() && !limits.limit_loopback_per_ip;
+    (!exempt).then(|| address_key(ip, limits.ipv6_prefix_len))
+}
+
+/// Counts of open connections by address key (see [`address_key`]).
 #[derive(Debug, Default)]
 pub(crate) struct PerIp {
     open: Mutex<HashMap<IpAddr, usize>>,
@@ -52,6 +78,25 @@ impl Drop for IpSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_by_prefix_and_mapped_ipv4_as_ipv4() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("an address");
+        let a = address_key(ip("2001:db8:1:2:aaaa::1"), 64);
+        assert_eq!(a, ip("2001:db8:1:2::"));
+        assert_eq!(
+            address_key(ip("2001:db8:1:2:ffff:1:2:3"), 64),
+            a,
+            "same /64"
+        );
+        assert_ne!(address_key(ip("2001:db8:1:3::1"), 64), a, "another /64");
+        assert_eq!(address_key(ip("2001:db8:1:3::1"), 48), ip("2001:db8:1::"));
+        assert_eq!(address_key(ip("2001:db8::1"), 128), ip("2001:db8::1"));
+        assert_eq!(address_key(ip("2001:db8::1"), 0), ip("::"));
+        assert_eq!(address_key(ip("2001:db8::1"), 200), ip("2001:db8::1"));
+        assert_eq!(address_key(ip("::ffff:10.1.2.3"), 64), ip("10.1.2.3"));
+        assert_eq!(address_key(ip("10.1.2.3"), 64), ip("10.1.2.3"));
+    }
 
     #[test]
     fn an_address_gets_at_most_max_slots_and_dropping_one_frees_it() {

@@ -1,5 +1,7 @@
-//! What `/rooms` shows of one room, updated by its loop every tick.
+//! What `/rooms` and the room's `/metrics` series show of one room, updated by its loop every
+//! tick.
 
+use crate::metrics::RoomSeries;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -21,8 +23,10 @@ pub(crate) struct RoomStatus {
 struct Figures {
     players: usize,
     spectators: usize,
+    detached: usize,
     tick: u32,
     recent_tick_us: VecDeque<u32>,
+    series: RoomSeries,
 }
 
 /// One room in `/rooms`.
@@ -32,9 +36,21 @@ pub(crate) struct RoomSummary {
     pub(crate) scenario: String,
     pub(crate) players: usize,
     pub(crate) spectators: usize,
+    /// Seats whose connection was lost, kept for a resume (they count toward `max_clients`).
+    pub(crate) detached: usize,
     pub(crate) tick: u32,
     /// Over the last [`RECENT_TICKS`] ticks.
     pub(crate) tick_ms_p99: f64,
+    /// Ticks skipped after falling behind, since the room opened.
+    pub(crate) overruns: u64,
+}
+
+/// A room's seats by kind, as the loop counts them each tick.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SeatCounts {
+    pub(crate) players: usize,
+    pub(crate) spectators: usize,
+    pub(crate) detached: usize,
 }
 
 impl RoomStatus {
@@ -46,23 +62,28 @@ impl RoomStatus {
         }
     }
 
-    pub(crate) fn record_tick(
-        &self,
-        tick: Tick,
-        players: usize,
-        spectators: usize,
-        took: Duration,
-    ) {
+    pub(crate) fn record_tick(&self, tick: Tick, seats: SeatCounts, took: Duration) {
         let mut figures = self.lock();
-        figures.players = players;
-        figures.spectators = spectators;
+        figures.players = seats.players;
+        figures.spectators = seats.spectators;
+        figures.detached = seats.detached;
         figures.tick = tick.0;
+        figures.series.record_tick(took);
         if figures.recent_tick_us.len() == RECENT_TICKS {
             figures.recent_tick_us.pop_front();
         }
         figures
             .recent_tick_us
             .push_back(u32::try_from(took.as_micros()).unwrap_or(u32::MAX));
+    }
+
+    pub(crate) fn record_overruns(&self, skipped: u64) {
+        self.lock().series.overruns += skipped;
+    }
+
+    /// The room's name and its `/metrics` series.
+    pub(crate) fn series(&self) -> (String, RoomSeries) {
+        (self.room.clone(), self.lock().series.clone())
     }
 
     pub(crate) fn summary(&self) -> RoomSummary {
@@ -77,8 +98,10 @@ impl RoomStatus {
             scenario: self.scenario.clone(),
             players: figures.players,
             spectators: figures.spectators,
+            detached: figures.detached,
             tick: figures.tick,
             tick_ms_p99: p99,
+            overruns: figures.series.overruns,
         }
     }
 

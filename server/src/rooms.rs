@@ -2,12 +2,13 @@
 //! scenario or one the join names) and closed by its loop once empty for a while.
 
 use crate::config::ServerConfig;
-use crate::game_loop::{ClientId, ClientLink, Command, GameLoop, JoinRequest, Refused};
-use crate::metrics::Metrics;
+use crate::game_loop::{ClientLink, Command, GameLoop, JoinRequest, Refused, Seated};
+use crate::metrics::{Metrics, RoomSeries};
 use crate::room_status::{RoomStatus, RoomSummary};
 use crate::room_threads::{RoomTask, RoomThreads};
 use crate::snapshot_writers::Writers;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tickwire_shared::room_path::RoomPath;
 use tickwire_shared::{Hello, RejectReason};
@@ -65,21 +66,25 @@ impl Rooms {
         }
     }
 
-    /// Joins the requested room, creating it if needed. Returns the client's id and the room's
-    /// command queue (for the Leave).
+    /// Joins the requested room, creating it if needed (not for a resume). Returns the client's
+    /// seat and the room's command queue (for the Leave).
     pub(crate) async fn join(
         &self,
         request: &RoomPath,
         hello: &Hello,
+        address: Option<IpAddr>,
         mut link: ClientLink,
-    ) -> Result<(ClientId, mpsc::Sender<Command>), JoinError> {
+    ) -> Result<(Seated, mpsc::Sender<Command>), JoinError> {
         for _ in 0..JOIN_ATTEMPTS {
-            let commands = self.room_for(request).map_err(JoinError::Rejected)?;
+            let commands = self
+                .room_for(request, hello.resume.is_none())
+                .map_err(JoinError::Rejected)?;
             let (reply, replied) = oneshot::channel();
             let join = Command::Join(JoinRequest {
                 name: hello.name.clone(),
                 spectator: hello.spectator,
                 resume: hello.resume.clone(),
+                address,
                 link,
                 reply,
             });
@@ -92,7 +97,7 @@ impl Rooms {
                 continue;
             }
             match replied.await {
-                Ok(Ok(client_id)) => return Ok((client_id, commands)),
+                Ok(Ok(seated)) => return Ok((seated, commands)),
                 Ok(Err(Refused::Rejected(reason))) => return Err(JoinError::Rejected(reason)),
                 Ok(Err(Refused::RoomClosed(back))) => link = back,
                 Err(_) => return Err(JoinError::RoomStopped),
@@ -101,16 +106,32 @@ impl Rooms {
         Err(JoinError::RoomStopped)
     }
 
-    /// The open room of that name, or a new one.
-    fn room_for(&self, request: &RoomPath) -> Result<mpsc::Sender<Command>, RejectReason> {
-        let mut entries = lock(&self.entries);
-        if let Some(entry) = entries.get(&request.room)
-            && !entry.commands.is_closed()
+    /// The open room of that name, or a new one (`may_create`: not for a resume, whose room
+    /// must still be open). The world is built outside the directory's lock, so joins to other
+    /// rooms never wait for it.
+    fn room_for(
+        &self,
+        request: &RoomPath,
+        may_create: bool,
+    ) -> Result<mpsc::Sender<Command>, RejectReason> {
+        let open = |entries: &HashMap<String, Entry>| {
+            entries
+                .get(&request.room)
+                .filter(|entry| !entry.commands.is_closed())
+                .map(|entry| entry.commands.clone())
+        };
+        let max_rooms = self.config.limits.max_rooms;
         {
-            return Ok(entry.commands.clone());
-        }
-        if entries.len() >= self.config.limits.max_rooms {
-            return Err(RejectReason::TooManyRooms);
+            let entries = lock(&self.entries);
+            if let Some(commands) = open(&entries) {
+                return Ok(commands);
+            }
+            if !may_create {
+                return Err(RejectReason::ResumeExpired);
+            }
+            if entries.len() >= max_rooms {
+                return Err(RejectReason::TooManyRooms);
+            }
         }
         let scenario = match &request.scenario {
             None => self.config.scenario.clone(),
@@ -121,28 +142,40 @@ impl Rooms {
                 .cloned()
                 .ok_or(RejectReason::UnknownScenario)?,
         };
-        let generation = self
-            .next_generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let status = Arc::new(RoomStatus::new(&request.room, &scenario.name));
-        info!(room = %request.room, scenario = %scenario.name, "room created");
+        let scenario_name = scenario.name.clone();
         let game = GameLoop::new(
             scenario,
             self.config.limits.clone(),
             commands_rx,
             self.writers.outbox(),
             Arc::clone(&status),
-            self.metrics.room(&request.room),
+            self.metrics.room(),
         );
-        entries.insert(
-            request.room.clone(),
-            Entry {
-                commands: commands.clone(),
-                status,
-                generation,
-            },
-        );
+        let generation = {
+            let mut entries = lock(&self.entries);
+            // Another join may have opened it meanwhile: this world is not needed then.
+            if let Some(commands) = open(&entries) {
+                return Ok(commands);
+            }
+            if entries.len() >= max_rooms {
+                return Err(RejectReason::TooManyRooms);
+            }
+            let generation = self
+                .next_generation
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            entries.insert(
+                request.room.clone(),
+                Entry {
+                    commands: commands.clone(),
+                    status,
+                    generation,
+                },
+            );
+            generation
+        };
+        info!(room = %request.room, scenario = %scenario_name, "room created");
         self.metrics.rooms.increment(1.0);
         let on_end = {
             let entries = Arc::clone(&self.entries);
@@ -165,6 +198,16 @@ impl Rooms {
             on_end,
         });
         Ok(commands)
+    }
+
+    /// The `/metrics` series of every open room.
+    pub(crate) fn series(&self) -> Vec<(String, RoomSeries)> {
+        let mut series: Vec<_> = lock(&self.entries)
+            .values()
+            .map(|entry| entry.status.series())
+            .collect();
+        series.sort_by(|a, b| a.0.cmp(&b.0));
+        series
     }
 
     /// Every open room, by name.

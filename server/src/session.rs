@@ -5,13 +5,15 @@
 use crate::close_reason::CloseReason;
 use crate::config::Limits;
 use crate::connection::{Connection, SessionIo};
-use crate::game_loop::{ClientEvent, ClientLink, Command};
-use crate::input_rate::{InputRate, Verdict};
-
+use crate::game_loop::{ClientEvent, ClientLink, Command, Seated};
+use crate::message_rate::{MessageRate, Verdict};
 use crate::metrics::Metrics;
+use crate::per_ip;
 use crate::rooms::{JoinError, Rooms};
+use crate::used_tokens::{Refusal, UsedTokens};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use governor::Quota;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -52,7 +54,15 @@ pub(crate) struct SessionContext {
     pub(crate) shutdown: CancellationToken,
     /// The server's clock origin for Ping timestamps.
     pub(crate) started: Instant,
+    /// `/rooms` and `/metrics` are served on an admin listener, not on the game port.
+    pub(crate) admin_elsewhere: bool,
+    /// Join tokens that opened a seat (each is good for one).
+    pub(crate) used_tokens: UsedTokens,
 }
+
+/// Full-snapshot requests a client may send in a burst; past it, more than one per
+/// `full_snapshot_interval_ms` closes the session with 1008. A client asks once per desync.
+const FULL_REQUEST_BURST: u32 = 5;
 
 type Ws = WebSocketStream<SessionIo>;
 
@@ -92,8 +102,8 @@ pub(crate) async fn serve(
     if let Err(reject) = check_hello(&hello) {
         return reject_and_close(ws, reject, &ctx.metrics).await;
     }
-    let hello = match admit(hello, &request, ctx.join_secret.as_ref()) {
-        Ok(hello) => hello,
+    let (hello, token_taken) = match admit(hello, &request, &ctx) {
+        Ok(admitted) => admitted,
         Err(reject) => return reject_and_close(ws, reject, &ctx.metrics).await,
     };
 
@@ -104,7 +114,14 @@ pub(crate) async fn serve(
         connection: Arc::clone(&connection),
         kick: kick_tx,
     };
-    let (client_id, commands) = match ctx.rooms.join(&request, &hello, link).await {
+    let address = per_ip::limited_address(peer.ip(), limits);
+    let joined = ctx.rooms.join(&request, &hello, address, link).await;
+    if joined.is_err()
+        && let Some(token) = &token_taken
+    {
+        ctx.used_tokens.give_back(token);
+    }
+    let (seated, commands) = match joined {
         Ok(joined) => joined,
         Err(JoinError::Rejected(reject)) => {
             return reject_and_close(ws, reject, &ctx.metrics).await;
@@ -113,6 +130,10 @@ pub(crate) async fn serve(
             return close(ws, Some(CloseReason::LOOP_STOPPED), &ctx.metrics).await;
         }
     };
+    let Seated {
+        client_id,
+        spectator,
+    } = seated;
     tracing::Span::current().record("client", client_id);
     let mut shutdown: Shutdown = Box::pin(ctx.shutdown.clone().cancelled_owned());
     let (ended, resumable) = match guarded(&mut kick, &mut shutdown, connection.welcomed()).await {
@@ -126,10 +147,14 @@ pub(crate) async fn serve(
                 shutdown,
                 events: events_tx,
                 kick,
-                spectator: hello.spectator,
-                input_rate: InputRate::new(
+                spectator,
+                input_rate: MessageRate::per_second(
                     NonZeroU32::new(limits.max_inputs_per_sec).unwrap_or(NonZeroU32::MIN),
                 ),
+                ping_rate: MessageRate::per_second(
+                    NonZeroU32::new(limits.max_pings_per_sec).unwrap_or(NonZeroU32::MIN),
+                ),
+                full_request_rate: full_request_rate(limits),
                 said_goodbye: false,
                 last_acked: None,
                 last_rtt_us: None,
@@ -170,9 +195,13 @@ struct Joined<'a> {
     shutdown: Shutdown,
     events: mpsc::Sender<ClientEvent>,
     kick: oneshot::Receiver<CloseReason>,
-    /// Spectators may not send inputs.
+    /// Spectators may not send inputs. The seat's role, which a resume keeps whatever its
+    /// Hello says.
     spectator: bool,
-    input_rate: InputRate,
+    input_rate: MessageRate,
+    /// Client Pings (ours, answered with a Pong, and WebSocket pings, answered by tungstenite).
+    ping_rate: MessageRate,
+    full_request_rate: MessageRate,
     /// The client sent a close frame: it left on purpose, so its seat is not kept.
     said_goodbye: bool,
     /// The last tick the client said it applied (for the log when it leaves).
@@ -230,7 +259,9 @@ impl Joined<'_> {
                 self.said_goodbye = true;
                 return Err(None);
             }
-            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => return Ok(()),
+            // tungstenite queues the Pong reply itself: only the rate can be checked here.
+            Ok(Message::Ping(_)) => return self.check_ping_rate().map(|_| ()),
+            Ok(Message::Pong(_) | Message::Frame(_)) => return Ok(()),
             Err(e) => return Err(CloseReason::for_read_error(&e)),
         };
         let ctx = self.ctx;
@@ -271,7 +302,10 @@ impl Joined<'_> {
             // Waits for room (the loop drains every tick): a lost request would leave the
             // client waiting for a full snapshot forever.
             ClientMessage::RequestFull => {
-                metrics.desyncs_reported.increment(1);
+                metrics.full_snapshot_requests.increment(1);
+                if self.full_request_rate.check(Instant::now()) != Verdict::Accept {
+                    return Err(Some(CloseReason::FULL_REQUEST_FLOOD));
+                }
                 let queued = guarded(
                     &mut self.kick,
                     &mut self.shutdown,
@@ -281,7 +315,9 @@ impl Joined<'_> {
                 queued.map_err(|_| Some(CloseReason::LOOP_STOPPED))?;
             }
             ClientMessage::Ping { client_time_us } => {
-                self.send(&ServerMessage::Pong { client_time_us }).await?;
+                if self.check_ping_rate()? {
+                    self.send(&ServerMessage::Pong { client_time_us }).await?;
+                }
             }
             ClientMessage::Pong { server_time_us } => {
                 let rtt_us = micros_since(self.ctx.started).saturating_sub(server_time_us);
@@ -296,6 +332,16 @@ impl Joined<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether a client Ping is within its rate (to be answered); a flood of them ends the
+    /// session with 1008.
+    fn check_ping_rate(&mut self) -> Result<bool, End> {
+        match self.ping_rate.check(Instant::now()) {
+            Verdict::Accept => Ok(true),
+            Verdict::Drop => Ok(false),
+            Verdict::Disconnect => Err(Some(CloseReason::PING_FLOOD)),
+        }
     }
 
     /// Queues one message behind whatever waits for the socket; never waits itself (the
@@ -360,27 +406,48 @@ async fn read_hello(ws: &mut Ws) -> Result<Hello, Option<CloseReason>> {
 }
 
 /// With a join secret, the Hello must carry a valid token for this room; the player then plays
-/// under the token's player id.
+/// under the token's player id. A new seat uses the token up (returned, to give it back if the
+/// room refuses the seat); a resume does not, as its resume token proves the seat.
 fn admit(
     mut hello: Hello,
     request: &RoomPath,
-    secret: Option<&JoinSecret>,
-) -> Result<Hello, RejectReason> {
-    let Some(secret) = secret else {
-        return Ok(hello);
+    ctx: &SessionContext,
+) -> Result<(Hello, Option<String>), RejectReason> {
+    let Some(secret) = ctx.join_secret.as_ref() else {
+        return Ok((hello, None));
     };
-    let token = hello.token.as_deref().ok_or(RejectReason::TokenRequired)?;
-    match join_token::verify(secret, token, &request.room, SystemTime::now()) {
-        Ok(claims) => {
-            hello.name = claims.player;
-            Ok(hello)
-        }
-        Err(TokenError::Expired) => Err(RejectReason::TokenExpired),
+    let token = hello.token.take().ok_or(RejectReason::TokenRequired)?;
+    let now = SystemTime::now();
+    let claims = match join_token::verify(secret, &token, &request.room, now) {
+        Ok(claims) => claims,
+        Err(TokenError::Expired) => return Err(RejectReason::TokenExpired),
         Err(e) => {
             debug!(error = %e, "join token refused");
-            Err(RejectReason::TokenInvalid)
+            return Err(RejectReason::TokenInvalid);
         }
+    };
+    hello.name = claims.player;
+    if hello.resume.is_some() {
+        return Ok((hello, None));
     }
+    let now_unix = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    match ctx.used_tokens.take(&token, claims.expires_unix, now_unix) {
+        Ok(()) => Ok((hello, Some(token))),
+        Err(Refusal::Replayed) => Err(RejectReason::TokenReplayed),
+        Err(Refusal::Full) => Err(RejectReason::ServerBusy),
+    }
+}
+
+/// One full snapshot per `full_snapshot_interval_ms`, with a small burst; the first request
+/// past it ends the session.
+fn full_request_rate(limits: &Limits) -> MessageRate {
+    let interval = Duration::from_millis(limits.full_snapshot_interval_ms.max(1));
+    let quota = Quota::with_period(interval)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(FULL_REQUEST_BURST).unwrap_or(NonZeroU32::MIN));
+    MessageRate::new(quota, 1)
 }
 
 fn check_hello(hello: &Hello) -> Result<(), RejectReason> {

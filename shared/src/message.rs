@@ -142,6 +142,13 @@ pub enum RejectReason {
     /// The join token is past its expiry.
     #[error("join token expired")]
     TokenExpired,
+    /// The join token opened a seat already: each token is good for one.
+    #[error("join token already used")]
+    TokenReplayed,
+    /// The server cannot take the join now (it remembers as many used join tokens as it may);
+    /// try again later.
+    #[error("server busy; try again later")]
+    ServerBusy,
 }
 
 /// One tick of world state for one client.

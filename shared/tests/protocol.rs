@@ -161,6 +161,8 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             Just(RejectReason::TokenRequired),
             Just(RejectReason::TokenInvalid),
             Just(RejectReason::TokenExpired),
+            Just(RejectReason::TokenReplayed),
+            Just(RejectReason::ServerBusy),
             Just(RejectReason::InvalidName),
         ]
         .prop_map(ServerMessage::Rejected),
