@@ -11,11 +11,12 @@
 //! Over TLS (wss://) the rustls session lives under the same lock: writes are encrypted there
 //! and their records go the same way (to the kernel, or onto the queue); reads decrypt there.
 
+use crate::queue_budget::QueueBudget;
 use bytes::{Buf, BytesMut};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -36,6 +37,10 @@ pub(crate) struct Connection {
     messages_in_flight: AtomicUsize,
     /// The most bytes that may wait for the socket.
     max_queued_bytes: usize,
+    /// The server-wide budget the queued bytes count toward.
+    budget: Arc<QueueBudget>,
+    /// This connection, as the budget knows it.
+    me: Weak<Connection>,
 }
 
 #[derive(Debug, Default)]
@@ -59,8 +64,12 @@ struct Outgoing {
 }
 
 impl Connection {
-    pub(crate) fn new(stream: TcpStream, max_queued_bytes: usize) -> Self {
-        Self::with_outgoing(stream, Outgoing::default(), max_queued_bytes)
+    pub(crate) fn new(
+        stream: TcpStream,
+        max_queued_bytes: usize,
+        budget: Arc<QueueBudget>,
+    ) -> Arc<Self> {
+        Self::with_outgoing(stream, Outgoing::default(), max_queued_bytes, budget)
     }
 
     /// A wss:// connection whose TLS handshake is done.
@@ -68,7 +77,8 @@ impl Connection {
         stream: TcpStream,
         mut tls: rustls::ServerConnection,
         max_queued_bytes: usize,
-    ) -> Self {
+        budget: Arc<QueueBudget>,
+    ) -> Arc<Self> {
         // Records are taken out right after each write, so rustls never needs to hold back;
         // the queue's own cap bounds memory.
         tls.set_buffer_limit(None);
@@ -76,18 +86,42 @@ impl Connection {
             tls: Some(Box::new(tls)),
             ..Outgoing::default()
         };
-        Self::with_outgoing(stream, outgoing, max_queued_bytes)
+        Self::with_outgoing(stream, outgoing, max_queued_bytes, budget)
     }
 
-    fn with_outgoing(stream: TcpStream, outgoing: Outgoing, max_queued_bytes: usize) -> Self {
-        Self {
+    fn with_outgoing(
+        stream: TcpStream,
+        outgoing: Outgoing,
+        max_queued_bytes: usize,
+        budget: Arc<QueueBudget>,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
             stream,
             outgoing: Mutex::new(outgoing),
             backlog: Notify::new(),
             welcomed: Notify::new(),
             messages_in_flight: AtomicUsize::new(0),
             max_queued_bytes,
+            budget,
+            me: me.clone(),
+        })
+    }
+
+    /// Bytes waiting for the socket.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.lock().queued.len()
+    }
+
+    /// Ends the session as if its queue had passed its cap (4002), and frees the queue: the
+    /// server-wide budget is exhausted and this queue is among the longest.
+    pub(crate) fn cut(&self) {
+        let mut outgoing = self.lock();
+        outgoing.overflowed = true;
+        let freed = std::mem::take(&mut outgoing.queued);
+        if !freed.is_empty() {
+            self.budget.shrank(&self.me, true, freed.len());
         }
+        self.backlog.notify_one();
     }
 
     /// Loop messages handed over but not yet fully written to the kernel.
@@ -159,7 +193,10 @@ impl Connection {
                 while !outgoing.queued.is_empty() {
                     match self.stream.try_write(&outgoing.queued) {
                         Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                        Ok(n) => outgoing.queued.advance(n),
+                        Ok(n) => {
+                            outgoing.queued.advance(n);
+                            self.budget.shrank(&self.me, outgoing.queued.is_empty(), n);
+                        }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) => return Poll::Ready(Err(e)),
                     }
@@ -236,7 +273,8 @@ impl Connection {
             self.backlog.notify_one();
             return false;
         }
-        if outgoing.queued.is_empty() {
+        let started = outgoing.queued.is_empty();
+        if started {
             self.backlog.notify_one();
         }
         let head_written = written.min(head.len());
@@ -244,6 +282,7 @@ impl Connection {
         outgoing
             .queued
             .extend_from_slice(&body[written - head_written..]);
+        self.budget.grew(&self.me, started, total - written);
         false
     }
 
@@ -260,6 +299,20 @@ impl Connection {
         self.outgoing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let queued = self
+            .outgoing
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .queued
+            .len();
+        if queued > 0 {
+            self.budget.shrank(&self.me, true, queued);
+        }
     }
 }
 
@@ -419,7 +472,8 @@ mod tests {
             .await
             .expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
-        (Arc::new(Connection::new(server, max_queued_bytes)), client)
+        let budget = Arc::new(QueueBudget::new(usize::MAX, metrics::Gauge::noop()));
+        (Connection::new(server, max_queued_bytes, budget), client)
     }
 
     #[test]

@@ -710,7 +710,11 @@ mod tests {
             let (events, events_rx) = mpsc::channel(16);
             let (kick_tx, kick) = oneshot::channel();
             let (reply, mut reply_rx) = oneshot::channel();
-            let connection = Arc::new(Connection::new(stream, 1 << 20));
+            let budget = Arc::new(crate::queue_budget::QueueBudget::new(
+                usize::MAX,
+                metrics::Gauge::noop(),
+            ));
+            let connection = Connection::new(stream, 1 << 20, budget);
             let link = ClientLink {
                 events: events_rx,
                 connection: Arc::clone(&connection),

@@ -53,12 +53,18 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
     // The loop stops sending long before this (at `outbound_queue_snapshots` in flight); the
     // cap bounds what the client itself provokes, such as Pongs it never reads.
     let queue_cap = limits.write_queue_bytes;
+    let budget = Arc::clone(&ctx.queue_budget);
     // Each HTTP phase is its own future, so none of hyper's state lives on into the session.
     let upgraded = match &ctx.tls {
         None => serve_http(stream, peer, &ctx)
             .await
             .map(|(io, read_buf, room, deadline)| {
-                (Connection::new(io, queue_cap), read_buf, room, deadline)
+                (
+                    Connection::new(io, queue_cap, budget),
+                    read_buf,
+                    room,
+                    deadline,
+                )
             }),
         Some(tls) => {
             let handshake = TlsAcceptor::from(Arc::clone(tls)).accept(stream);
@@ -73,7 +79,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
                 .map(|(io, read_buf, room, deadline)| {
                     let (stream, tls) = io.into_inner();
                     (
-                        Connection::new_tls(stream, tls, queue_cap),
+                        Connection::new_tls(stream, tls, queue_cap, budget),
                         read_buf,
                         room,
                         deadline,
@@ -82,7 +88,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<SessionC
         }
     };
     if let Some((connection, read_buf, room, deadline)) = upgraded {
-        session::serve(Arc::new(connection), read_buf, peer, room, ctx, deadline).await;
+        session::serve(connection, read_buf, peer, room, ctx, deadline).await;
     }
 }
 

@@ -33,6 +33,7 @@ mod log_throttle;
 mod message_rate;
 mod metrics;
 mod per_ip;
+mod queue_budget;
 mod replication;
 mod room_status;
 mod room_threads;
@@ -128,6 +129,14 @@ async fn serve(
     let draining = CancellationToken::new();
     let connection_slots = Arc::new(Semaphore::new(config.limits.max_connections));
     let per_ip = Arc::new(per_ip::PerIp::default());
+    let queue_budget = Arc::new(queue_budget::QueueBudget::new(
+        config.limits.max_queued_bytes_total,
+        metrics.queued_bytes.clone(),
+    ));
+    let budget_enforcer = tokio::spawn({
+        let queue_budget = Arc::clone(&queue_budget);
+        async move { queue_budget.enforce_forever().await }
+    });
     let ctx = Arc::new(SessionContext {
         limits: config.limits.clone(),
         allowed_origins: config.allowed_origins.clone(),
@@ -139,6 +148,7 @@ async fn serve(
         shutdown: draining.clone(),
         admin_elsewhere: admin.is_some(),
         used_tokens: used_tokens::UsedTokens::new(config.limits.max_used_join_tokens),
+        queue_budget: Arc::clone(&queue_budget),
         started: Instant::now(),
     });
     let connections = TaskTracker::new();
@@ -231,6 +241,7 @@ async fn serve(
     }
     drop(listener);
     upkeep.abort();
+    budget_enforcer.abort();
     if let Some(admin) = admin {
         admin.abort();
     }

@@ -27,6 +27,7 @@ pub(crate) struct Metrics {
     handle: PrometheusHandle,
     pub(crate) connected_clients: Gauge,
     pub(crate) rooms: Gauge,
+    pub(crate) queued_bytes: Gauge,
     pub(crate) bytes_in: Counter,
     pub(crate) messages_in: Counter,
     pub(crate) bytes_out: Counter,
@@ -68,6 +69,10 @@ impl Metrics {
         let described = [
             ("tickwire_connected_clients", "Clients joined to a room"),
             ("tickwire_rooms", "Open rooms"),
+            (
+                "tickwire_queued_bytes",
+                "Bytes waiting for client sockets, all clients together",
+            ),
             (
                 "tickwire_bytes_in_total",
                 "WebSocket payload bytes received from joined clients",
@@ -115,6 +120,7 @@ impl Metrics {
         Self {
             connected_clients: gauge("tickwire_connected_clients"),
             rooms: gauge("tickwire_rooms"),
+            queued_bytes: gauge("tickwire_queued_bytes"),
             bytes_in: counter("tickwire_bytes_in_total"),
             messages_in: counter("tickwire_messages_in_total"),
             bytes_out: counter("tickwire_bytes_out_total"),

@@ -9,6 +9,7 @@ use crate::game_loop::{ClientEvent, ClientLink, Command, Seated};
 use crate::message_rate::{MessageRate, Verdict};
 use crate::metrics::Metrics;
 use crate::per_ip;
+use crate::queue_budget::QueueBudget;
 use crate::rooms::{JoinError, Rooms};
 use crate::used_tokens::{Refusal, UsedTokens};
 use bytes::Bytes;
@@ -58,6 +59,8 @@ pub(crate) struct SessionContext {
     pub(crate) admin_elsewhere: bool,
     /// Join tokens that opened a seat (each is good for one).
     pub(crate) used_tokens: UsedTokens,
+    /// Bytes waiting for all sockets together.
+    pub(crate) queue_budget: Arc<QueueBudget>,
 }
 
 /// Full-snapshot requests a client may send in a burst; past it, more than one per
