@@ -211,12 +211,145 @@ mod tests {
         );
     }
 
+    /// A valid name: 1 to 32 of `A-Z a-z 0-9 - _`.
+    fn name() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_-]{1,32}"
+    }
+
+    /// Claims with valid names, expiring at `expires`.
+    fn claims_expiring(expires: impl Strategy<Value = u64>) -> impl Strategy<Value = JoinClaims> {
+        (name(), name(), expires).prop_map(|(player, room, expires_unix)| JoinClaims {
+            player,
+            room,
+            expires_unix,
+        })
+    }
+
+    /// A minted token presented for a room at a time (Unix seconds).
+    #[derive(Clone, Debug)]
+    struct Presented {
+        claims: JoinClaims,
+        token: String,
+        room: String,
+        now: u64,
+    }
+
+    impl Presented {
+        fn new(claims: JoinClaims, room: String, now: u64) -> Self {
+            let token = mint(&secret(), &claims).expect("valid names mint");
+            Self {
+                claims,
+                token,
+                room,
+                now,
+            }
+        }
+
+        fn verify(&self) -> Result<JoinClaims, TokenError> {
+            verify(&secret(), &self.token, &self.room, at(self.now))
+        }
+
+        /// What the format says: the signed room only, strictly before the expiry.
+        fn expected(&self) -> Result<JoinClaims, TokenError> {
+            if self.room != self.claims.room {
+                Err(TokenError::WrongRoom)
+            } else if self.now >= self.claims.expires_unix {
+                Err(TokenError::Expired)
+            } else {
+                Ok(self.claims.clone())
+            }
+        }
+    }
+
+    /// Minted tokens presented for their own room (mostly) or another one, at any time or right
+    /// around the expiry: valid, expired and wrong-room cases all come up.
+    fn presented() -> impl Strategy<Value = Presented> {
+        claims_expiring(0..=10_000_000_000u64)
+            .prop_flat_map(|claims| {
+                let expires = claims.expires_unix;
+                let room = prop_oneof![3 => Just(claims.room.clone()), 1 => name()];
+                let now = prop_oneof![
+                    0..=20_000_000_000u64,
+                    expires.saturating_sub(2)..=expires.saturating_add(2),
+                ];
+                (Just(claims), room, now)
+            })
+            .prop_map(|(claims, room, now)| Presented::new(claims, room, now))
+    }
+
+    /// A minted token with one character replaced by a different one.
+    fn tampered() -> impl Strategy<Value = (JoinClaims, String)> {
+        (
+            claims_expiring(1..=10_000_000_000u64),
+            any::<prop::sample::Index>(),
+            prop_oneof![
+                4 => prop::char::ranges(vec!['0'..='9', 'A'..='Z', 'a'..='z'].into()),
+                1 => prop::sample::select(vec!['-', '_', '.', '+', '/', '=']),
+                1 => any::<char>(),
+            ],
+        )
+            .prop_filter_map(
+                "the replacement is the same character",
+                |(claims, at, new)| {
+                    let token = mint(&secret(), &claims).expect("valid names mint");
+                    let chars: Vec<char> = token.chars().collect();
+                    let i = at.index(chars.len());
+                    (chars[i] != new).then(|| {
+                        let mut altered = chars;
+                        altered[i] = new;
+                        (claims, altered.into_iter().collect())
+                    })
+                },
+            )
+    }
+
+    #[derive(Clone, Debug)]
+    enum Candidate {
+        /// Any string at all: almost never in the token format.
+        Random(String),
+        /// A genuine token, valid or expired or for another room.
+        Minted(Presented),
+        /// A genuine token with one character changed.
+        Tampered(JoinClaims, String),
+    }
+
     proptest! {
+        /// Every case is a token minted for the room it is presented for, before its expiry.
         #[test]
-        fn verify_never_panics_and_accepts_only_what_was_signed(token in ".{0,200}") {
-            let verified = verify(&secret(), &token, "duel_7", at(0));
-            if let Ok(claims) = verified {
-                prop_assert_eq!(mint(&secret(), &claims), Ok(token));
+        fn a_minted_token_verifies_for_its_room_before_expiry_with_exactly_its_claims(
+            (claims, now) in claims_expiring(1..=10_000_000_000u64)
+                .prop_flat_map(|claims| {
+                    let expires = claims.expires_unix;
+                    (Just(claims), 0..expires)
+                })
+        ) {
+            let token = mint(&secret(), &claims).expect("valid names mint");
+            let room = claims.room.clone();
+            prop_assert_eq!(verify(&secret(), &token, &room, at(now)), Ok(claims));
+        }
+
+        #[test]
+        fn verify_never_panics_and_accepts_only_what_was_signed(
+            candidate in prop_oneof![
+                ".{0,200}".prop_map(Candidate::Random),
+                presented().prop_map(Candidate::Minted),
+                tampered().prop_map(|(claims, token)| Candidate::Tampered(claims, token)),
+            ]
+        ) {
+            match candidate {
+                Candidate::Random(token) => {
+                    if let Ok(claims) = verify(&secret(), &token, "duel_7", at(0)) {
+                        prop_assert_eq!(mint(&secret(), &claims), Ok(token));
+                    }
+                }
+                Candidate::Minted(presented) => {
+                    prop_assert_eq!(presented.verify(), presented.expected(), "{:?}", presented);
+                }
+                Candidate::Tampered(claims, token) => {
+                    // Presented where and when the original would be accepted.
+                    let verified = verify(&secret(), &token, &claims.room, at(0));
+                    prop_assert!(verified.is_err(), "{token:?} was accepted as {verified:?}");
+                }
             }
         }
     }

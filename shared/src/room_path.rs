@@ -107,16 +107,100 @@ mod tests {
         }
     }
 
-    proptest! {
-        #[test]
-        fn parse_never_panics_and_url_path_round_trips(path in ".{0,60}", query in proptest::option::of(".{0,60}")) {
-            if let Ok(room) = RoomPath::parse(&path, query.as_deref()) {
-                let url = room.url_path();
-                let (p, q) = match url.split_once('?') {
-                    Some((p, q)) => (p, Some(q)),
-                    None => (url.as_str(), None),
+    /// A valid name: 1 to 32 of `A-Z a-z 0-9 - _`.
+    fn name() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_-]{1,32}"
+    }
+
+    /// A valid upgrade path and query, and the room and scenario it names.
+    #[derive(Clone, Debug)]
+    struct Valid {
+        path: String,
+        query: Option<String>,
+        expected: RoomPath,
+    }
+
+    /// `/ws` or `/ws/ROOM`, with no query, an empty one, or `scenario=NAME`.
+    fn valid() -> impl Strategy<Value = Valid> {
+        (
+            prop::option::weighted(0.8, name()),
+            prop::option::of(name()),
+            any::<bool>(),
+        )
+            .prop_map(|(room, scenario, empty_query)| {
+                let path = match &room {
+                    Some(room) => format!("{WS_PATH}/{room}"),
+                    None => WS_PATH.to_owned(),
                 };
-                prop_assert_eq!(RoomPath::parse(p, q), Ok(room));
+                let query = match &scenario {
+                    Some(scenario) => Some(format!("scenario={scenario}")),
+                    None => empty_query.then(String::new),
+                };
+                Valid {
+                    path,
+                    query,
+                    expected: RoomPath {
+                        room: room.unwrap_or_else(|| DEFAULT_ROOM.to_owned()),
+                        scenario,
+                    },
+                }
+            })
+    }
+
+    /// `url_path` split back into the path and query `parse` takes.
+    fn split(url: &str) -> (&str, Option<&str>) {
+        match url.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (url, None),
+        }
+    }
+
+    /// Checks a valid path: it parses to exactly its room and scenario, and round-trips.
+    fn check_valid(valid: &Valid) -> Result<(), TestCaseError> {
+        let parsed = RoomPath::parse(&valid.path, valid.query.as_deref());
+        prop_assert_eq!(parsed.as_ref(), Ok(&valid.expected), "{:?}", valid);
+        let url = valid.expected.url_path();
+        let wanted = match &valid.expected.scenario {
+            Some(scenario) => format!("/ws/{}?scenario={scenario}", valid.expected.room),
+            None => format!("/ws/{}", valid.expected.room),
+        };
+        prop_assert_eq!(&url, &wanted);
+        let (p, q) = split(&url);
+        prop_assert_eq!(RoomPath::parse(p, q), Ok(valid.expected.clone()));
+        Ok(())
+    }
+
+    #[derive(Clone, Debug)]
+    enum Candidate {
+        /// Any path and query: almost never valid.
+        Random(String, Option<String>),
+        Valid(Valid),
+    }
+
+    proptest! {
+        /// Every case is a valid path.
+        #[test]
+        fn a_valid_path_parses_to_exactly_its_room_and_scenario_and_round_trips(valid in valid()) {
+            check_valid(&valid)?;
+        }
+
+        #[test]
+        fn parse_never_panics_and_url_path_round_trips(
+            candidate in prop_oneof![
+                (".{0,60}", prop::option::of(".{0,60}"))
+                    .prop_map(|(path, query)| Candidate::Random(path, query)),
+                valid().prop_map(Candidate::Valid),
+            ]
+        ) {
+            match candidate {
+                Candidate::Random(path, query) => {
+                    if let Ok(room) = RoomPath::parse(&path, query.as_deref()) {
+                        let url = room.url_path();
+                        let (p, q) = split(&url);
+                        prop_assert_eq!(RoomPath::parse(p, q), Ok(room));
+                    }
+                }
+                Candidate::Valid(valid) => check_valid(&valid)?,
             }
         }
     }
