@@ -1,13 +1,16 @@
 //! Bad frames and messages: each gets its close code and reason, and another client keeps
 //! receiving every tick meanwhile.
 
-use crate::util::{TestServer, assert_contiguous, expect_close, raw_connect, raw_joined};
+use crate::util::{SOON, TestServer, assert_contiguous, expect_close, raw_connect, raw_joined};
 use futures_util::SinkExt;
-use std::time::Duration;
 use tickwire_bot::Bot;
 use tickwire_shared::{Buttons, ClientMessage, Hello, InputFrame, PROTOCOL_VERSION, close_code};
 use tokio::sync::oneshot;
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
+
+/// Snapshots the observer must receive after the offender's close, all in sequence.
+const TICKS_AFTER_THE_CLOSE: usize = 5;
 
 /// Sends `bad` from a joined raw client while an observer bot records ticks; returns the close
 /// the raw client got. Asserts the observer missed no tick before, during or after.
@@ -23,13 +26,23 @@ async fn close_for_all(bad: Vec<Message>) -> (u16, String) {
         .await
         .expect("observer joins");
     observer.next_snapshot().await.expect("first snapshot");
-    let (stop, mut stopped) = oneshot::channel::<()>();
+    let (closed, mut close_seen) = oneshot::channel::<()>();
+    // Records every tick until it has `TICKS_AFTER_THE_CLOSE` more after hearing of the close.
     let watching = tokio::spawn(async move {
         let mut ticks = Vec::new();
+        let mut at_close = None;
         loop {
-            tokio::select! {
-                _ = &mut stopped => return ticks,
-                tick = observer.next_snapshot() => ticks.push(tick.expect("the observer keeps receiving")),
+            ticks.push(
+                observer
+                    .next_snapshot()
+                    .await
+                    .expect("the observer keeps receiving"),
+            );
+            if at_close.is_none() && close_seen.try_recv().is_ok() {
+                at_close = Some(ticks.len());
+            }
+            if at_close.is_some_and(|at| ticks.len() >= at + TICKS_AFTER_THE_CLOSE) {
+                return ticks;
             }
         }
     });
@@ -41,14 +54,11 @@ async fn close_for_all(bad: Vec<Message>) -> (u16, String) {
     }
     let _ = offender.flush().await;
     let close = expect_close(&mut offender).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = stop.send(());
-    let ticks = watching.await.expect("observer task");
-    assert!(
-        ticks.len() >= 5,
-        "observer got only {} snapshots",
-        ticks.len()
-    );
+    let _ = closed.send(());
+    let ticks = timeout(SOON, watching)
+        .await
+        .expect("the observer's snapshots after the close, in time")
+        .expect("observer task");
     assert_contiguous(&ticks);
     server.stop().await.expect("clean stop");
     close

@@ -11,6 +11,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+use std::cell::Cell;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -325,9 +326,21 @@ async fn the_browser_client_connects_moves_and_draws_the_bots() {
             "spawned near the right wall at x {:.1}: walking left first",
             me_x(&start)
         );
+        let spawned_x = me_x(&start);
         hold_key(&browser, 'a', Duration::from_secs(1)).await;
-        sleep(Duration::from_millis(500)).await;
-        start = page_state(&browser).await;
+        // The baseline is where the player came to rest: left of the spawn, and within half a
+        // unit of the previous poll's x (walking covers `speed / 10` units between polls).
+        let previous_x = Cell::new(f64::NAN);
+        start = until(
+            &browser,
+            Duration::from_secs(5),
+            "me.x settles after walking left",
+            |s| {
+                let x = s["me"]["x"].as_f64().unwrap_or(f64::NAN);
+                x < spawned_x && (x - previous_x.replace(x)).abs() < 0.5
+            },
+        )
+        .await;
     }
     let x0 = me_x(&start);
     let frames0 = number(&start, "frames");
@@ -356,12 +369,19 @@ async fn the_browser_client_connects_moves_and_draws_the_bots() {
         number(&drawn, "frames") > frames0,
         "frames did not advance: {frames0} then {drawn}"
     );
-    sleep(Duration::from_millis(500)).await;
-    let last = page_state(&browser).await;
-    assert!(
-        number(&last, "frames") > number(&drawn, "frames"),
-        "frames stopped advancing: {drawn} then {last}"
-    );
+    // Frames keep advancing, and the page keeps applying snapshots (half a second of game at
+    // 30 Hz) without a desync.
+    let (drawn_frames, drawn_tick) = (number(&drawn, "frames"), number(&drawn, "tick"));
+    let last = until(
+        &browser,
+        Duration::from_secs(5),
+        &format!("frames advance past {drawn_frames} and the tick reaches {drawn_tick} + 15"),
+        |s| {
+            s["frames"].as_f64().is_some_and(|f| f > drawn_frames)
+                && s["tick"].as_f64().is_some_and(|t| t >= drawn_tick + 15.0)
+        },
+    )
+    .await;
     assert_eq!(
         number(&last, "desyncs"),
         0.0,

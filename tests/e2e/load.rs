@@ -1,8 +1,9 @@
 //! Many bots for hundreds of ticks.
 
-use crate::util::{TestServer, test_config};
+use crate::util::{SOON, TestServer, test_config};
 use std::time::Duration;
 use tickwire_bot::{Behaviour, BotConfig, Link, run_bots};
+use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
@@ -45,25 +46,47 @@ async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
         progress: false,
     };
     let run = tokio::spawn(async move { run_bots(&config).await });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (_, body) = server.get("/rooms").await;
+    // Each bot stays for 3 s after it joins: wait until all 12 are in, then look at the spread.
+    let deadline = Instant::now() + SOON;
+    let players = loop {
+        let players = room_players(&server).await;
+        if players.iter().map(|(_, n)| n).sum::<u64>() == 12 {
+            break players;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never all 12 bots in at once; last seen {players:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        players,
+        [
+            ("room-0".to_owned(), 3),
+            ("room-1".to_owned(), 3),
+            ("room-2".to_owned(), 3),
+            ("room-3".to_owned(), 3)
+        ]
+    );
+    let summary = run.await.expect("bots ran");
+    assert!(summary.success(), "{summary}");
+    server.stop().await.expect("clean stop");
+}
+
+/// Each room on `/rooms` with its player count.
+async fn room_players(server: &TestServer) -> Vec<(String, u64)> {
+    let (status, body) = server.get("/rooms").await;
+    assert_eq!(status, 200, "{body}");
     let rooms: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    let players: Vec<(&str, u64)> = rooms
+    rooms
         .as_array()
         .expect("a list")
         .iter()
         .map(|r| {
             (
-                r["room"].as_str().unwrap_or(""),
+                r["room"].as_str().unwrap_or("").to_owned(),
                 r["players"].as_u64().unwrap_or(0),
             )
         })
-        .collect();
-    assert_eq!(
-        players,
-        [("room-0", 3), ("room-1", 3), ("room-2", 3), ("room-3", 3)]
-    );
-    let summary = run.await.expect("bots ran");
-    assert!(summary.success(), "{summary}");
-    server.stop().await.expect("clean stop");
+        .collect()
 }

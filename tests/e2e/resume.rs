@@ -8,6 +8,7 @@ use crate::util::{
 use std::time::Duration;
 use tickwire_bot::{Behaviour, Bot, BotConfig, BotError, Link, run_bots};
 use tickwire_shared::{ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, Resume, close_code};
+use tokio::time::timeout;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_connection_resumes_the_same_player_without_a_desync() {
@@ -126,7 +127,16 @@ async fn bots_reconnect_on_their_own_and_count_resumes() {
         progress: false,
     };
     let run = tokio::spawn(async move { run_bots(&config).await });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Cut once all 5 have joined: the server counts a client only after its Welcome (and so its
+    // resume token) is written, and each bot has its 4 s from then to come back.
+    let all_joined = "\ntickwire_connected_clients 5\n";
+    timeout(SOON, async {
+        while !server.get("/metrics").await.1.contains(all_joined) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("all 5 bots join");
     proxy.cut();
     let summary = run.await.expect("bots ran");
     assert_eq!(summary.resumes, 5, "{summary}");

@@ -1,9 +1,12 @@
 //! Timeouts and dead peers: slowloris handshakes, a Hello that never comes, a joined client gone
 //! silent (a half-open connection) and one killed mid-frame are all ended within their bounds.
 
-use crate::util::{TestServer, expect_close, raw_connect, raw_joined, test_config};
+use crate::util::{
+    TestServer, expect_close, next_server_message, raw_connect, raw_joined, send_client,
+    test_config,
+};
 use std::time::{Duration, Instant};
-use tickwire_shared::close_code;
+use tickwire_shared::{ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, close_code};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -60,15 +63,34 @@ async fn a_joined_client_gone_silent_is_closed_with_4003_after_the_idle_timeout(
     let mut config = test_config();
     config.limits.idle_timeout_ms = 400;
     config.limits.heartbeat_interval_ms = 100;
+    let idle_timeout = Duration::from_millis(config.limits.idle_timeout_ms);
     let server = TestServer::start_with(config).await;
     // Joined, then never sends a byte again (no Pong either): what a half-open connection
     // looks like from the server.
-    let mut silent = raw_joined(&server.url).await;
-    let started = Instant::now();
+    let mut silent = raw_connect(&server.url).await;
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "silent".into(),
+        spectator: false,
+        resume: None,
+        token: None,
+    };
+    // Taken before the Hello goes out, so the server cannot have heard it any earlier.
+    let last_sent = Instant::now();
+    send_client(&mut silent, &ClientMessage::Hello(hello)).await;
+    match next_server_message(&mut silent).await {
+        Some(ServerMessage::Welcome(_)) => {}
+        other => panic!("expected Welcome, got {other:?}"),
+    }
     let (code, reason) = expect_close(&mut silent).await;
+    let silent_for = last_sent.elapsed();
     assert_eq!(code, close_code::TIMEOUT);
     assert_eq!(reason, "no message within the idle timeout");
-    eprintln!("idle client closed {:?} after joining", started.elapsed());
+    assert!(
+        silent_for >= idle_timeout,
+        "closed {silent_for:?} after the client's last message, before the {idle_timeout:?} idle timeout"
+    );
+    eprintln!("idle client closed {silent_for:?} after its last message (the Hello)");
     server.stop().await.expect("clean stop");
 }
 
