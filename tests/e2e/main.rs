@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server on a real port (started in-process on port 0), real bots and
 //! raw WebSocket clients over real sockets.
 
+mod abuse;
 mod admission;
 mod bad_input;
 #[cfg(unix)]

@@ -1,7 +1,7 @@
 //! The operations endpoints on the game port: /healthz, /readyz (503 while draining) and
 //! /metrics (Prometheus text whose counters move while bots play).
 
-use crate::util::{SOON, TestServer, raw_joined};
+use crate::util::{SOON, TestServer, get_from, raw_joined};
 use futures_util::SinkExt;
 use prometheus_parse::{Scrape, Value};
 use std::time::Duration;
@@ -137,5 +137,43 @@ async fn every_metric_the_grafana_dashboard_queries_is_exported() {
             "the dashboard queries {metric}, which /metrics does not export"
         );
     }
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_admin_listener_rooms_and_metrics_leave_the_game_port() {
+    let server = TestServer::start_with_admin(crate::util::test_config()).await;
+    let admin = server.admin.expect("an admin listener");
+    let mut bot = Bot::connect(&server.url, "a").await.expect("joins");
+    bot.next_snapshot().await.expect("snapshot");
+    for path in ["/rooms", "/metrics"] {
+        assert_eq!(server.get(path).await.0, 404, "{path} on the game port");
+        let (status, body) = get_from(admin, path).await;
+        assert_eq!(status, 200, "{path} on the admin listener");
+        assert!(body.contains("default"), "{path}: {body}");
+    }
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(
+            server.get(path).await.0,
+            200,
+            "{path} stays on the game port"
+        );
+        assert_eq!(
+            get_from(admin, path).await.0,
+            200,
+            "{path} on the admin listener"
+        );
+    }
+    assert_eq!(
+        get_from(admin, "/ws").await.0,
+        404,
+        "no sessions on the admin listener"
+    );
+    assert_eq!(
+        get_from(admin, "/index.html").await.0,
+        404,
+        "no web files there"
+    );
+    bot.close().await;
     server.stop().await.expect("clean stop");
 }

@@ -219,3 +219,45 @@ async fn a_room_slower_than_its_tick_rate_is_closed_with_1011_and_the_others_pla
     assert_eq!(names(&rooms(&server).await), ["calm"]);
     server.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_room_holds_up_no_other_room() {
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+        // One room thread: a stalled tick delays every room (docs/ARCHITECTURE.md says so).
+        eprintln!("skipped: one core, one room thread");
+        return;
+    }
+    // Every tick of `stalled` sleeps 300 ms, nine tick periods, on whichever thread runs it.
+    let mut config = config_with_faulty_scenario("stalled", |s| {
+        s.tick_delay = Some(Duration::from_millis(300))
+    });
+    config.limits.slow_room_timeout_ms = 600_000;
+    let server = TestServer::start_with(config).await;
+    let mut stalled = raw_connect(&server.room_url("stalled", Some("stalled"))).await;
+    join(&mut stalled, "stalled").await;
+    let mut observers = Vec::new();
+    for i in 0..4 {
+        let url = server.room_url(&format!("calm-{i}"), None);
+        observers.push(Bot::spectate(&url, "observer").await.expect("joins"));
+    }
+    // Two seconds of every calm room, the stalled one ticking all along.
+    for observer in &mut observers {
+        while observer.next_snapshot().await.expect("snapshot").0 < 60 {}
+    }
+    let listed = rooms(&server).await;
+    for room in listed.iter().filter(|r| r["room"] != "stalled") {
+        assert_eq!(room["overruns"], 0, "a calm room fell behind: {room}");
+    }
+    let stalled_room = listed
+        .iter()
+        .find(|r| r["room"] == "stalled")
+        .expect("the stalled room is open");
+    assert!(
+        stalled_room["overruns"].as_u64().is_some_and(|n| n > 0),
+        "{stalled_room}"
+    );
+    for observer in observers {
+        observer.close().await;
+    }
+    server.stop().await.expect("clean stop");
+}

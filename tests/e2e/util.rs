@@ -24,6 +24,8 @@ pub(crate) const SOON: Duration = Duration::from_secs(10);
 pub(crate) struct TestServer {
     pub(crate) url: String,
     pub(crate) addr: SocketAddr,
+    /// The admin listener's address, when the server has one.
+    pub(crate) admin: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
 }
@@ -42,17 +44,35 @@ impl TestServer {
     }
 
     pub(crate) async fn start_with(config: ServerConfig) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
+        Self::start_serving(config, false).await
+    }
+
+    /// A server whose operations endpoints are on an admin listener of their own.
+    pub(crate) async fn start_with_admin(config: ServerConfig) -> Self {
+        Self::start_serving(config, true).await
+    }
+
+    async fn start_serving(config: ServerConfig, with_admin: bool) -> Self {
+        let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
+        let listener = bind().await.expect("bind port 0");
         let addr: SocketAddr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(tickwire_server::run(listener, config, async {
+        let shutdown = async {
             let _ = rx.await;
-        }));
+        };
+        let (task, admin) = if with_admin {
+            let admin = bind().await.expect("bind port 0");
+            let admin_addr = admin.local_addr().expect("local addr");
+            let run = tickwire_server::run_with_admin(listener, admin, config, shutdown);
+            (tokio::spawn(run), Some(admin_addr))
+        } else {
+            let run = tickwire_server::run(listener, config, shutdown);
+            (tokio::spawn(run), None)
+        };
         Self {
             url: format!("ws://{addr}/ws"),
             addr,
+            admin,
             shutdown: Some(tx),
             task,
         }
@@ -68,8 +88,15 @@ impl TestServer {
 
     /// `GET path` over a fresh connection: the status code and the body.
     pub(crate) async fn get(&self, path: &str) -> (u16, String) {
+        get_from(self.addr, path).await
+    }
+}
+
+/// `GET path` from `addr` over a fresh connection: the status code and the body.
+pub(crate) async fn get_from(addr: SocketAddr, path: &str) -> (u16, String) {
+    {
         let exchange = async {
-            let mut stream = TcpStream::connect(self.addr).await.expect("connect");
+            let mut stream = TcpStream::connect(addr).await.expect("connect");
             let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
             stream
                 .write_all(request.as_bytes())
@@ -93,7 +120,9 @@ impl TestServer {
             .expect("a status line");
         (status, body.to_owned())
     }
+}
 
+impl TestServer {
     /// Triggers the same shutdown as SIGTERM, without waiting for it to finish.
     pub(crate) fn begin_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
