@@ -50,8 +50,9 @@ pub struct BotConfig {
     pub url: String,
     /// Spread the bots over this many rooms: bot i joins `{url}/room-{i mod rooms}`.
     pub rooms: Option<usize>,
-    /// A signed join token every bot presents (for servers with a join secret).
-    pub token: Option<String>,
+    /// Signed join tokens for servers with a join secret: bot i presents `tokens[i]` (a token
+    /// opens one seat). Empty: none.
+    pub tokens: Vec<String>,
     /// TLS client config for `wss://` URLs (`None`: the web's root certificates).
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// How many bots.
@@ -139,7 +140,7 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
         None => config.url.clone(),
     };
     let hello = Hello {
-        token: config.token.clone(),
+        token: config.tokens.get(index).cloned(),
         ..Bot::hello(&name, false)
     };
     let mut bot = match Bot::connect_with_tls(&url, hello, config.tls.clone()).await {

@@ -33,10 +33,10 @@ struct Args {
     /// room i mod R); the URL must then end in /ws. Default: every bot joins URL.
     #[arg(long)]
     rooms: Option<usize>,
-    /// A signed join token for every bot (`tickwire-server mint-token`), for servers that
-    /// require one.
+    /// A signed join token (`tickwire-server mint-token`), for servers that require one. A
+    /// token opens one seat: give it once per bot, in order.
     #[arg(long)]
-    token: Option<String>,
+    token: Vec<String>,
     /// For wss:// to a server with a private or self-signed certificate: trust the PEM
     /// certificates in this file (default: the web's root certificates).
     #[arg(long)]
@@ -163,6 +163,14 @@ async fn run_bots_command(args: Args) -> ExitCode {
         return ExitCode::from(2);
     }
     let duration = Duration::from_secs_f64(args.duration);
+    if !args.token.is_empty() && args.token.len() != args.bots {
+        eprintln!(
+            "a join token opens one seat: give --token once per bot ({} bots, {} tokens)",
+            args.bots,
+            args.token.len()
+        );
+        return ExitCode::from(2);
+    }
     if let Some(rooms) = args.rooms
         && (rooms == 0 || !args.url.ends_with("/ws"))
     {
@@ -180,7 +188,7 @@ async fn run_bots_command(args: Args) -> ExitCode {
     let config = BotConfig {
         url: args.url,
         rooms: args.rooms,
-        token: args.token,
+        tokens: args.token,
         tls,
         bots: args.bots,
         duration,

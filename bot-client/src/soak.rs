@@ -87,7 +87,7 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
     let bots = BotConfig {
         url: server.url(),
         rooms: None,
-        token: None,
+        tokens: Vec::new(),
         tls: None,
         bots: config.bots,
         duration: config.warmup + config.duration,

@@ -13,7 +13,7 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
     let summary = run_bots(&BotConfig {
         url: server.url.clone(),
         rooms: None,
-        token: None,
+        tokens: Vec::new(),
         tls: None,
         bots: 20,
         duration: Duration::from_secs(6),
@@ -37,7 +37,7 @@ async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
     let config = BotConfig {
         url: server.url.clone(),
         rooms: Some(4),
-        token: None,
+        tokens: Vec::new(),
         tls: None,
         bots: 12,
         duration: Duration::from_secs(3),

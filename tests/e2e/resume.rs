@@ -118,7 +118,7 @@ async fn bots_reconnect_on_their_own_and_count_resumes() {
     let config = BotConfig {
         url: proxy.url.clone(),
         rooms: None,
-        token: None,
+        tokens: Vec::new(),
         tls: None,
         bots: 5,
         duration: Duration::from_secs(4),
