@@ -1,6 +1,6 @@
 //! `tickwire-bot --url URL --bots N --duration SECS [--rooms R] [--behaviour NAME] [--latency-ms MS] [--jitter-ms MS] [--json]`
 //! `tickwire-bot bench --scenario FILE --clients N[,N...] --duration SECS [--json]`
-//! `tickwire-bot soak [--scenario FILE] [--bots N] [--duration SECS] [--warmup SECS] [--json]`
+//! `tickwire-bot soak [--scenario FILE] [--bots N] [--duration SECS] [--warmup SECS] [--chaos] [--json]`
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -97,6 +97,10 @@ struct SoakArgs {
     /// Print the figures as one JSON object on the last stdout line.
     #[arg(long)]
     json: bool,
+    /// Run a chaos client in the bots' room all along: seat churn, full-snapshot and ping
+    /// floods, fresh room names, garbage, dropped connections resumed, readers that stall.
+    #[arg(long)]
+    chaos: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -295,6 +299,7 @@ async fn run_soak_command(args: SoakArgs) -> ExitCode {
         warmup,
         behaviour: args.behaviour,
         server_bin,
+        chaos: args.chaos,
     };
     let f = match run_soak(&config).await {
         Ok(figures) => figures,
@@ -326,6 +331,21 @@ async fn run_soak_command(args: SoakArgs) -> ExitCode {
             "NOT healthy"
         },
     );
+    if let Some(chaos) = &f.chaos {
+        println!(
+            "chaos: {} actions: {} vanished, {} full-request floods and {} ping floods closed 1008, {} rooms opened, {} garbage closed 4000, {} resumed, {} stalled; {} unexpected {:?}",
+            chaos.actions,
+            chaos.vanished,
+            chaos.full_floods_closed,
+            chaos.ping_floods_closed,
+            chaos.rooms_opened,
+            chaos.garbage_closed,
+            chaos.resumed,
+            chaos.stalled,
+            chaos.unexpected,
+            chaos.unexpected_samples,
+        );
+    }
     if args.json {
         print_json(&f);
     }

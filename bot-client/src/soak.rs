@@ -1,9 +1,11 @@
 //! `tickwire-bot soak`: starts the release server, plays N bots for a long time at full rate,
 //! and reports whether the server stays healthy: tick p99, overruns, RSS after the warm-up and
-//! at the end, resumes, desyncs.
+//! at the end, resumes, desyncs. With `--chaos`, a chaos client (`chaos.rs`) abuses the same
+//! room all along, and the honest bots must not notice.
 
 use crate::Link;
 use crate::bench::{BenchError, write_server_config};
+use crate::chaos::{ChaosCounts, run_chaos};
 use crate::server_process::{self, ServerProcess};
 use crate::summary::percentile_ms;
 use crate::{Behaviour, BotConfig, run_bots};
@@ -31,7 +33,15 @@ pub struct SoakConfig {
     pub behaviour: Behaviour,
     /// The server binary.
     pub server_bin: PathBuf,
+    /// Run the chaos client beside the bots, from the start to the end.
+    pub chaos: bool,
 }
+
+/// Time between two chaos actions.
+const CHAOS_PAUSE: Duration = Duration::from_millis(50);
+/// Seats and connections the chaos client holds at most, about: ten seconds of vanished
+/// players and stalled readers at its pace.
+const CHAOS_SEATS: usize = 256;
 
 /// A soak run's figures (the JSON keys).
 #[derive(Clone, Debug, Serialize)]
@@ -66,6 +76,8 @@ pub struct SoakFigures {
     pub snapshot_hz_min: f64,
     /// The server's exit status after SIGTERM.
     pub server_exit: Option<i32>,
+    /// What the chaos client did, with `--chaos`.
+    pub chaos: Option<ChaosCounts>,
 }
 
 impl SoakFigures {
@@ -81,7 +93,9 @@ impl SoakFigures {
 
 /// Runs one soak.
 pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
-    let config_path = write_server_config(config.bots)?;
+    // The chaos client's seats (vanished ones wait 10 s for a resume) need room beside the bots.
+    let seats = config.bots + if config.chaos { CHAOS_SEATS } else { 0 };
+    let config_path = write_server_config(seats)?;
     let server = ServerProcess::start(&config.server_bin, &config.scenario, &config_path)?;
     let pid = server.pid();
     let bots = BotConfig {
@@ -95,6 +109,11 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
         link: Link::default(),
         progress: false,
     };
+    let chaos = config.chaos.then(|| {
+        let url = format!("{}/default", server.url());
+        let until = tokio::time::Instant::now() + config.warmup + config.duration;
+        tokio::spawn(async move { run_chaos(&url, until, CHAOS_PAUSE).await })
+    });
     let playing = tokio::spawn(async move { run_bots(&bots).await });
     tokio::time::sleep(config.warmup).await;
     let rss_kb_start = server_process::rss_kb(pid)?;
@@ -104,9 +123,12 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
     let mut ticks = server.stop_recording();
     let measured = started.elapsed().as_secs_f64();
     let rss_kb_end = server_process::rss_kb(pid)?;
-    let summary = playing
-        .await
-        .map_err(|e| BenchError::Config(std::io::Error::other(format!("bots task failed: {e}"))))?;
+    let task_failed = |e| BenchError::Config(std::io::Error::other(format!("task failed: {e}")));
+    let summary = playing.await.map_err(task_failed)?;
+    let chaos = match chaos {
+        Some(chaos) => Some(chaos.await.map_err(task_failed)?),
+        None => None,
+    };
     let server_exit = server.stop(Duration::from_secs(10))?.code();
     let _ = std::fs::remove_file(&config_path);
 
@@ -130,5 +152,6 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
         errors: summary.errors + (summary.bots - summary.connected),
         snapshot_hz_min: summary.snapshot_hz_min,
         server_exit,
+        chaos,
     })
 }
