@@ -2,63 +2,52 @@
 //! inputs from WebSocket sessions, sending each client delta snapshots.
 //!
 //! # Layout
+//! The folders follow the data flow: bytes arrive in `net`, become commands and inputs for a
+//! room in `room`, and leave again as snapshots through `net`; `ops` is what operators see and
+//! set.
 //! - [`run`]: accepts connections, drains on `shutdown`.
-//! - `http`: the port's HTTP side: the WebSocket upgrade, `/healthz`, `/readyz`, `/rooms`,
-//!   `/metrics`; `web_files` serves the browser client's files on every other path.
-//! - `session`: one task per joined connection (Hello, reads, heartbeat, close codes).
-//! - `connection`: a client's socket shared by its session and the snapshot writers, with the
-//!   ordered, capped queue of bytes waiting for it.
-//! - `rooms`: the room directory (create on first join, limits, `/rooms`); `room_status` is
-//!   what `/rooms` shows of one room.
-//! - `room_threads`: one thread per core ticking many rooms; a failing room closes alone.
-//! - `game_loop`: one room's fixed-tick loop; owns its arena and its clients.
-//! - `snapshot_writers`: a task per runtime worker writing each tick's messages to sockets.
-//! - `metrics`: the Prometheus metrics.
-//! - `message_rate` and `per_ip`: abuse limits (signed join tokens are in the shared crate).
-//! - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
-//! - `world`: entity storage (slotmap) with wire ids and the replicated view.
-//! - `wire_ids`: compact wire ids with a reuse quarantine.
-//! - `replication`: tick history and per-client deltas.
-//! - `close_reason`: close codes and reasons for every way a session ends.
-//! - `tick_stats`: the periodic tick-time summary.
-//! - [`config`] and [`scenario`]: settings (`assets/server.toml`) and worlds (`assets/scenarios/`).
+//! - `net`: the network side of the server.
+//!   - `http`: the port's HTTP side: the WebSocket upgrade, `/healthz`, `/readyz`, `/rooms`,
+//!     `/metrics` (or the admin listener); `web_files` serves the browser client's files.
+//!   - `session`: one task per joined connection (Hello, reads, heartbeat, close codes).
+//!   - `connection`: a client's socket shared by its session and the snapshot writers, with the
+//!     ordered, capped queue of bytes waiting for it; `queue_budget` caps all queues together.
+//!   - `writers`: a task per runtime worker writing each tick's messages to sockets.
+//!   - `tls`: wss:// (rustls).
+//!   - admission and abuse limits: `per_ip`, `message_rate`, `used_tokens` (signed join tokens
+//!     themselves are in the shared crate); `close_reason`: every way a session ends.
+//! - `room`: the rooms and their worlds.
+//!   - `directory`: rooms by name (create on first join, limits, `/rooms`).
+//!   - `threads`: one thread per core sharing one schedule of rooms; a failing room closes alone.
+//!   - `game_loop`: one room's fixed-tick loop; owns its arena and its clients' seats.
+//!   - `replication`: tick history and per-client deltas.
+//!   - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
+//!   - `world`: entity storage (slotmap) with wire ids and the replicated view; `wire_ids`:
+//!     compact wire ids with a reuse quarantine.
+//!   - [`scenario`]: worlds (`assets/scenarios/`).
+//! - `ops`: [`config`] (settings, `assets/server.toml`), `metrics` (Prometheus), `status` (what
+//!   `/rooms` shows of a room, and its `/metrics` series), `tick_stats` (the periodic tick-time
+//!   summary), `log_throttle`.
 
-mod arena;
-mod close_reason;
-pub mod config;
-mod connection;
-mod game_loop;
-mod http;
-mod log_throttle;
-mod message_rate;
-mod metrics;
-mod per_ip;
-mod queue_budget;
-mod replication;
-mod room_status;
-mod room_threads;
-mod rooms;
-pub mod scenario;
-mod session;
-mod snapshot_writers;
-mod tick_stats;
-pub mod tls;
-mod used_tokens;
-mod web_files;
-mod wire_ids;
-mod world;
+mod net;
+mod ops;
+mod room;
 
 pub use config::{ConfigFile, Limits, ServerConfig, load_scenarios};
+pub use net::tls;
+pub use ops::config;
+pub use room::scenario;
 pub use scenario::Scenario;
 pub use tickwire_shared::join_token::{self, JoinClaims, JoinSecret};
 pub use tickwire_shared::room_path::WS_PATH;
 
-use log_throttle::LogThrottle;
-use metrics::Metrics;
-use room_threads::RoomThreads;
-use rooms::Rooms;
-use session::SessionContext;
-use snapshot_writers::Writers;
+use net::session::SessionContext;
+use net::writers::Writers;
+use net::{http, per_ip, queue_budget, used_tokens};
+use ops::log_throttle::LogThrottle;
+use ops::metrics::Metrics;
+use room::directory::Rooms;
+use room::threads::RoomThreads;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! Server settings: `assets/server.toml` documents every field and its default.
 
-use crate::scenario::{Scenario, ScenarioError};
+use crate::room::scenario::{Scenario, ScenarioError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,7 +21,7 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// When set, every `Hello` must carry a join token signed with it for the room it joins.
     pub join_secret: Option<JoinSecret>,
-    /// When set, the port speaks TLS (wss:// and https://); see [`crate::tls`].
+    /// When set, the port speaks TLS (wss:// and https://); see [`crate::net::tls`].
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Folder whose files are served over HTTP on the game port (the browser client: `/` is
     /// its `index.html`). `None`: no files, every other path is 404.

@@ -3,7 +3,7 @@
 //! a writer or two instead of a task per client; each client always has the same writer, so its
 //! messages stay in order.
 
-use crate::connection::Connection;
+use crate::net::connection::Connection;
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::mpsc;

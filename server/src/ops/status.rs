@@ -1,7 +1,7 @@
 //! What `/rooms` and the room's `/metrics` series show of one room, updated by its loop every
 //! tick.
 
-use crate::metrics::RoomSeries;
+use crate::ops::metrics::RoomSeries;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::Mutex;

@@ -2,17 +2,17 @@
 //! sessions -> [`Command`]s and per-client bounded [`ClientEvent`] queues -> loop -> each tick's
 //! encoded messages, one batch per snapshot writer -> sockets.
 
-use crate::arena::Arena;
-use crate::close_reason::CloseReason;
-use crate::config::Limits;
-use crate::connection::Connection;
-use crate::metrics::RoomMetrics;
-use crate::replication::Replication;
-use crate::room_status::{RoomStatus, SeatCounts};
-use crate::scenario::Scenario;
-use crate::snapshot_writers::Outbox;
-use crate::tick_stats::TickStats;
-use crate::world::EntityKey;
+use crate::net::close_reason::CloseReason;
+use crate::net::connection::Connection;
+use crate::net::writers::Outbox;
+use crate::ops::config::Limits;
+use crate::ops::metrics::RoomMetrics;
+use crate::ops::status::{RoomStatus, SeatCounts};
+use crate::ops::tick_stats::TickStats;
+use crate::room::arena::Arena;
+use crate::room::replication::Replication;
+use crate::room::scenario::Scenario;
+use crate::room::world::EntityKey;
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -589,9 +589,9 @@ fn wall_clock_stamp() -> SentAt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Metrics;
-    use crate::scenario::Scenario;
-    use crate::snapshot_writers::{Delivery, Writers};
+    use crate::net::writers::{Delivery, Writers};
+    use crate::ops::metrics::Metrics;
+    use crate::room::scenario::Scenario;
     use tickwire_shared::client_world::Applied;
     use tickwire_shared::{Buttons, ClientWorld, ServerMessage, codec};
 
@@ -710,7 +710,7 @@ mod tests {
             let (events, events_rx) = mpsc::channel(16);
             let (kick_tx, kick) = oneshot::channel();
             let (reply, mut reply_rx) = oneshot::channel();
-            let budget = Arc::new(crate::queue_budget::QueueBudget::new(
+            let budget = Arc::new(crate::net::queue_budget::QueueBudget::new(
                 usize::MAX,
                 metrics::Gauge::noop(),
             ));

@@ -1,6 +1,6 @@
 //! wss:// built in: the rustls server config from PEM files (`--tls-cert`, `--tls-key`).
 
-use crate::config::ConfigError;
+use crate::ops::config::ConfigError;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::Path;

@@ -7,8 +7,8 @@
 //! stay slower than its tick period, is closed on its own: its clients get 1011 and the other
 //! rooms keep ticking.
 
-use crate::close_reason::CloseReason;
-use crate::game_loop::{GameLoop, RoomEnd};
+use crate::net::close_reason::CloseReason;
+use crate::room::game_loop::{GameLoop, RoomEnd};
 use std::any::Any;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;

@@ -3,7 +3,7 @@
 //! a server has; past `max_queued_bytes_total` the longest queues are cut (their sessions end
 //! with 4002) until the total is under the budget again.
 
-use crate::connection::Connection;
+use crate::net::connection::Connection;
 use metrics::Gauge;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,7 +5,7 @@
 //! not start with `.`. Nothing is percent-decoded, so `..`, hidden files and encoded separators
 //! (`%2e%2e`, `%2f`) never reach the file system; they are 404 like a missing file.
 
-use crate::http::{Body, not_found, text};
+use crate::net::http::{Body, not_found, text};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderValue};

@@ -1,8 +1,8 @@
 //! The arena game: players move, aim and fire; projectiles fly and hit; drones wander; the dead
 //! respawn and shooters score. Clock-free: the loop calls `step` once per tick.
 
-use crate::scenario::Scenario;
-use crate::world::{EntityKey, World};
+use crate::room::scenario::Scenario;
+use crate::room::world::{EntityKey, World};
 use glam::{IVec2, Vec2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -390,8 +390,9 @@ mod tests {
 
     #[test]
     fn props_move_in_a_rotating_window_by_at_most_the_jitter() {
-        let scenario = Scenario::from_toml(include_str!("../../assets/scenarios/parity-320.toml"))
-            .expect("parity-320 parses");
+        let scenario =
+            Scenario::from_toml(include_str!("../../../assets/scenarios/parity-320.toml"))
+                .expect("parity-320 parses");
         let mut arena = Arena::new(&scenario, 8);
         let mut before = arena.replicated().clone();
         assert_eq!(before.len(), 320);

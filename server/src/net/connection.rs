@@ -11,7 +11,7 @@
 //! Over TLS (wss://) the rustls session lives under the same lock: writes are encrypted there
 //! and their records go the same way (to the kernel, or onto the queue); reads decrypt there.
 
-use crate::queue_budget::QueueBudget;
+use crate::net::queue_budget::QueueBudget;
 use bytes::{Buf, BytesMut};
 use std::io;
 use std::pin::Pin;

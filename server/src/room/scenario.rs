@@ -4,7 +4,7 @@ use serde::Deserialize;
 use std::path::Path;
 
 /// The built-in default scenario, so the server runs from any working directory.
-const ARENA_TOML: &str = include_str!("../../assets/scenarios/arena.toml");
+const ARENA_TOML: &str = include_str!("../../../assets/scenarios/arena.toml");
 
 /// Most drones (or props) a scenario may ask for.
 const MAX_DRONES: u32 = 10_000;

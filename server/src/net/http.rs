@@ -7,9 +7,9 @@
 //! an admin listener (`admin_bind`) they are served there ([`serve_admin`]) and not on the game
 //! port; without one, the game port answers them to loopback peers only.
 
-use crate::connection::Connection;
-use crate::session::{self, SessionContext};
-use crate::web_files;
+use crate::net::connection::Connection;
+use crate::net::session::{self, SessionContext};
+use crate::net::web_files;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;

@@ -1,12 +1,12 @@
 //! The room directory: rooms by name, each created on its first join (from the default
 //! scenario or one the join names) and closed by its loop once empty for a while.
 
-use crate::config::ServerConfig;
-use crate::game_loop::{ClientLink, Command, GameLoop, JoinRequest, Refused, Seated};
-use crate::metrics::{Metrics, RoomSeries};
-use crate::room_status::{RoomStatus, RoomSummary};
-use crate::room_threads::{RoomTask, RoomThreads};
-use crate::snapshot_writers::Writers;
+use crate::net::writers::Writers;
+use crate::ops::config::ServerConfig;
+use crate::ops::metrics::{Metrics, RoomSeries};
+use crate::ops::status::{RoomStatus, RoomSummary};
+use crate::room::game_loop::{ClientLink, Command, GameLoop, JoinRequest, Refused, Seated};
+use crate::room::threads::{RoomTask, RoomThreads};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,6 +1,6 @@
 //! Entity storage: a slotmap of entities, their wire ids, and the replicated view clients get.
 
-use crate::wire_ids::WireIds;
+use crate::room::wire_ids::WireIds;
 use glam::IVec2;
 use slotmap::SlotMap;
 use tickwire_shared::{EntityId, EntityState, Tick, WorldState};

@@ -2,7 +2,7 @@
 //! that per-address limits count: an IPv4 address, or an IPv6 address's prefix (a client
 //! owns a whole /64, so counting full IPv6 addresses would give it 2^64 budgets).
 
-use crate::config::Limits;
+use crate::ops::config::Limits;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -2,16 +2,16 @@
 //! connection's backlog, the heartbeat timer, kicks from the loop and shutdown. The session never
 //! sees snapshots: the loop's writers put them on the socket (see `connection`).
 
-use crate::close_reason::CloseReason;
-use crate::config::Limits;
-use crate::connection::{Connection, SessionIo};
-use crate::game_loop::{ClientEvent, ClientLink, Command, Seated};
-use crate::message_rate::{MessageRate, Verdict};
-use crate::metrics::Metrics;
-use crate::per_ip;
-use crate::queue_budget::QueueBudget;
-use crate::rooms::{JoinError, Rooms};
-use crate::used_tokens::{Refusal, UsedTokens};
+use crate::net::close_reason::CloseReason;
+use crate::net::connection::{Connection, SessionIo};
+use crate::net::message_rate::{MessageRate, Verdict};
+use crate::net::per_ip;
+use crate::net::queue_budget::QueueBudget;
+use crate::net::used_tokens::{Refusal, UsedTokens};
+use crate::ops::config::Limits;
+use crate::ops::metrics::Metrics;
+use crate::room::directory::{JoinError, Rooms};
+use crate::room::game_loop::{ClientEvent, ClientLink, Command, Seated};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use governor::Quota;
