@@ -1,8 +1,13 @@
 //! Tick timing and traffic figures for the periodic log line. Every tick is also a trace event
-//! (`tickwire_server::tick_stats=trace`), which `tickwire-bot bench` reads for exact percentiles.
+//! with the target [`TICK_EVENTS`] (`RUST_LOG=tickwire_server::tick_stats=trace`), which
+//! `tickwire-bot bench` reads for exact percentiles. The target is spelled out, so moving this
+//! file cannot silently stop the events.
 
 use std::time::Duration;
 use tracing::{info, trace};
+
+/// The target of the per-tick trace events (a contract with `tickwire-bot bench`).
+pub(crate) const TICK_EVENTS: &str = "tickwire_server::tick_stats";
 
 /// Tick durations, overruns and bytes sent since the last summary.
 #[derive(Debug, Default)]
@@ -16,12 +21,12 @@ pub(crate) struct TickStats {
 impl TickStats {
     pub(crate) fn record_tick(&mut self, took: Duration) {
         let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
-        trace!(tick_us = micros, "tick");
+        trace!(target: TICK_EVENTS, tick_us = micros, "tick");
         self.tick_micros.push(micros);
     }
 
     pub(crate) fn record_overruns(&mut self, ticks: u64) {
-        trace!(ticks, "overrun");
+        trace!(target: TICK_EVENTS, ticks, "overrun");
         self.overruns += ticks;
     }
 
