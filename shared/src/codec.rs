@@ -1,6 +1,7 @@
 //! The only place that names the serializer: bincode 2 (standard config: little-endian varints),
 //! always decoding with a size limit and rejecting trailing bytes.
 
+use crate::schema::{Schema, SchemaError};
 use crate::{ClientMessage, SentAt, ServerMessage, Snapshot, Tick};
 use bincode::config;
 use serde::Serialize;
@@ -11,6 +12,9 @@ use serde::de::DeserializeOwned;
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 1024;
 /// Largest server-to-client message, in bytes (a full snapshot of a very busy world).
 pub const MAX_SERVER_MESSAGE_BYTES: usize = 4 << 20;
+/// Largest encoded [`Schema`], in bytes (the limits in [`crate::schema`] keep real ones far
+/// below it).
+pub const MAX_SCHEMA_BYTES: usize = 64 << 10;
 
 /// Why bytes are not a valid message.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,9 @@ pub enum DecodeError {
     /// [`peek_snapshot`] was given another message.
     #[error("not a snapshot")]
     NotASnapshot,
+    /// The bytes are a schema that breaks one of its rules.
+    #[error("invalid schema: {0}")]
+    InvalidSchema(#[from] SchemaError),
 }
 
 /// Serialization of our own message types failed (cannot happen for well-formed values; kept as
@@ -59,6 +66,19 @@ pub fn encode_server(message: &ServerMessage) -> Result<Vec<u8>, EncodeError> {
 /// Decodes a server message, enforcing [`MAX_SERVER_MESSAGE_BYTES`] and that every byte is used.
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
     decode::<_, MAX_SERVER_MESSAGE_BYTES>(bytes)
+}
+
+/// A schema's canonical bytes (what its hash covers; docs/PROTOCOL.md has the layout).
+pub fn encode_schema(schema: &Schema) -> Result<Vec<u8>, EncodeError> {
+    encode(schema)
+}
+
+/// Decodes a schema, enforcing [`MAX_SCHEMA_BYTES`], that every byte is used, and every rule of
+/// [`Schema::validate`].
+pub fn decode_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
+    let schema: Schema = decode::<_, MAX_SCHEMA_BYTES>(bytes)?;
+    schema.validate()?;
+    Ok(schema)
 }
 
 /// `ServerMessage::Snapshot`'s variant index as bincode writes it (a varint before the fields).

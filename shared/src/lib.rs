@@ -20,6 +20,8 @@
 //! - [`close_code`]: the WebSocket close codes Tickwire sends, with their meaning.
 //! - [`room_path`]: the room an upgrade URL names (`/ws`, `/ws/ROOM?scenario=NAME`).
 //! - [`join_token`]: signed join tokens (mint and verify; HMAC-SHA256).
+//! - [`schema`]: a game's [`Schema`] as plain data (components, kinds, input, rules), its limits
+//!   and its hash.
 //!
 //! # Embedding in a frontend
 //! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only) and drive a [`ClientSession`]
@@ -47,6 +49,7 @@ pub mod message;
 pub mod movement;
 pub mod prediction;
 pub mod room_path;
+pub mod schema;
 pub mod sent_at;
 pub mod tick;
 
@@ -63,6 +66,7 @@ pub use message::{
     ClientMessage, Hello, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot, Welcome,
 };
 pub use movement::MovementRules;
+pub use schema::{Schema, SchemaHash};
 pub use sent_at::SentAt;
 pub use tick::Tick;
 
