@@ -24,6 +24,15 @@ async fn room_status(server: &TestServer, room: &str) -> Option<Value> {
     rooms.into_iter().find(|r| r["room"] == room)
 }
 
+/// The value of an unlabelled metric in Prometheus text.
+fn metric(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
+}
+
 /// Polls `/rooms` until `room` shows `detached` seats kept for a resume.
 async fn wait_for_detached(server: &TestServer, room: &str, detached: u64) -> Value {
     timeout(SOON, async {
@@ -127,12 +136,10 @@ async fn requested_full_snapshots_are_rate_limited_and_a_flood_is_closed_with_10
         reason,
         "full snapshots requested far more often than full_snapshot_interval_ms"
     );
-    let metrics = server.get("/metrics").await.1;
-    let desyncs = metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("tickwire_desyncs_reported_total "))
-        .and_then(|v| v.parse::<f64>().ok())
-        .expect("the desync counter");
+    let desyncs = metric(
+        &server.get("/metrics").await.1,
+        "tickwire_desyncs_reported_total",
+    );
     assert!(desyncs <= 1.0, "a flood is not a desync: {desyncs}");
     server.stop().await.expect("clean stop");
 }
@@ -316,11 +323,7 @@ async fn past_the_server_wide_queue_budget_the_longest_queues_are_cut_and_others
     .await
     .expect("a stalled queue is cut once the total passes the budget");
     crate::util::assert_contiguous(&ticks);
-    let queued = metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("tickwire_queued_bytes "))
-        .and_then(|v| v.parse::<f64>().ok())
-        .expect("the queued-bytes gauge");
+    let queued = metric(&metrics, "tickwire_queued_bytes");
     assert!(queued <= 64.0 * 1024.0 + 2048.0, "{queued} bytes queued");
     assert_eq!(healthy.stats().desyncs, 0);
     healthy.close().await;

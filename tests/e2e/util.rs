@@ -94,32 +94,30 @@ impl TestServer {
 
 /// `GET path` from `addr` over a fresh connection: the status code and the body.
 pub(crate) async fn get_from(addr: SocketAddr, path: &str) -> (u16, String) {
-    {
-        let exchange = async {
-            let mut stream = TcpStream::connect(addr).await.expect("connect");
-            let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-            stream
-                .write_all(request.as_bytes())
-                .await
-                .expect("send request");
-            let mut response = String::new();
-            stream
-                .read_to_string(&mut response)
-                .await
-                .expect("read response");
-            response
-        };
-        let response = tokio::time::timeout(SOON, exchange)
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
             .await
-            .expect("an HTTP response in time");
-        let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .expect("a status line");
-        (status, body.to_owned())
-    }
+            .expect("send request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("read response");
+        response
+    };
+    let response = tokio::time::timeout(SOON, exchange)
+        .await
+        .expect("an HTTP response in time");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
 }
 
 impl TestServer {
