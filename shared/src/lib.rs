@@ -20,6 +20,9 @@
 //! - [`close_code`]: the WebSocket close codes Tickwire sends, with their meaning.
 //! - [`room_path`]: the room an upgrade URL names (`/ws`, `/ws/ROOM?scenario=NAME`).
 //! - [`join_token`]: signed join tokens (mint and verify; HMAC-SHA256).
+//! - [`component`]: the [`component::Component`], [`component::Input`] and
+//!   [`component::NetEnum`] traits a game's types implement (with their derives), lossless to and
+//!   from integer lanes.
 //! - [`schema`]: a game's [`Schema`] as plain data (components, kinds, input, rules), its limits
 //!   and its hash.
 //!
@@ -39,6 +42,7 @@ pub mod client_session;
 pub mod client_world;
 pub mod close_code;
 pub mod codec;
+pub mod component;
 pub mod delta;
 pub mod delta_wire;
 pub mod entity;

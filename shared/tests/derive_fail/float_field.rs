@@ -1,0 +1,8 @@
+use tickwire_shared::component::Component;
+
+#[derive(Clone, PartialEq, Component)]
+struct Pos {
+    x: f32,
+}
+
+fn main() {}
