@@ -94,10 +94,10 @@ struct FieldSpec {
 fn name_of(ident: &Ident) -> syn::Result<String> {
     let name = ident.to_string();
     let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
-    if name.len() > MAX_NAME {
+    if name.len() > MAX_NAME || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(Error::new(
             ident.span(),
-            "a replicated name has at most 32 characters",
+            "a replicated name has 1 to 32 of A-Z a-z 0-9 _",
         ));
     }
     Ok(name)
