@@ -26,7 +26,8 @@ pub(crate) fn address_key(ip: IpAddr, ipv6_prefix_len: u8) -> IpAddr {
 /// The address key per-address limits count a peer at `ip` under, or `None` when the peer is
 /// exempt (loopback, unless `limit_loopback_per_ip`).
 pub(crate) fn limited_address(ip: IpAddr, limits: &Limits) -> Option<IpAddr> {
-    let exempt = ip.is_loopback() && !limits.limit_loopback_per_ip;
+    // A server bound to [::] sees IPv4 peers as IPv4-mapped addresses.
+    let exempt = ip.to_canonical().is_loopback() && !limits.limit_loopback_per_ip;
     (!exempt).then(|| address_key(ip, limits.ipv6_prefix_len))
 }
 
@@ -96,6 +97,27 @@ mod tests {
         assert_eq!(address_key(ip("2001:db8::1"), 200), ip("2001:db8::1"));
         assert_eq!(address_key(ip("::ffff:10.1.2.3"), 64), ip("10.1.2.3"));
         assert_eq!(address_key(ip("10.1.2.3"), 64), ip("10.1.2.3"));
+    }
+
+    #[test]
+    fn loopback_peers_are_exempt_also_when_mapped_into_ipv6() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("an address");
+        let limits = Limits::default();
+        for local in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(limited_address(ip(local), &limits), None, "{local}");
+        }
+        assert_eq!(
+            limited_address(ip("::ffff:10.0.0.1"), &limits),
+            Some(ip("10.0.0.1"))
+        );
+        let strict = Limits {
+            limit_loopback_per_ip: true,
+            ..Limits::default()
+        };
+        assert_eq!(
+            limited_address(ip("::ffff:127.0.0.1"), &strict),
+            Some(ip("127.0.0.1"))
+        );
     }
 
     #[test]
