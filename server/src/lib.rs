@@ -188,20 +188,15 @@ async fn serve(
                 Ok((stream, peer)) => {
                     let limits = &config.limits;
                     let address = per_ip::limited_address(peer.ip(), limits);
-                    let ip_slot = match address {
-                        Some(address) => {
-                            match per_ip.try_acquire(address, limits.max_connections_per_ip) {
-                                Some(slot) => Some(slot),
-                                None => {
-                                    if let Some(left_out) = dropped_warnings.admit(Instant::now()) {
-                                        warn!(%peer, left_out, "connections per IP limit reached; connection dropped");
-                                    }
-                                    continue;
-                                }
-                            }
+                    // `None`: exempt; `Some(None)`: the address is at its cap.
+                    let ip_slot = address
+                        .map(|address| per_ip.try_acquire(address, limits.max_connections_per_ip));
+                    if let Some(None) = ip_slot {
+                        if let Some(left_out) = dropped_warnings.admit(Instant::now()) {
+                            warn!(%peer, left_out, "connections per IP limit reached; connection dropped");
                         }
-                        None => None,
-                    };
+                        continue;
+                    }
                     let Ok(slot) = Arc::clone(&connection_slots).try_acquire_owned() else {
                         if let Some(left_out) = dropped_warnings.admit(Instant::now()) {
                             warn!(%peer, left_out, "connection limit reached; connection dropped");

@@ -174,6 +174,23 @@ fn signed(input: ParseStream<'_>) -> syn::Result<i64> {
     Ok(if negative { -value } else { value })
 }
 
+/// The value of `key` in a domain that takes only that key, as in `angle(bits = 12)`.
+fn only_key<N>(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<Option<N>>
+where
+    N: std::str::FromStr,
+    N::Err: std::fmt::Display,
+{
+    let mut value = None;
+    meta.parse_nested_meta(|inner| {
+        if !inner.path.is_ident(key) {
+            return Err(inner.error(format!("expected {key}")));
+        }
+        value = Some(inner.value()?.parse::<LitInt>()?.base10_parse::<N>()?);
+        Ok(())
+    })?;
+    Ok(value)
+}
+
 fn parse_field(field: &syn::Field, role: Role) -> syn::Result<FieldSpec> {
     let ident = field
         .ident
@@ -235,34 +252,14 @@ fn parse_field(field: &syn::Field, role: Role) -> syn::Result<FieldSpec> {
                         None => set_domain(DomainSpec::Int { min, max }),
                     }
                 }
-                "angle" => {
-                    let mut bits = None;
-                    meta.parse_nested_meta(|inner| {
-                        if !inner.path.is_ident("bits") {
-                            return Err(inner.error("expected bits"));
-                        }
-                        bits = Some(inner.value()?.parse::<LitInt>()?.base10_parse::<u8>()?);
-                        Ok(())
-                    })?;
-                    match bits {
-                        Some(bits @ 1..=16) => set_domain(DomainSpec::Angle { bits }),
-                        _ => Err(meta.error("angle needs bits = 1 to 16")),
-                    }
-                }
-                "string" => {
-                    let mut max_len = None;
-                    meta.parse_nested_meta(|inner| {
-                        if !inner.path.is_ident("max_len") {
-                            return Err(inner.error("expected max_len"));
-                        }
-                        max_len = Some(inner.value()?.parse::<LitInt>()?.base10_parse::<u16>()?);
-                        Ok(())
-                    })?;
-                    match max_len {
-                        Some(max_len @ 1..=255) => set_domain(DomainSpec::Str { max_len }),
-                        _ => Err(meta.error("string needs max_len = 1 to 255")),
-                    }
-                }
+                "angle" => match only_key::<u8>(&meta, "bits")? {
+                    Some(bits @ 1..=16) => set_domain(DomainSpec::Angle { bits }),
+                    _ => Err(meta.error("angle needs bits = 1 to 16")),
+                },
+                "string" => match only_key::<u16>(&meta, "max_len")? {
+                    Some(max_len @ 1..=255) => set_domain(DomainSpec::Str { max_len }),
+                    _ => Err(meta.error("string needs max_len = 1 to 255")),
+                },
                 "delta" | "spawn_only" if role == Role::Input => {
                     Err(meta.error("input fields are sent whole: no delta or spawn_only"))
                 }
