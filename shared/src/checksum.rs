@@ -4,6 +4,7 @@
 //! replicated field). Adding, removing or changing an entity adds or subtracts that entity's hash,
 //! so the server and clients keep it current without rehashing the world.
 
+use crate::world::EntityData;
 use crate::{EntityId, EntityState};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -21,6 +22,38 @@ impl Checksum {
     pub fn remove(&mut self, id: EntityId, state: &EntityState) {
         self.0 = self.0.wrapping_sub(entity_hash(id, state));
     }
+
+    /// Accounts for an entity of a game's [`crate::World`] that joined it.
+    pub fn include(&mut self, id: EntityId, data: &EntityData) {
+        self.0 = self.0.wrapping_add(data_hash(id, data));
+    }
+
+    /// Accounts for an entity of a game's [`crate::World`] that left it.
+    pub fn exclude(&mut self, id: EntityId, data: &EntityData) {
+        self.0 = self.0.wrapping_sub(data_hash(id, data));
+    }
+}
+
+/// The hash of one entity of a game's world: splitmix64 steps over its id and kind, its lanes
+/// two to a word, then each string's length and its bytes eight to a word, folded to 32 bits.
+#[must_use]
+pub fn data_hash(id: EntityId, data: &EntityData) -> u32 {
+    let mut h =
+        splitmix64(0x9E37_79B9_7F4A_7C15 ^ (u64::from(id.0) | (u64::from(data.kind) << 32)));
+    for pair in data.lanes.chunks(2) {
+        let low = u64::from(pair[0] as u32);
+        let high = pair.get(1).map_or(0, |&v| u64::from(v as u32) << 32);
+        h = splitmix64(h ^ low ^ high);
+    }
+    for string in &data.strings {
+        h = splitmix64(h ^ string.len() as u64);
+        for chunk in string.as_bytes().chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            h = splitmix64(h ^ u64::from_le_bytes(word));
+        }
+    }
+    (h ^ (h >> 32)) as u32
 }
 
 /// The hash of one entity: splitmix64 steps over its fields, folded to 32 bits. Integer-only, so

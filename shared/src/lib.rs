@@ -25,6 +25,11 @@
 //!   from integer lanes.
 //! - [`schema`]: a game's [`Schema`] as plain data (components, kinds, input, rules), its limits
 //!   and its hash.
+//! - [`layout`]: a validated schema with the offsets of every component in every kind.
+//! - [`world`]: [`World`], the replicated state of any game (entities as lanes and strings),
+//!   read by field name or as typed components.
+//! - [`world_diff`]: the [`Delta`] between two worlds of one game, and applying it.
+//! - [`world_wire`]: a [`Delta`] packed into bits, column by column, as the layout says.
 //!
 //! # Embedding in a frontend
 //! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only) and drive a [`ClientSession`]
@@ -49,6 +54,7 @@ pub mod entity;
 pub mod input;
 pub mod interpolation;
 pub mod join_token;
+pub mod layout;
 pub mod message;
 pub mod movement;
 pub mod prediction;
@@ -56,6 +62,9 @@ pub mod room_path;
 pub mod schema;
 pub mod sent_at;
 pub mod tick;
+pub mod world;
+pub mod world_diff;
+pub mod world_wire;
 
 pub use checksum::Checksum;
 pub use client_session::{
@@ -73,6 +82,8 @@ pub use movement::MovementRules;
 pub use schema::{Schema, SchemaHash};
 pub use sent_at::SentAt;
 pub use tick::Tick;
+pub use world::{EntityData, FieldValue, Lanes, World};
+pub use world_diff::{Change, Delta, WorldDeltaError};
 
 /// docs/EMBEDDING.md, so its example loop is compiled and run by `cargo test --doc`.
 #[doc = include_str!("../../docs/EMBEDDING.md")]

@@ -59,3 +59,55 @@ impl Parity {
         }
     }
 }
+
+/// The parity world's one component, as a game declares it: a position in 1/64 units inside
+/// the world, delta-coded.
+#[derive(Clone, Debug, PartialEq, tickwire_shared::component::Component)]
+pub(crate) struct Body {
+    #[net(
+        fixed(frac_bits = 6, min = 0, max = 64000),
+        delta,
+        interpolate = "linear"
+    )]
+    pub(crate) pos: [i32; 2],
+}
+
+/// The parity world's schema: one kind, "prop", made of a [`Body`].
+#[allow(dead_code)] // Used by the codec comparison, not by every bench that includes this module.
+pub(crate) fn layout() -> tickwire_shared::layout::Layout {
+    use tickwire_shared::component::Component;
+    use tickwire_shared::schema::{KindDesc, Schema};
+    tickwire_shared::layout::Layout::new(Schema {
+        game: "parity".into(),
+        version: 1,
+        tick_rate: 30,
+        components: vec![Body::desc()],
+        kinds: vec![KindDesc {
+            name: "prop".into(),
+            components: vec![0],
+        }],
+        input: vec![],
+        rules: vec![],
+    })
+    .expect("a valid schema")
+}
+
+/// `world` as the generic world of [`layout`].
+#[allow(dead_code)]
+pub(crate) fn generic(
+    world: &WorldState,
+    layout: &tickwire_shared::layout::Layout,
+) -> tickwire_shared::World {
+    let mut out = tickwire_shared::World::new();
+    for (id, state) in world.iter() {
+        let mut data = tickwire_shared::EntityData::new(layout, 0).expect("kind 0 exists");
+        data.set_component(
+            layout,
+            &Body {
+                pos: state.pos.to_array(),
+            },
+        );
+        out.insert(id, data);
+    }
+    out
+}

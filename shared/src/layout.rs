@@ -1,0 +1,281 @@
+//! A validated [`Schema`] with every offset the codec needs worked out once: where each
+//! component's lanes and strings sit inside an entity of each kind, and which lane values each
+//! field allows. Built once per game (server) or per Welcome (client), then shared read-only by
+//! [`crate::world`], [`crate::world_diff`] and [`crate::world_wire`].
+//!
+//! An entity of a kind holds the lanes of its components back to back, in component order, each
+//! component's fields in declaration order (exactly what [`crate::component::Component::write`]
+//! appends), and its strings the same way.
+
+use crate::schema::{Coding, Domain, Schema, SchemaError};
+use crate::world::EntityData;
+
+/// A schema and its precomputed offsets.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    schema: Schema,
+    components: Vec<ComponentLayout>,
+    kinds: Vec<KindLayout>,
+}
+
+/// One component's fields as the codec sees them.
+#[derive(Clone, Debug)]
+pub(crate) struct ComponentLayout {
+    pub(crate) fields: Vec<FieldLayout>,
+    pub(crate) lanes: u32,
+    pub(crate) strings: u32,
+    /// Whether any field may change after spawn: only these have a change bit.
+    pub(crate) changeable: bool,
+}
+
+/// One field: its place inside its component and the values it allows.
+#[derive(Clone, Debug)]
+pub(crate) struct FieldLayout {
+    /// Offset into the component's lanes, or into its strings for a string field.
+    pub(crate) offset: u32,
+    /// Lanes (0 for a string field).
+    pub(crate) lanes: u32,
+    pub(crate) coding: Coding,
+    pub(crate) values: FieldValues,
+}
+
+/// What one lane (or the string) of a field may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldValues {
+    /// Integers from `min` to `max`, both included.
+    Lanes { min: i32, max: i32 },
+    /// UTF-8 of at most `max_len` bytes.
+    Str { max_len: u16 },
+}
+
+/// One kind: which components it has and where their data sits.
+#[derive(Clone, Debug)]
+pub(crate) struct KindLayout {
+    /// Bit `c` set: the kind has component `c`.
+    pub(crate) components: u64,
+    /// The subset of `components` that may change after spawn.
+    pub(crate) changeable: u64,
+    /// Per component of the schema: its first lane and first string in this kind's entities
+    /// (meaningful only for components the kind has).
+    pub(crate) offsets: Vec<(u32, u32)>,
+    pub(crate) lanes: u32,
+    pub(crate) strings: u32,
+    /// Every field of its components, placed in this kind's entities: what diff and apply walk
+    /// for each changed entity.
+    pub(crate) fields: Vec<KindField>,
+}
+
+/// A field of a kind's entities, placed.
+#[derive(Clone, Debug)]
+pub(crate) struct KindField {
+    /// The component it belongs to.
+    pub(crate) component: u8,
+    /// Its first lane in the entity's lanes, or its string's index.
+    pub(crate) at: u32,
+    pub(crate) lanes: u32,
+    pub(crate) coding: Coding,
+    pub(crate) values: FieldValues,
+}
+
+impl KindField {
+    /// Whether a change of the components in `mask` carries it.
+    pub(crate) fn carried_in(&self, mask: u64) -> bool {
+        mask & (1 << self.component) != 0 && self.coding != Coding::SpawnOnly
+    }
+
+    /// Whether it holds different values in `old` and `new` (both of this kind).
+    pub(crate) fn differs(&self, old: &EntityData, new: &EntityData) -> bool {
+        let at = self.at as usize;
+        match self.values {
+            FieldValues::Lanes { .. } => {
+                let range = at..at + self.lanes as usize;
+                old.lanes.get(range.clone()) != new.lanes.get(range)
+            }
+            FieldValues::Str { .. } => old.strings.get(at) != new.strings.get(at),
+        }
+    }
+}
+
+impl KindLayout {
+    pub(crate) fn has(&self, component: usize) -> bool {
+        self.components & (1 << component) != 0
+    }
+
+    /// A kind with one changeable component sends no change bits: a change always carries it.
+    pub(crate) fn sends_change_bits(&self) -> bool {
+        self.changeable.count_ones() > 1
+    }
+}
+
+impl Layout {
+    /// Validates `schema` and works out its offsets.
+    pub fn new(schema: Schema) -> Result<Self, SchemaError> {
+        schema.validate()?;
+        let components: Vec<ComponentLayout> =
+            schema.components.iter().map(component_layout).collect();
+        let kinds = schema
+            .kinds
+            .iter()
+            .map(|kind| {
+                let mut layout = KindLayout {
+                    components: 0,
+                    changeable: 0,
+                    offsets: vec![(0, 0); components.len()],
+                    lanes: 0,
+                    strings: 0,
+                    fields: Vec::new(),
+                };
+                for &c in &kind.components {
+                    let c = usize::from(c);
+                    layout.components |= 1 << c;
+                    if components[c].changeable {
+                        layout.changeable |= 1 << c;
+                    }
+                    layout.offsets[c] = (layout.lanes, layout.strings);
+                    for field in &components[c].fields {
+                        let base = match field.values {
+                            FieldValues::Lanes { .. } => layout.lanes,
+                            FieldValues::Str { .. } => layout.strings,
+                        };
+                        layout.fields.push(KindField {
+                            component: c as u8, // Below MAX_COMPONENTS (64).
+                            at: base + field.offset,
+                            lanes: field.lanes,
+                            coding: field.coding,
+                            values: field.values,
+                        });
+                    }
+                    layout.lanes += components[c].lanes;
+                    layout.strings += components[c].strings;
+                }
+                layout
+            })
+            .collect();
+        Ok(Self {
+            schema,
+            components,
+            kinds,
+        })
+    }
+
+    /// The schema this layout was built from.
+    #[must_use]
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The index of the kind named `name`.
+    #[must_use]
+    pub fn kind_index(&self, name: &str) -> Option<u16> {
+        let index = self.schema.kinds.iter().position(|k| k.name == name)?;
+        u16::try_from(index).ok()
+    }
+
+    /// The index of the component named `name`.
+    #[must_use]
+    pub fn component_index(&self, name: &str) -> Option<usize> {
+        self.schema.components.iter().position(|c| c.name == name)
+    }
+
+    /// How many lanes and strings an entity of `kind` holds, or `None` for an unknown kind.
+    #[must_use]
+    pub fn kind_size(&self, kind: u16) -> Option<(usize, usize)> {
+        let kind = self.kinds.get(usize::from(kind))?;
+        Some((kind.lanes as usize, kind.strings as usize))
+    }
+
+    /// Where component `component`'s lanes and strings start in an entity of `kind`, if the kind
+    /// has it.
+    #[must_use]
+    pub fn component_offsets(&self, kind: u16, component: usize) -> Option<(usize, usize)> {
+        let kind = self.kinds.get(usize::from(kind))?;
+        if component >= self.components.len() || !kind.has(component) {
+            return None;
+        }
+        let (lanes, strings) = kind.offsets[component];
+        Some((lanes as usize, strings as usize))
+    }
+
+    pub(crate) fn components(&self) -> &[ComponentLayout] {
+        &self.components
+    }
+
+    pub(crate) fn kind(&self, kind: u16) -> Option<&KindLayout> {
+        self.kinds.get(usize::from(kind))
+    }
+}
+
+fn component_layout(desc: &crate::schema::ComponentDesc) -> ComponentLayout {
+    let mut layout = ComponentLayout {
+        fields: Vec::with_capacity(desc.fields.len()),
+        lanes: 0,
+        strings: 0,
+        changeable: false,
+    };
+    for field in &desc.fields {
+        let lane = |min: i64, max: i64| FieldValues::Lanes {
+            // Validated bounds: angles have at most 16 bits, enums at most 256 variants.
+            min: i32::try_from(min).unwrap_or(i32::MIN),
+            max: i32::try_from(max).unwrap_or(i32::MAX),
+        };
+        let values = match &field.domain {
+            Domain::Int { min, max } | Domain::Fixed { min, max, .. } => {
+                lane(i64::from(*min), i64::from(*max))
+            }
+            Domain::Angle { bits } => lane(0, (1i64 << bits) - 1),
+            Domain::Enum { variants } => lane(0, variants.len() as i64 - 1),
+            Domain::Bool => lane(0, 1),
+            Domain::Str { max_len } => FieldValues::Str { max_len: *max_len },
+        };
+        let (offset, lanes) = match values {
+            FieldValues::Lanes { .. } => (layout.lanes, u32::from(field.lanes)),
+            FieldValues::Str { .. } => (layout.strings, 0),
+        };
+        match values {
+            FieldValues::Lanes { .. } => layout.lanes += lanes,
+            FieldValues::Str { .. } => layout.strings += 1,
+        }
+        layout.changeable |= field.coding != Coding::SpawnOnly;
+        layout.fields.push(FieldLayout {
+            offset,
+            lanes,
+            coding: field.coding,
+            values,
+        });
+    }
+    layout
+}
+
+impl FieldValues {
+    /// Whether `lane` is a value this field allows.
+    pub(crate) fn allows(self, lane: i64) -> bool {
+        match self {
+            Self::Lanes { min, max } => (i64::from(min)..=i64::from(max)).contains(&lane),
+            Self::Str { .. } => false,
+        }
+    }
+
+    /// Whether `value` is a string this field allows.
+    pub(crate) fn allows_str(self, value: &str) -> bool {
+        match self {
+            Self::Lanes { .. } => false,
+            Self::Str { max_len } => value.len() <= usize::from(max_len),
+        }
+    }
+}
+
+impl FieldLayout {
+    /// Whether this field's values in a component's `lanes` and `strings` are all allowed
+    /// (`false` when they are too short).
+    pub(crate) fn allows_all(&self, lanes: &[i32], strings: &[String]) -> bool {
+        let offset = self.offset as usize;
+        match self.values {
+            FieldValues::Lanes { .. } => lanes
+                .get(offset..offset + self.lanes as usize)
+                .is_some_and(|l| l.iter().all(|&v| self.values.allows(i64::from(v)))),
+            FieldValues::Str { .. } => strings
+                .get(offset)
+                .is_some_and(|s| self.values.allows_str(s)),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The replicated state of any game, as its [`Layout`] describes it: entities by id, each a kind
+//! and the integer lanes and strings of that kind's components, with the world's checksum kept
+//! current by every change.
+//!
+//! Fields are reached by name ([`World::field`]) by clients that only have the schema, and as
+//! typed components ([`EntityData::component`]) by games compiled in.
+//! [`crate::world_diff`] computes and applies the difference between two worlds.
+
+use crate::component::Component;
+use crate::layout::Layout;
+use crate::{Checksum, EntityId};
+use std::collections::BTreeMap;
+
+/// An entity's lanes: inline up to six (most entities), on the heap past that.
+pub type Lanes = smallvec::SmallVec<[i32; 6]>;
+
+/// One entity's replicated data.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EntityData {
+    /// Its kind: an index into the schema's kinds. Never changes during an entity's life.
+    pub kind: u16,
+    /// The lanes of its kind's components, back to back in component order.
+    pub lanes: Lanes,
+    /// The strings of its kind's components, in the same order.
+    pub strings: Vec<String>,
+}
+
+impl EntityData {
+    /// An entity of `kind` with every lane 0 and every string empty, or `None` for an unknown
+    /// kind. (Zero may lie outside a field's domain: set every component before replicating.)
+    #[must_use]
+    pub fn new(layout: &Layout, kind: u16) -> Option<Self> {
+        let (lanes, strings) = layout.kind_size(kind)?;
+        Some(Self {
+            kind,
+            lanes: smallvec::smallvec![0; lanes],
+            strings: vec![String::new(); strings],
+        })
+    }
+
+    /// Its component `C`, if its kind has one and the values are in `C`'s domains.
+    #[must_use]
+    pub fn component<C: Component>(&self, layout: &Layout) -> Option<C> {
+        let (lanes, strings) = self.component_data(layout, &C::desc().name)?;
+        C::read(lanes, strings)
+    }
+
+    /// Replaces its component `C`. Returns `false` (and changes nothing) when its kind has no
+    /// `C`.
+    pub fn set_component<C: Component>(&mut self, layout: &Layout, value: &C) -> bool {
+        let Some(component) = layout.component_index(&C::desc().name) else {
+            return false;
+        };
+        let Some((lane, string)) = layout.component_offsets(self.kind, component) else {
+            return false;
+        };
+        let (mut lanes, mut strings) = (Vec::new(), Vec::new());
+        value.write(&mut lanes, &mut strings);
+        let lane_slots = self.lanes.get_mut(lane..lane + lanes.len());
+        let string_slots = self.strings.get_mut(string..string + strings.len());
+        let (Some(lane_slots), Some(string_slots)) = (lane_slots, string_slots) else {
+            return false;
+        };
+        lane_slots.copy_from_slice(&lanes);
+        string_slots.clone_from_slice(&strings);
+        true
+    }
+
+    /// The lanes and strings of the component named `name`, if its kind has it.
+    fn component_data(&self, layout: &Layout, name: &str) -> Option<(&[i32], &[String])> {
+        let component = layout.component_index(name)?;
+        let (lane, string) = layout.component_offsets(self.kind, component)?;
+        let desc = &layout.components()[component];
+        Some((
+            self.lanes.get(lane..lane + desc.lanes as usize)?,
+            self.strings.get(string..string + desc.strings as usize)?,
+        ))
+    }
+
+    /// Whether its kind exists, its sizes match the kind, and every value is in its field's
+    /// domain: what a client will accept.
+    #[must_use]
+    pub fn is_valid(&self, layout: &Layout) -> bool {
+        let Some(kind) = layout.kind(self.kind) else {
+            return false;
+        };
+        if self.lanes.len() != kind.lanes as usize || self.strings.len() != kind.strings as usize {
+            return false;
+        }
+        layout
+            .components()
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| kind.has(*c))
+            .all(|(c, component)| {
+                let (lane, string) = kind.offsets[c];
+                component.fields.iter().all(|field| {
+                    field.allows_all(
+                        &self.lanes[lane as usize..],
+                        &self.strings[string as usize..],
+                    )
+                })
+            })
+    }
+}
+
+/// A field's value as a client without the game's types reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldValue<'a> {
+    /// The lanes of an integer, fixed-point, angle, enum or bool field.
+    Lanes(&'a [i32]),
+    /// A string field.
+    Str(&'a str),
+}
+
+/// Every entity of a game's world, with the checksum clients verify.
+#[derive(Clone, Debug, Default)]
+pub struct World {
+    entities: BTreeMap<EntityId, EntityData>,
+    checksum: Checksum,
+}
+
+impl PartialEq for World {
+    fn eq(&self, other: &Self) -> bool {
+        self.entities == other.entities
+    }
+}
+impl Eq for World {}
+
+impl World {
+    /// An empty world.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The checksum of the world as it is (O(1): kept current by every change).
+    #[must_use]
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+
+    /// One entity.
+    #[must_use]
+    pub fn get(&self, id: EntityId) -> Option<&EntityData> {
+        self.entities.get(&id)
+    }
+
+    /// All entities in id order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (EntityId, &EntityData)> {
+        self.entities.iter().map(|(id, e)| (*id, e))
+    }
+
+    /// How many entities there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+
+    /// Whether there are no entities.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
+    }
+
+    /// Inserts or replaces an entity.
+    pub fn insert(&mut self, id: EntityId, data: EntityData) {
+        self.checksum.include(id, &data);
+        if let Some(old) = self.entities.insert(id, data) {
+            self.checksum.exclude(id, &old);
+        }
+    }
+
+    /// Removes an entity, returning its last data.
+    pub fn remove(&mut self, id: EntityId) -> Option<EntityData> {
+        let old = self.entities.remove(&id)?;
+        self.checksum.exclude(id, &old);
+        Some(old)
+    }
+
+    /// Empties the world.
+    pub fn clear(&mut self) {
+        self.entities.clear();
+        self.checksum = Checksum::default();
+    }
+
+    /// Changes one entity in place through `change`, keeping the checksum current. Returns what
+    /// `change` returned, or `None` for an unknown id.
+    pub fn update<T>(
+        &mut self,
+        id: EntityId,
+        change: impl FnOnce(&mut EntityData) -> T,
+    ) -> Option<T> {
+        let entity = self.entities.get_mut(&id)?;
+        self.checksum.exclude(id, entity);
+        let result = change(entity);
+        self.checksum.include(id, entity);
+        Some(result)
+    }
+
+    /// The field `component.field` of entity `id`, by name: how a client that knows only the
+    /// schema reads the world.
+    #[must_use]
+    pub fn field<'a>(
+        &'a self,
+        layout: &Layout,
+        id: EntityId,
+        component: &str,
+        field: &str,
+    ) -> Option<FieldValue<'a>> {
+        let entity = self.entities.get(&id)?;
+        let c = layout.component_index(component)?;
+        let f = layout.schema().components[c]
+            .fields
+            .iter()
+            .position(|f| f.name == field)?;
+        let (lane, string) = layout.component_offsets(entity.kind, c)?;
+        let desc = &layout.components()[c].fields[f];
+        let offset = desc.offset as usize;
+        Some(match desc.values {
+            crate::layout::FieldValues::Lanes { .. } => FieldValue::Lanes(
+                entity
+                    .lanes
+                    .get(lane + offset..lane + offset + desc.lanes as usize)?,
+            ),
+            crate::layout::FieldValues::Str { .. } => {
+                FieldValue::Str(entity.strings.get(string + offset)?)
+            }
+        })
+    }
+}
