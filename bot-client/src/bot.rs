@@ -64,6 +64,7 @@ impl From<ClientError> for BotError {
         match e {
             ClientError::Decode(e) => Self::Decode(e),
             ClientError::Protocol(what) => Self::Protocol(what),
+            ClientError::Schema(_) => Self::Protocol("an invalid game schema"),
         }
     }
 }
@@ -175,6 +176,7 @@ impl Bot {
             spectator,
             resume: None,
             token: None,
+            schema_hash: None,
         }
     }
 

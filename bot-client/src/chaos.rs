@@ -109,6 +109,7 @@ fn hello(resume: Option<Resume>) -> Hello {
         spectator: false,
         resume,
         token: None,
+        schema_hash: None,
     }
 }
 

@@ -12,6 +12,9 @@ use glam::IVec2;
 use parity::{ENTITIES, Parity, WORLD_STEPS};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+use tickwire_shared::entity::arena_schema;
+use tickwire_shared::layout::Layout;
+use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
     ClientConfig, ClientSession, Controls, EntityId, EntityKind, EntityState, Hello, MovementRules,
     PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, WorldState,
@@ -49,18 +52,26 @@ fn snapshot_frames(count: usize) -> Vec<Vec<u8>> {
             me.pos = RULES.step(me.pos, &controls().frame(last_input));
         }
         world.insert(ME, me);
+        let layout = layout();
+        let (now, then) = (world.to_world(&layout), sent.to_world(&layout));
+        let delta = then.diff(&now, &layout);
         let snapshot = Snapshot {
             last_input,
             sent_at: SentAt(0),
             tick: Tick(tick),
             baseline: (i > 0).then(|| Tick(tick - 1)),
-            checksum: world.checksum(),
-            delta: sent.diff(world),
+            checksum: now.checksum(),
+            delta: PackedDelta::pack(&delta, &layout).expect("packs"),
         };
         sent = world.clone();
         frames.push(codec::encode_server(&ServerMessage::Snapshot(snapshot)).expect("encodes"));
     }
     frames
+}
+
+/// The arena's layout with [`RULES`].
+fn layout() -> Layout {
+    Layout::new(arena_schema(30, &RULES).expect("encodes")).expect("valid")
 }
 
 fn controls() -> Controls {
@@ -77,13 +88,14 @@ fn welcomed_session() -> ClientSession {
         spectator: false,
         resume: None,
         token: None,
+        schema_hash: None,
     };
     let mut session = ClientSession::new(hello, ClientConfig::default()).expect("encodes");
     let welcome = ServerMessage::Welcome(Welcome {
         client_id: 1,
         player: Some(ME),
         tick_rate: 30,
-        movement: RULES,
+        schema: Some(layout().schema().clone()),
         resume_token: ResumeToken(1),
     });
     let welcome = codec::encode_server(&welcome).expect("encodes");

@@ -1,5 +1,6 @@
 //! Snapshot encode and decode on the benchmark world "parity-320" (`parity/mod.rs`, see
-//! BENCHMARKS.md).
+//! BENCHMARKS.md), in the arena's schema as the server serves it. Decoding a frame leaves the
+//! delta packed; applying unpacks it by the schema.
 //!
 //! Run: `cargo bench -p tickwire-shared --bench snapshot`. Criterion's output is the figure;
 //! throughput is the frame's bytes wherever the step produces or consumes that frame.
@@ -9,8 +10,14 @@ mod parity;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use parity::{ENTITIES, Parity};
 use std::hint::black_box;
+use std::sync::Arc;
 use tickwire_shared::codec::{self, SharedSnapshot};
-use tickwire_shared::{Applied, ClientWorld, SentAt, ServerMessage, Snapshot, Tick, WorldState};
+use tickwire_shared::entity::arena_schema;
+use tickwire_shared::layout::Layout;
+use tickwire_shared::world_wire::PackedDelta;
+use tickwire_shared::{
+    Applied, ClientWorld, Delta, MovementRules, SentAt, ServerMessage, Snapshot, Tick, World,
+};
 
 /// The tick of the benchmarked patch: three minutes in at 30 Hz, so ticks take their usual
 /// three varint bytes on the wire.
@@ -20,8 +27,11 @@ const LAST_INPUT: u32 = 1_234;
 
 /// Everything the benchmarks measure, built once.
 struct Fixture {
-    before: WorldState,
-    after: WorldState,
+    layout: Arc<Layout>,
+    before: World,
+    after: World,
+    patch_delta: Delta,
+    full_delta: Delta,
     patch: Snapshot,
     full: Snapshot,
     patch_shared: SharedSnapshot,
@@ -37,9 +47,20 @@ impl Fixture {
         for _ in 0..7 {
             parity.step();
         }
-        let before = parity.world.clone();
+        // The arena's schema, which the server serves parity-320 with (rules do not matter here).
+        let rules = MovementRules {
+            step_per_tick: 427,
+            min: glam::IVec2::ZERO,
+            max: glam::IVec2::splat(64_000),
+        };
+        let layout =
+            Arc::new(Layout::new(arena_schema(30, &rules).expect("encodes")).expect("valid"));
+        let before = parity.world.to_world(&layout);
         parity.step();
-        let after = parity.world.clone();
+        let after = parity.world.to_world(&layout);
+        let pack = |delta: &Delta| PackedDelta::pack(delta, &layout).expect("a diff packs");
+        let patch_delta = before.diff(&after, &layout);
+        let full_delta = World::new().diff(&after, &layout);
 
         let sent_at = SentAt(0x5eed_0320);
         let patch = Snapshot {
@@ -48,20 +69,21 @@ impl Fixture {
             tick: Tick(TICK),
             baseline: Some(Tick(TICK - 1)),
             checksum: after.checksum(),
-            delta: before.diff(&after),
+            delta: pack(&patch_delta),
         };
         let full = Snapshot {
             baseline: None,
-            delta: WorldState::new().diff(&after),
+            delta: pack(&full_delta),
             ..patch.clone()
         };
         let full_before = Snapshot {
             tick: Tick(TICK - 1),
             checksum: before.checksum(),
-            delta: WorldState::new().diff(&before),
+            delta: pack(&World::new().diff(&before, &layout)),
             ..full.clone()
         };
         let mut baseline_client = ClientWorld::new();
+        baseline_client.set_layout(Arc::clone(&layout));
         let applied = baseline_client.apply(&full_before);
         assert_eq!(applied, Ok(Applied::Updated), "the baseline applies");
 
@@ -72,8 +94,11 @@ impl Fixture {
             assert_eq!(decoded, ServerMessage::Snapshot(snapshot.clone()));
         }
         Self {
+            layout,
             before,
             after,
+            patch_delta,
+            full_delta,
             patch,
             full,
             patch_shared,
@@ -93,16 +118,26 @@ fn snapshot_benches(c: &mut Criterion) {
 
     g.throughput(Throughput::Elements(u64::from(ENTITIES)));
     g.bench_function("diff", |b| {
-        b.iter(|| black_box(&f.before).diff(black_box(&f.after)));
+        b.iter(|| black_box(&f.before).diff(black_box(&f.after), &f.layout));
     });
 
     g.throughput(bytes(patch_frame));
+    // Encoding packs the delta by the schema, then frames the snapshot: what the server does
+    // once per baseline per tick.
+    let encode = |snapshot: &Snapshot, delta: &Delta| {
+        let packed = PackedDelta::pack(black_box(delta), &f.layout).expect("packs");
+        let snapshot = Snapshot {
+            delta: packed,
+            ..snapshot.clone()
+        };
+        SharedSnapshot::encode(&snapshot).expect("encodes")
+    };
     g.bench_function("encode_patch", |b| {
-        b.iter(|| SharedSnapshot::encode(black_box(&f.patch)).expect("encodes"));
+        b.iter(|| encode(&f.patch, &f.patch_delta));
     });
     g.throughput(bytes(full_frame));
     g.bench_function("encode_full", |b| {
-        b.iter(|| SharedSnapshot::encode(black_box(&f.full)).expect("encodes"));
+        b.iter(|| encode(&f.full, &f.full_delta));
     });
 
     // One player's frame: its own prefix, then the shared tail, into a buffer reused per tick.
@@ -136,7 +171,7 @@ fn snapshot_benches(c: &mut Criterion) {
     });
 
     // Apply only: the clone of the baseline world is setup, outside the measurement.
-    g.throughput(Throughput::Elements(f.patch.delta.changed.len() as u64));
+    g.throughput(Throughput::Elements(f.patch_delta.changed.len() as u64));
     g.bench_function("apply_patch", |b| {
         b.iter_batched(
             || f.baseline_client.clone(),

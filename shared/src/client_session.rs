@@ -11,12 +11,15 @@ use crate::client_world::Applied;
 use crate::codec::{self, DecodeError, EncodeError};
 use crate::entity::STEPS_PER_UNIT;
 use crate::interpolation::{Interpolation, RenderedEntity};
+use crate::layout::Layout;
 use crate::prediction::Prediction;
+use crate::schema::{Schema, SchemaError};
 use crate::{
-    ClientMessage, ClientWorld, Controls, EntityId, Hello, InputFrame, RejectReason, Resume,
-    ServerMessage, Tick, Welcome,
+    ClientMessage, ClientWorld, Controls, EntityId, Hello, InputFrame, MovementRules, RejectReason,
+    Resume, ServerMessage, Tick, Welcome,
 };
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most input frames sent per input frame due: replayed ones catch up one per frame, as the
@@ -89,6 +92,9 @@ pub enum ClientError {
     /// A valid message at the wrong time.
     #[error("protocol violation by server: {0}")]
     Protocol(&'static str),
+    /// The game schema (the server's, or the one the session was built with) breaks a rule.
+    #[error("invalid game schema: {0}")]
+    Schema(#[from] SchemaError),
 }
 
 /// Counters of one session, for a HUD or a bot's report.
@@ -137,6 +143,12 @@ pub struct ClientSession {
     welcome: Option<Welcome>,
     awaiting_welcome: bool,
     world: ClientWorld,
+    /// The schema this client was built with, if any (its hash went in the Hello).
+    own_layout: Option<Arc<Layout>>,
+    /// The arena's movement rules from the room's schema, when the room plays the arena: what
+    /// the local player is predicted with. (Prediction generic over any game's shared step
+    /// replaces this.)
+    movement: Option<MovementRules>,
     prediction: Prediction,
     interpolation: Option<Interpolation>,
     outgoing: VecDeque<Vec<u8>>,
@@ -152,9 +164,37 @@ pub struct ClientSession {
 }
 
 impl ClientSession {
-    /// A session that opens with `hello` (queued to send as soon as the socket is open).
+    /// A session that opens with `hello` (queued to send as soon as the socket is open) and
+    /// learns the game's schema from the Welcome if `hello.schema_hash` is `None`.
     /// Fails only if the Hello cannot be encoded (a name far too long).
     pub fn new(hello: Hello, config: ClientConfig) -> Result<Self, EncodeError> {
+        Self::open(hello, config, None)
+    }
+
+    /// A session of a client built with the game's `schema`: its hash goes in the Hello, and the
+    /// server sends its own schema only when they differ (another version, or other rules).
+    pub fn for_game(
+        hello: Hello,
+        config: ClientConfig,
+        schema: Schema,
+    ) -> Result<Self, ClientError> {
+        let hash = schema
+            .hash()
+            .map_err(|_| ClientError::Protocol("the schema does not encode"))?;
+        let layout = Arc::new(Layout::new(schema)?);
+        let hello = Hello {
+            schema_hash: Some(hash),
+            ..hello
+        };
+        Self::open(hello, config, Some(layout))
+            .map_err(|_| ClientError::Protocol("the Hello does not encode"))
+    }
+
+    fn open(
+        hello: Hello,
+        config: ClientConfig,
+        own_layout: Option<Arc<Layout>>,
+    ) -> Result<Self, EncodeError> {
         let snap_distance = config.snap_distance * STEPS_PER_UNIT;
         let mut session = Self {
             config,
@@ -162,6 +202,8 @@ impl ClientSession {
             welcome: None,
             awaiting_welcome: true,
             world: ClientWorld::new(),
+            own_layout,
+            movement: None,
             prediction: Prediction::new(config.smoothing_frames, snap_distance),
             interpolation: None,
             outgoing: VecDeque::new(),
@@ -224,6 +266,17 @@ impl ClientSession {
         if !self.awaiting_welcome {
             return Err(ClientError::Protocol("a second Welcome"));
         }
+        let layout = match &welcome.schema {
+            Some(schema) => Arc::new(Layout::new(schema.clone())?),
+            None => self
+                .own_layout
+                .clone()
+                .ok_or(ClientError::Protocol("a Welcome without the schema"))?,
+        };
+        self.movement = (layout.schema().game == "arena")
+            .then(|| codec::decode_rules(&layout.schema().rules).ok())
+            .flatten();
+        self.world.set_layout(layout);
         self.awaiting_welcome = false;
         let resumed = self.welcome.is_some();
         self.interpolation.get_or_insert_with(|| {
@@ -244,14 +297,14 @@ impl ClientSession {
     }
 
     fn on_snapshot_applied(&mut self, tick: Tick, now: Duration) {
-        if let (Some(me), Some(welcome)) = (self.player(), &self.welcome)
+        if let (Some(me), Some(movement)) = (self.player(), &self.movement)
             && let Some(state) = self.world.entity(me)
         {
             self.prediction
-                .reconcile(&welcome.movement, state.pos, self.world.last_input());
+                .reconcile(movement, state.pos, self.world.last_input());
         }
         if let Some(interpolation) = &mut self.interpolation {
-            interpolation.push(tick, self.world.state(), now);
+            interpolation.push(tick, self.world.entities(), now);
         }
     }
 
@@ -304,7 +357,9 @@ impl ClientSession {
         let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
         welcome.player?;
         let frame = controls.frame(self.next_sequence);
-        self.prediction.apply_input(&welcome.movement, frame);
+        if let Some(movement) = &self.movement {
+            self.prediction.apply_input(movement, frame);
+        }
         self.next_sequence += 1;
         self.controls = controls;
         self.last_input_at = now;
@@ -370,7 +425,7 @@ impl ClientSession {
     }
 
     fn render_me(&self, id: EntityId, now: Duration) -> Option<RenderedEntity> {
-        let mut me = RenderedEntity::from_state(id, self.world.entity(id)?);
+        let mut me = RenderedEntity::from_state(id, &self.world.entity(id)?);
         // How far between the latest input frame and the next one `now` is.
         let tick = self
             .welcome
@@ -388,6 +443,12 @@ impl ClientSession {
     #[must_use]
     pub fn welcome(&self) -> Option<&Welcome> {
         self.welcome.as_ref()
+    }
+
+    /// The arena's movement rules, when the room plays the arena (from its schema's rules).
+    #[must_use]
+    pub fn movement(&self) -> Option<&MovementRules> {
+        self.movement.as_ref()
     }
 
     /// The local player's entity (`None` before the Welcome and for spectators).

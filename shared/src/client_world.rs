@@ -1,16 +1,22 @@
-//! The world as a client sees it: built from snapshots, verified by their checksums.
+//! The world as a client sees it: built from snapshots, decoded by the game's schema, verified
+//! by their checksums.
 
-use crate::delta::DeltaError;
-use crate::{Checksum, EntityId, EntityState, Snapshot, Tick, WorldState};
+use crate::layout::Layout;
+use crate::world_diff::WorldDeltaError;
+use crate::world_wire::WorldWireError;
+use crate::{Checksum, EntityId, EntityState, Snapshot, Tick, World};
+use std::sync::Arc;
 
 /// A client's copy of the replicated world.
 ///
-/// Feed it every snapshot in arrival order with [`ClientWorld::apply`]. After a mismatch it
-/// ignores deltas until a full snapshot arrives; the caller sends
-/// [`crate::ClientMessage::RequestFull`] when `apply` returns an error.
+/// Give it the game's layout ([`ClientWorld::set_layout`], from the Welcome), then every
+/// snapshot in arrival order with [`ClientWorld::apply`]. After a mismatch it ignores deltas
+/// until a full snapshot arrives; the caller sends [`crate::ClientMessage::RequestFull`] when
+/// `apply` returns an error.
 #[derive(Clone, Debug, Default)]
 pub struct ClientWorld {
-    state: WorldState,
+    layout: Option<Arc<Layout>>,
+    state: World,
     /// The tick of the last snapshot applied; `None` before the first full snapshot or after a
     /// desync.
     tick: Option<Tick>,
@@ -37,9 +43,15 @@ pub enum ApplyError {
         /// The world's tick.
         world: Option<Tick>,
     },
+    /// No game layout yet: a snapshot before the Welcome.
+    #[error("snapshot before the game's schema")]
+    NoSchema,
+    /// The packed delta does not decode by the game's schema.
+    #[error(transparent)]
+    Wire(#[from] WorldWireError),
     /// The delta contradicts the world.
     #[error(transparent)]
-    Delta(#[from] DeltaError),
+    Delta(#[from] WorldDeltaError),
     /// The world after applying does not have the checksum the server computed.
     #[error("checksum mismatch at tick {tick}: server {expected:?}, client {actual:?}")]
     ChecksumMismatch {
@@ -59,8 +71,30 @@ impl ClientWorld {
         Self::default()
     }
 
+    /// Sets the game's layout (a new one empties the world: its entities were of another game).
+    pub fn set_layout(&mut self, layout: Arc<Layout>) {
+        let same = self
+            .layout
+            .as_ref()
+            .is_some_and(|old| old.schema() == layout.schema());
+        if !same {
+            self.state.clear();
+            self.tick = None;
+        }
+        self.layout = Some(layout);
+    }
+
+    /// The game's layout, once set.
+    #[must_use]
+    pub fn layout(&self) -> Option<&Arc<Layout>> {
+        self.layout.as_ref()
+    }
+
     /// Applies the next snapshot and verifies its checksum.
     pub fn apply(&mut self, snapshot: &Snapshot) -> Result<Applied, ApplyError> {
+        let Some(layout) = self.layout.clone() else {
+            return Err(ApplyError::NoSchema);
+        };
         match (snapshot.baseline, self.tick) {
             (None, _) => self.state.clear(),
             (Some(baseline), Some(world)) if baseline == world => {}
@@ -71,7 +105,8 @@ impl ClientWorld {
             }
         }
         self.tick = None;
-        self.state.apply(&snapshot.delta)?;
+        let delta = snapshot.delta.unpack(&layout)?;
+        self.state.apply(&delta, &layout)?;
         let actual = self.state.checksum();
         if actual != snapshot.checksum {
             return Err(ApplyError::ChecksumMismatch {
@@ -99,18 +134,21 @@ impl ClientWorld {
 
     /// The replicated state.
     #[must_use]
-    pub fn state(&self) -> &WorldState {
+    pub fn state(&self) -> &World {
         &self.state
     }
 
-    /// One entity.
+    /// One entity as the arena's [`EntityState`] (`None` for another game's entities).
     #[must_use]
-    pub fn entity(&self, id: EntityId) -> Option<&EntityState> {
-        self.state.get(id)
+    pub fn entity(&self, id: EntityId) -> Option<EntityState> {
+        EntityState::from_data(self.state.get(id)?, self.layout.as_deref()?)
     }
 
-    /// All entities in id order.
-    pub fn entities(&self) -> impl ExactSizeIterator<Item = (EntityId, &EntityState)> {
-        self.state.iter()
+    /// All entities that read as the arena's [`EntityState`], in id order.
+    pub fn entities(&self) -> impl Iterator<Item = (EntityId, EntityState)> + '_ {
+        let layout = self.layout.as_deref();
+        self.state
+            .iter()
+            .filter_map(move |(id, data)| Some((id, EntityState::from_data(data, layout?)?)))
     }
 }

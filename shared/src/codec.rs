@@ -81,6 +81,16 @@ pub fn decode_schema(bytes: &[u8]) -> Result<Schema, DecodeError> {
     Ok(schema)
 }
 
+/// Encodes a game's rules (what its shared step needs) for [`Schema::rules`].
+pub fn encode_rules<T: Serialize>(rules: &T) -> Result<Vec<u8>, EncodeError> {
+    encode(rules)
+}
+
+/// Decodes a game's rules from [`Schema::rules`], within [`crate::schema::MAX_RULES_BYTES`].
+pub fn decode_rules<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode::<_, { crate::schema::MAX_RULES_BYTES }>(bytes)
+}
+
 /// `ServerMessage::Snapshot`'s variant index as bincode writes it (a varint before the fields).
 /// Tests check that [`SharedSnapshot`]'s frames equal [`encode_server`]'s.
 const SNAPSHOT_VARIANT: u32 = 2;

@@ -97,6 +97,122 @@ impl EntityState {
     }
 }
 
+// The arena as a game of the generic API: its components, kinds and schema, and the lossless
+// conversion between its `EntityState` and the generic `EntityData`. (The arena moves out of
+// this crate into examples/arena; until then its replicated form is defined here, once.)
+
+/// The arena's position component: 1/64-unit fixed point, delta-coded.
+#[derive(Clone, Debug, PartialEq, crate::component::Component)]
+pub struct Body {
+    /// Position in 1/64 world units.
+    #[net(
+        fixed(frac_bits = 6, min = -16777216, max = 16777215),
+        delta,
+        interpolate = "linear"
+    )]
+    pub pos: [i32; 2],
+}
+
+/// The arena's aim component: a full turn in 16 bits.
+#[derive(Clone, Debug, PartialEq, crate::component::Component)]
+pub struct Aim {
+    /// Aim direction: 0 is +x, 16384 is +y.
+    #[net(angle(bits = 16), interpolate = "angle")]
+    pub aim: u16,
+}
+
+/// The arena's hit points.
+#[derive(Clone, Debug, PartialEq, crate::component::Component)]
+pub struct Health {
+    /// Hit points left.
+    #[net(int(min = 0, max = 255))]
+    pub hp: u8,
+}
+
+/// The arena's score.
+#[derive(Clone, Debug, PartialEq, crate::component::Component)]
+pub struct Score {
+    /// Kills.
+    #[net(int(min = 0, max = 65535))]
+    pub score: u16,
+}
+
+/// The arena's schema, with `movement` as the rules its shared step needs. Kinds are in
+/// [`EntityKind::as_u8`] order: player (body, aim, health, score), drone (body, aim, health),
+/// projectile (body, aim), prop (body).
+pub fn arena_schema(
+    tick_rate: u16,
+    movement: &crate::MovementRules,
+) -> Result<crate::Schema, crate::codec::EncodeError> {
+    use crate::component::Component;
+    use crate::schema::KindDesc;
+    let kind = |name: &str, components: &[u16]| KindDesc {
+        name: name.into(),
+        components: components.to_vec(),
+    };
+    Ok(crate::Schema {
+        game: "arena".into(),
+        version: 1,
+        tick_rate,
+        components: vec![Body::desc(), Aim::desc(), Health::desc(), Score::desc()],
+        kinds: vec![
+            kind("player", &[0, 1, 2, 3]),
+            kind("drone", &[0, 1, 2]),
+            kind("projectile", &[0, 1]),
+            kind("prop", &[0]),
+        ],
+        input: crate::input::arena_input_fields(),
+        rules: crate::codec::encode_rules(movement)?,
+    })
+}
+
+impl EntityState {
+    /// Its replicated form in the arena's layout: the components of its kind (a projectile's
+    /// hit points and score, for instance, are not replicated).
+    #[must_use]
+    pub fn to_data(&self, layout: &crate::layout::Layout) -> Option<crate::EntityData> {
+        let mut data = crate::EntityData::new(layout, u16::from(self.kind.as_u8()))?;
+        data.set_component(
+            layout,
+            &Body {
+                pos: self.pos.to_array(),
+            },
+        );
+        data.set_component(layout, &Aim { aim: self.aim });
+        data.set_component(layout, &Health { hp: self.hp });
+        data.set_component(layout, &Score { score: self.score });
+        Some(data)
+    }
+
+    /// An arena entity from its replicated form; components its kind lacks are zero.
+    #[must_use]
+    pub fn from_data(data: &crate::EntityData, layout: &crate::layout::Layout) -> Option<Self> {
+        let kind = EntityKind::from_u8(u8::try_from(data.kind).ok()?)?;
+        let body = data.component::<Body>(layout)?;
+        Some(Self {
+            kind,
+            pos: IVec2::from_array(body.pos),
+            aim: data.component::<Aim>(layout).map_or(0, |a| a.aim),
+            hp: data.component::<Health>(layout).map_or(0, |h| h.hp),
+            score: data.component::<Score>(layout).map_or(0, |s| s.score),
+        })
+    }
+}
+
+impl crate::WorldState {
+    /// This arena world in its replicated form (see [`EntityState::to_data`]).
+    #[must_use]
+    pub fn to_world(&self, layout: &crate::layout::Layout) -> crate::World {
+        let mut world = crate::World::new();
+        for (id, state) in self.iter() {
+            if let Some(data) = state.to_data(layout) {
+                world.insert(id, data);
+            }
+        }
+        world
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

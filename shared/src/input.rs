@@ -69,3 +69,34 @@ impl Controls {
         }
     }
 }
+
+/// The arena's input fields as its schema declares them (the sequence number is the protocol's,
+/// not the game's).
+#[must_use]
+pub fn arena_input_fields() -> Vec<crate::schema::FieldDesc> {
+    use crate::schema::{Coding, Domain, FieldDesc, Interpolate};
+    let field = |name: &str, domain: Domain| FieldDesc {
+        name: name.into(),
+        lanes: 1,
+        domain,
+        coding: Coding::Absolute,
+        interpolate: Interpolate::None,
+        tolerance: 0,
+    };
+    let axis = || Domain::Int {
+        min: -128,
+        max: 127,
+    };
+    vec![
+        field("move_x", axis()),
+        field("move_y", axis()),
+        field("aim", Domain::Angle { bits: 16 }),
+        field(
+            "buttons",
+            Domain::Int {
+                min: 0,
+                max: i32::from(Buttons::ALL),
+            },
+        ),
+    ]
+}

@@ -9,7 +9,7 @@
 //! their last velocity for a capped time, then held: that is a *stall*, and it is counted.
 
 use crate::entity::STEPS_PER_UNIT;
-use crate::{EntityId, EntityKind, EntityState, Tick, WorldState};
+use crate::{EntityId, EntityKind, EntityState, Tick};
 use glam::Vec2;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -125,7 +125,12 @@ impl Interpolation {
     }
 
     /// Buffers the world as of snapshot `tick`, which arrived at `now`.
-    pub fn push(&mut self, tick: Tick, world: &WorldState, now: Duration) {
+    pub fn push(
+        &mut self,
+        tick: Tick,
+        entities: impl Iterator<Item = (EntityId, EntityState)>,
+        now: Duration,
+    ) {
         let unwrapped = match (self.newest, self.frames.back()) {
             (Some(newest), Some(back)) => back.tick + i64::from(tick.since(newest) as i32),
             _ => i64::from(tick.0),
@@ -156,7 +161,7 @@ impl Interpolation {
         self.last_arrival = arrival;
         self.frames.push_back(Frame {
             tick: unwrapped,
-            entities: world.iter().map(|(id, state)| (id, *state)).collect(),
+            entities: entities.collect(),
         });
         while self.frames.len() > MAX_BUFFERED {
             self.frames.pop_front();
@@ -305,6 +310,7 @@ fn pairs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::WorldState;
     use glam::IVec2;
 
     const TICK: Duration = Duration::from_micros(33_333);
@@ -336,7 +342,11 @@ mod tests {
         let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 64.0 * 8.0);
         for i in 0..n {
             let arrival = 50.0 + f64::from(i) * 33.333 + jitter(i);
-            interpolation.push(Tick(i), &world(&[(1, 64 * i as i32)]), at_ms(arrival));
+            interpolation.push(
+                Tick(i),
+                world(&[(1, 64 * i as i32)]).iter().map(|(id, s)| (id, *s)),
+                at_ms(arrival),
+            );
         }
         interpolation
     }
@@ -361,7 +371,11 @@ mod tests {
         let mut last_x = f32::MIN;
         for i in 0..300u32 {
             let arrival = 50.0 + f64::from(i) * 33.333 + f64::from((i * 7919) % 41);
-            interpolation.push(Tick(i), &world(&[(1, 64 * i as i32)]), at_ms(arrival));
+            interpolation.push(
+                Tick(i),
+                world(&[(1, 64 * i as i32)]).iter().map(|(id, s)| (id, *s)),
+                at_ms(arrival),
+            );
             for frame in 0..2 {
                 let now = at_ms(arrival + f64::from(frame) * 8.0);
                 interpolation.advance(now);
@@ -378,9 +392,21 @@ mod tests {
     #[test]
     fn created_and_removed_entities_appear_and_vanish_when_the_clock_reaches_them() {
         let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 512.0);
-        interpolation.push(Tick(0), &world(&[(1, 0)]), at_ms(0.0));
-        interpolation.push(Tick(1), &world(&[(1, 0), (2, 0)]), at_ms(33.333));
-        interpolation.push(Tick(2), &world(&[(2, 0)]), at_ms(66.667));
+        interpolation.push(
+            Tick(0),
+            world(&[(1, 0)]).iter().map(|(id, s)| (id, *s)),
+            at_ms(0.0),
+        );
+        interpolation.push(
+            Tick(1),
+            world(&[(1, 0), (2, 0)]).iter().map(|(id, s)| (id, *s)),
+            at_ms(33.333),
+        );
+        interpolation.push(
+            Tick(2),
+            world(&[(2, 0)]).iter().map(|(id, s)| (id, *s)),
+            at_ms(66.667),
+        );
         let ids = |ms: f64| -> Vec<u32> {
             drawn(&interpolation, at_ms(ms))
                 .into_iter()
@@ -410,8 +436,16 @@ mod tests {
             );
             world
         };
-        interpolation.push(Tick(0), &at(0, false), at_ms(0.0));
-        interpolation.push(Tick(1), &at(1, true), at_ms(33.333));
+        interpolation.push(
+            Tick(0),
+            at(0, false).iter().map(|(id, s)| (id, *s)),
+            at_ms(0.0),
+        );
+        interpolation.push(
+            Tick(1),
+            at(1, true).iter().map(|(id, s)| (id, *s)),
+            at_ms(33.333),
+        );
         // Half way between ticks 0 and 1.
         let now = at_ms(33.333 * 3.5);
         let xs = drawn(&interpolation, now);

@@ -41,6 +41,9 @@
 //! docs/PROTOCOL.md describes every message byte by byte.
 #![warn(missing_docs)]
 
+// The derives name `::tickwire_shared`; this lets the crate use them on its own types.
+extern crate self as tickwire_shared;
+
 mod bits;
 pub mod checksum;
 pub mod client_session;
@@ -92,4 +95,4 @@ pub struct EmbeddingGuide;
 
 /// The protocol version. A client whose `Hello` names another version is rejected with
 /// [`RejectReason::VersionMismatch`]. Bump it on every change to the wire format.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;

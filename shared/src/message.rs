@@ -1,6 +1,8 @@
 //! Every message in both directions. Plain data: [`crate::codec`] turns them into bytes.
 
-use crate::{Checksum, EntityId, InputFrame, MovementRules, SentAt, Tick, WorldDelta};
+use crate::schema::{Schema, SchemaHash};
+use crate::world_wire::PackedDelta;
+use crate::{Checksum, EntityId, InputFrame, SentAt, Tick};
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted player name, in bytes.
@@ -47,6 +49,9 @@ pub struct Hello {
     /// A signed join token from the game's backend; required when the server has a join
     /// secret (see the server's `join_token` docs for the format).
     pub token: Option<String>,
+    /// The hash of the game schema the client was built with; `None` for a generic client
+    /// (a bot, a tool) that learns the schema from the `Welcome`.
+    pub schema_hash: Option<SchemaHash>,
 }
 
 /// What a reconnecting client brings to resume its session.
@@ -101,8 +106,9 @@ pub struct Welcome {
     pub player: Option<EntityId>,
     /// Simulation ticks (and snapshots) per second.
     pub tick_rate: u16,
-    /// The movement rules to predict the player with; identical to the server's.
-    pub movement: MovementRules,
+    /// The room's game schema, with the rules its shared step needs; `None` when the Hello's
+    /// `schema_hash` is this schema's (the client has it already).
+    pub schema: Option<Schema>,
     /// Send it back in [`Hello::resume`] to take this session over after a lost connection.
     pub resume_token: ResumeToken,
 }
@@ -169,6 +175,7 @@ pub struct Snapshot {
     pub baseline: Option<Tick>,
     /// Checksum of the whole world the client must hold after applying this snapshot.
     pub checksum: Checksum,
-    /// What changed since `baseline`.
-    pub delta: WorldDelta,
+    /// What changed since `baseline`, packed by the game's schema
+    /// ([`crate::world_wire`]).
+    pub delta: PackedDelta,
 }

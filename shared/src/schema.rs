@@ -157,8 +157,21 @@ pub enum Interpolate {
 
 /// The first 8 bytes of the SHA-256 of a schema's canonical bytes: what a client built with a
 /// game sends in its Hello, so the server sends the whole schema only when they differ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Travels as 8 bytes, little-endian (a hash would take 9 as a varint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SchemaHash(pub u64);
+
+impl Serialize for SchemaHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.to_le_bytes().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemaHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <[u8; 8]>::deserialize(deserializer).map(|b| Self(u64::from_le_bytes(b)))
+    }
+}
 
 /// Why a schema is not valid.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

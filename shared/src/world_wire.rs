@@ -25,6 +25,46 @@ use crate::schema::Coding;
 use crate::world::EntityData;
 use crate::world_diff::{Change, Delta};
 
+/// A packed [`Delta`] as it travels inside a snapshot: the bytes of [`pack`], carried by bincode
+/// as a length-prefixed byte string. Only a client that knows the game's [`Layout`] can
+/// [`PackedDelta::unpack`] it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PackedDelta(pub Vec<u8>);
+
+impl PackedDelta {
+    /// Packs `delta` (see [`pack`]).
+    pub fn pack(delta: &Delta, layout: &Layout) -> Result<Self, WorldWireError> {
+        pack(delta, layout).map(Self)
+    }
+
+    /// Unpacks it (see [`unpack`]).
+    pub fn unpack(&self, layout: &Layout) -> Result<Delta, WorldWireError> {
+        unpack(&self.0, layout)
+    }
+}
+
+impl serde::Serialize for PackedDelta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PackedDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BytesVisitor;
+        impl serde::de::Visitor<'_> for BytesVisitor {
+            type Value = PackedDelta;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a packed delta")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<PackedDelta, E> {
+                Ok(PackedDelta(bytes.to_vec()))
+            }
+        }
+        deserializer.deserialize_bytes(BytesVisitor)
+    }
+}
+
 /// The most lanes and strings (together) one delta may carry: bounds what a tiny message can
 /// make a decoder allocate, since values of constant columns cost zero bits.
 pub const MAX_DELTA_VALUES: usize = 1 << 20;

@@ -7,11 +7,19 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::VecDeque;
 use std::time::Duration;
+use tickwire_shared::entity::arena_schema;
+use tickwire_shared::layout::Layout;
+use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
     ClientConfig, ClientMessage, ClientSession, Controls, EntityId, EntityKind, EntityState, Hello,
     MovementRules, PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome,
     WorldState, codec,
 };
+
+/// The arena's layout with [`RULES`].
+fn layout() -> Layout {
+    Layout::new(arena_schema(30, &RULES).expect("encodes")).expect("valid")
+}
 
 const TICK_MS: u64 = 33;
 const TICK: Duration = Duration::from_millis(TICK_MS);
@@ -93,7 +101,7 @@ impl Server {
             client_id: 1,
             player: Some(ME),
             tick_rate: 30,
-            movement: RULES,
+            schema: Some(layout().schema().clone()),
             resume_token: ResumeToken(7),
         }))
         .expect("encodes")
@@ -133,13 +141,16 @@ impl Server {
         drone.pos.x = 1_000 + 64 * (phase - 100).abs();
         self.world.insert(DRONE, drone);
         let baseline = (self.tick.0 > 1).then(|| Tick(self.tick.0 - 1));
+        let layout = layout();
+        let world = self.world.to_world(&layout);
+        let delta = self.sent.to_world(&layout).diff(&world, &layout);
         let snapshot = Snapshot {
             last_input: self.last_input,
             sent_at: SentAt(0),
             tick: self.tick,
             baseline,
-            checksum: self.world.checksum(),
-            delta: self.sent.diff(&self.world),
+            checksum: world.checksum(),
+            delta: PackedDelta::pack(&delta, &layout).expect("packs"),
         };
         self.sent = self.world.clone();
         codec::encode_server(&ServerMessage::Snapshot(snapshot)).expect("encodes")
@@ -165,6 +176,7 @@ fn run(seconds: u64, latency: u64, jitter: u64, shove_at: Option<(Tick, IVec2)>)
         spectator: false,
         resume: None,
         token: None,
+        schema_hash: None,
     };
     let mut session = ClientSession::new(hello, ClientConfig::default()).expect("hello encodes");
     let mut server = Server {
@@ -297,6 +309,7 @@ fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
         spectator: false,
         resume: None,
         token: None,
+        schema_hash: None,
     };
     let mut session = ClientSession::new(hello, ClientConfig::default()).expect("hello encodes");
     let mut server = Server::new();

@@ -1,14 +1,46 @@
-//! Property tests of the wire format and the delta model, through the public API.
+//! Property tests of the wire format and the delta model, through the public API, on the
+//! arena's schema.
 
 use glam::IVec2;
 use proptest::prelude::*;
 use tickwire_shared::client_world::Applied;
 use tickwire_shared::codec::{self, DecodeError};
+use tickwire_shared::entity::arena_schema;
+use tickwire_shared::layout::Layout;
+use tickwire_shared::world_wire::{self, PackedDelta};
 use tickwire_shared::{
     Buttons, Checksum, ClientMessage, ClientWorld, EntityId, EntityKind, EntityState, Hello,
     InputFrame, MovementRules, RejectReason, Resume, ResumeToken, SentAt, ServerMessage, Snapshot,
-    Tick, Welcome, WorldState, delta_wire,
+    Tick, Welcome, WorldState,
 };
+
+const RULES: MovementRules = MovementRules {
+    step_per_tick: 427,
+    min: IVec2::new(768, 768),
+    max: IVec2::new(63_232, 63_232),
+};
+
+fn layout() -> Layout {
+    Layout::new(arena_schema(30, &RULES).expect("encodes")).expect("valid")
+}
+
+/// The packed delta from `a` to `b`, and `b`'s checksum, in the arena's schema.
+fn packed(a: &WorldState, b: &WorldState) -> (PackedDelta, Checksum) {
+    let layout = layout();
+    let b = b.to_world(&layout);
+    let delta = a.to_world(&layout).diff(&b, &layout);
+    (
+        PackedDelta::pack(&delta, &layout).expect("a diff packs"),
+        b.checksum(),
+    )
+}
+
+/// A client world that knows the arena's schema.
+fn client_world() -> ClientWorld {
+    let mut client = ClientWorld::new();
+    client.set_layout(std::sync::Arc::new(layout()));
+    client
+}
 
 fn kind() -> impl Strategy<Value = EntityKind> {
     prop_oneof![
@@ -116,6 +148,7 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
                         last_applied: last_applied.map(Tick),
                     }),
                     token,
+                    schema_hash: None,
                 })
             }),
         input_frame().prop_map(ClientMessage::Input),
@@ -132,25 +165,18 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             any::<u32>(),
             any::<Option<u32>>(),
             any::<u16>(),
-            any::<i32>(),
-            any::<(i32, i32, i32, i32)>(),
+            any::<bool>(),
             any::<u128>()
         )
-            .prop_map(
-                |(client_id, player, tick_rate, step, (a, b, c, d), token)| {
-                    ServerMessage::Welcome(Welcome {
-                        client_id,
-                        player: player.map(EntityId),
-                        tick_rate,
-                        movement: MovementRules {
-                            step_per_tick: step,
-                            min: IVec2::new(a, b),
-                            max: IVec2::new(c, d),
-                        },
-                        resume_token: ResumeToken(token),
-                    })
-                }
-            ),
+            .prop_map(|(client_id, player, tick_rate, with_schema, token)| {
+                ServerMessage::Welcome(Welcome {
+                    client_id,
+                    player: player.map(EntityId),
+                    tick_rate,
+                    schema: with_schema.then(|| layout().schema().clone()),
+                    resume_token: ResumeToken(token),
+                })
+            }),
         prop_oneof![
             (any::<u16>(), any::<u16>())
                 .prop_map(|(server, client)| RejectReason::VersionMismatch { server, client }),
@@ -180,13 +206,16 @@ fn snapshot() -> impl Strategy<Value = Snapshot> {
         any::<u32>(),
         any::<u32>(),
     )
-        .prop_map(|((a, b), tick, baseline, last_input, sent_at)| Snapshot {
-            sent_at: SentAt(sent_at),
-            tick: Tick(tick),
-            baseline: baseline.map(Tick),
-            last_input,
-            checksum: b.checksum(),
-            delta: a.diff(&b),
+        .prop_map(|((a, b), tick, baseline, last_input, sent_at)| {
+            let (delta, checksum) = packed(&a, &b);
+            Snapshot {
+                sent_at: SentAt(sent_at),
+                tick: Tick(tick),
+                baseline: baseline.map(Tick),
+                last_input,
+                checksum,
+                delta,
+            }
         })
 }
 
@@ -205,30 +234,33 @@ proptest! {
     }
 
     #[test]
-    fn applying_the_diff_of_two_worlds_gives_the_second((a, b) in world_and_successor()) {
-        let delta = a.diff(&b);
+    fn applying_the_diff_of_two_arena_worlds_gives_the_second((a, b) in world_and_successor()) {
+        let layout = layout();
+        let (a, b) = (a.to_world(&layout), b.to_world(&layout));
         let mut applied = a.clone();
-        applied.apply(&delta).expect("a diff applies to its own baseline");
+        applied.apply(&a.diff(&b, &layout), &layout).expect("a diff applies to its own baseline");
         prop_assert_eq!(&applied, &b);
         prop_assert_eq!(applied.checksum(), b.checksum());
     }
 
     #[test]
     fn diff_of_unrelated_worlds_applies_too(a in world(), b in world()) {
+        let layout = layout();
+        let (a, b) = (a.to_world(&layout), b.to_world(&layout));
         let mut applied = a.clone();
-        applied.apply(&a.diff(&b)).expect("applies");
+        applied.apply(&a.diff(&b, &layout), &layout).expect("applies");
         prop_assert_eq!(applied, b);
     }
 
     #[test]
-    fn incremental_checksum_equals_checksum_from_scratch((a, b) in world_and_successor()) {
-        let mut from_scratch = WorldState::new();
-        for (id, s) in b.iter() {
-            from_scratch.insert(id, *s);
+    fn arena_states_survive_their_replicated_form(a in world()) {
+        let layout = layout();
+        for (id, state) in a.iter() {
+            let data = state.to_data(&layout).expect("every kind is in the schema");
+            let back = EntityState::from_data(&data, &layout).expect("reads back");
+            // What the kind replicates comes back; the rest is zero.
+            prop_assert_eq!((back.kind, back.pos), (state.kind, state.pos), "{}", id);
         }
-        let mut incremental = a.clone();
-        incremental.apply(&a.diff(&b)).expect("applies");
-        prop_assert_eq!(incremental.checksum(), from_scratch.checksum());
     }
 
     #[test]
@@ -236,9 +268,10 @@ proptest! {
         let _ = codec::decode_client(&bytes);
         let _ = codec::decode_server(&bytes);
         let _ = codec::peek_snapshot(&bytes);
-        if let Ok(delta) = delta_wire::unpack(&bytes) {
-            let packed = delta_wire::pack(&delta).expect("an unpacked delta packs");
-            prop_assert_eq!(delta_wire::unpack(&packed).expect("repacked delta unpacks"), delta);
+        let layout = layout();
+        if let Ok(delta) = world_wire::unpack(&bytes, &layout) {
+            let packed = world_wire::pack(&delta, &layout).expect("an unpacked delta packs");
+            prop_assert_eq!(world_wire::unpack(&packed, &layout).expect("repacked delta unpacks"), delta);
         }
     }
 
@@ -260,9 +293,10 @@ proptest! {
 
     #[test]
     fn packed_deltas_round_trip((a, b) in world_and_successor()) {
-        let delta = a.diff(&b);
-        let packed = delta_wire::pack(&delta).expect("a diff packs");
-        prop_assert_eq!(delta_wire::unpack(&packed), Ok(delta));
+        let layout = layout();
+        let delta = a.to_world(&layout).diff(&b.to_world(&layout), &layout);
+        let packed = world_wire::pack(&delta, &layout).expect("a diff packs");
+        prop_assert_eq!(world_wire::unpack(&packed, &layout), Ok(delta));
     }
 
     #[test]
@@ -271,25 +305,26 @@ proptest! {
         let i = at.index(bytes.len());
         bytes[i] = byte;
         if let Ok(ServerMessage::Snapshot(s)) = codec::decode_server(&bytes) {
-            let _ = ClientWorld::new().apply(&s);
+            let _ = client_world().apply(&s);
         }
     }
 
     #[test]
     fn a_client_world_follows_a_stream_of_snapshots(worlds in proptest::collection::vec(world(), 1..8)) {
-        let mut client = ClientWorld::new();
+        let mut client = client_world();
         let mut previous = WorldState::new();
         for (i, w) in worlds.iter().enumerate() {
+            let (delta, checksum) = packed(&previous, w);
             let snapshot = Snapshot {
                 sent_at: SentAt(0),
                 tick: Tick(i as u32 + 10),
                 baseline: (i > 0).then(|| Tick(i as u32 + 9)),
                 last_input: 0,
-                checksum: w.checksum(),
-                delta: previous.diff(w),
+                checksum,
+                delta,
             };
             prop_assert_eq!(client.apply(&snapshot), Ok(Applied::Updated));
-            prop_assert_eq!(client.state(), w);
+            prop_assert_eq!(client.state(), &w.to_world(&layout()));
             previous = w.clone();
         }
     }
@@ -339,15 +374,16 @@ fn a_wrong_checksum_is_a_desync_and_deltas_wait_for_a_full_snapshot() {
         EntityId(1),
         EntityState::new(EntityKind::Drone, IVec2::new(5, 5)),
     );
+    let (packed, checksum) = packed(&WorldState::new(), &world);
     let full = Snapshot {
         sent_at: SentAt(0),
         tick: Tick(1),
         baseline: None,
         last_input: 0,
-        checksum: Checksum(world.checksum().0 ^ 1),
-        delta: WorldState::new().diff(&world),
+        checksum: Checksum(checksum.0 ^ 1),
+        delta: packed,
     };
-    let mut client = ClientWorld::new();
+    let mut client = client_world();
     assert!(matches!(
         client.apply(&full),
         Err(tickwire_shared::ApplyError::ChecksumMismatch { .. })
@@ -357,12 +393,12 @@ fn a_wrong_checksum_is_a_desync_and_deltas_wait_for_a_full_snapshot() {
         tick: Tick(2),
         baseline: Some(Tick(1)),
         last_input: 0,
-        checksum: world.checksum(),
-        delta: Default::default(),
+        checksum,
+        delta: PackedDelta::pack(&Default::default(), &layout()).expect("packs"),
     };
     assert_eq!(client.apply(&delta), Ok(Applied::AwaitingFull));
     let good = Snapshot {
-        checksum: world.checksum(),
+        checksum,
         tick: Tick(3),
         ..full
     };
@@ -383,35 +419,18 @@ fn a_moved_entity_costs_few_bytes() {
     let mut moved = *b.get(EntityId(7)).expect("present");
     moved.pos += IVec2::new(20, -30);
     b.insert(EntityId(7), moved);
-    let delta = a.diff(&b);
-    assert_eq!(delta.changed.len(), 1);
+    let (delta, checksum) = packed(&a, &b);
     let bytes = codec::encode_server(&ServerMessage::Snapshot(Snapshot {
         sent_at: SentAt(0),
         tick: Tick(2),
         baseline: Some(Tick(1)),
         last_input: 0,
-        checksum: b.checksum(),
+        checksum,
         delta,
     }))
     .expect("encodes");
     // variant, last_input, sent_at (4), tick, baseline (2), checksum (4), packed length; then the
-    // packed delta: counts, and id, mask, dx, dy as one-value columns.
+    // packed delta: counts, and id, kind, dx, dy as one-value columns (a prop has one
+    // component, so no change bits).
     assert_eq!(bytes.len(), 1 + 1 + 4 + 1 + 2 + 4 + 1 + 5, "{bytes:?}");
-}
-
-#[test]
-fn a_move_across_the_whole_i32_range_round_trips() {
-    let mut a = WorldState::new();
-    a.insert(
-        EntityId(1),
-        EntityState::new(EntityKind::Prop, IVec2::new(i32::MIN, i32::MAX)),
-    );
-    let mut b = WorldState::new();
-    b.insert(
-        EntityId(1),
-        EntityState::new(EntityKind::Prop, IVec2::new(i32::MAX, i32::MIN)),
-    );
-    let mut applied = a.clone();
-    applied.apply(&a.diff(&b)).expect("applies");
-    assert_eq!(applied, b);
 }

@@ -1,12 +1,15 @@
 //! The exact bytes of sample messages, as documented in docs/PROTOCOL.md. If one of these
 //! changes, the wire format changed: update the doc and bump `PROTOCOL_VERSION`.
 
-use glam::IVec2;
 use tickwire_shared::codec;
+use tickwire_shared::layout::Layout;
+use tickwire_shared::schema::{
+    Coding, ComponentDesc, Domain, FieldDesc, Interpolate, KindDesc, Schema, SchemaHash,
+};
+use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
-    Buttons, Checksum, ClientMessage, EntityChange, EntityId, EntityKind, EntityState, FieldMask,
-    Hello, InputFrame, MovementRules, RejectReason, Resume, ResumeToken, SentAt, ServerMessage,
-    Snapshot, Tick, Welcome, WorldDelta,
+    Buttons, Checksum, ClientMessage, EntityData, EntityId, Hello, InputFrame, RejectReason,
+    Resume, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, World,
 };
 
 fn client(m: ClientMessage) -> Vec<u8> {
@@ -20,15 +23,30 @@ fn server(m: ServerMessage) -> Vec<u8> {
 #[test]
 fn hello() {
     let bytes = client(ClientMessage::Hello(Hello {
-        protocol_version: 3,
+        protocol_version: 4,
         name: "ann".into(),
         spectator: true,
         resume: None,
         token: None,
+        schema_hash: None,
     }));
-    assert_eq!(bytes, [0, 3, 3, b'a', b'n', b'n', 1, 0, 0]);
+    assert_eq!(bytes, [0, 4, 3, b'a', b'n', b'n', 1, 0, 0, 0]);
+    let built_with = client(ClientMessage::Hello(Hello {
+        protocol_version: 4,
+        name: "ann".into(),
+        spectator: true,
+        resume: None,
+        token: None,
+        schema_hash: Some(SchemaHash(0x0807_0605_0403_0201)),
+    }));
+    assert_eq!(
+        built_with,
+        [
+            0, 4, 3, b'a', b'n', b'n', 1, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8
+        ]
+    );
     let resuming = client(ClientMessage::Hello(Hello {
-        protocol_version: 3,
+        protocol_version: 4,
         name: "ann".into(),
         spectator: false,
         resume: Some(Resume {
@@ -36,10 +54,11 @@ fn hello() {
             last_applied: Some(Tick(300)),
         }),
         token: None,
+        schema_hash: None,
     }));
     assert_eq!(
         resuming,
-        [0, 3, 3, b'a', b'n', b'n', 0, 1, 5, 1, 251, 0x2c, 0x01, 0]
+        [0, 4, 3, b'a', b'n', b'n', 0, 1, 5, 1, 251, 0x2c, 0x01, 0, 0]
     );
 }
 
@@ -72,27 +91,65 @@ fn ack_ping_pong_request_full() {
     assert_eq!(client(ClientMessage::RequestFull), [5]);
 }
 
+/// The example game of docs/PROTOCOL.md ("Game schema"): dots that move on a plane.
+fn dots() -> Schema {
+    Schema {
+        game: "dots".into(),
+        version: 1,
+        tick_rate: 30,
+        components: vec![ComponentDesc {
+            name: "pos".into(),
+            fields: vec![FieldDesc {
+                name: "xy".into(),
+                lanes: 2,
+                domain: Domain::Fixed {
+                    frac_bits: 6,
+                    min: -4096,
+                    max: 4095,
+                },
+                coding: Coding::Delta,
+                interpolate: Interpolate::Linear,
+                tolerance: 0,
+            }],
+        }],
+        kinds: vec![KindDesc {
+            name: "dot".into(),
+            components: vec![0],
+        }],
+        input: vec![FieldDesc {
+            name: "dir".into(),
+            lanes: 1,
+            domain: Domain::Angle { bits: 8 },
+            coding: Coding::Absolute,
+            interpolate: Interpolate::None,
+            tolerance: 0,
+        }],
+        rules: vec![7],
+    }
+}
+
 #[test]
 fn welcome_and_rejected() {
-    let welcome = Welcome {
+    let welcome = |schema| Welcome {
         client_id: 1,
         player: Some(EntityId(16)),
         tick_rate: 30,
-        movement: MovementRules {
-            step_per_tick: 427,
-            min: IVec2::new(768, 768),
-            max: IVec2::new(63232, 63232),
-        },
+        schema,
         resume_token: ResumeToken(1 << 64),
     };
-    // Signed fields are zigzag varints: 427 -> 854 = 251 + [0x56, 0x03]; 768 -> 1536; 63232 -> 126464 = 252 + u32.
+    let token = [254, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+    let mut expected = vec![0, 1, 1, 16, 30, 0];
+    expected.extend(token);
+    assert_eq!(server(ServerMessage::Welcome(welcome(None))), expected);
+    // With the schema: `1`, then its canonical bytes (48 for the dots game).
+    let schema = codec::encode_schema(&dots()).expect("encodes");
+    assert_eq!(schema.len(), 48);
+    let mut expected = vec![0, 1, 1, 16, 30, 1];
+    expected.extend(&schema);
+    expected.extend(token);
     assert_eq!(
-        server(ServerMessage::Welcome(welcome)),
-        [
-            0, 1, 1, 16, 30, 251, 0x56, 0x03, 251, 0x00, 0x06, 251, 0x00, 0x06, 252, 0x00, 0xee,
-            0x01, 0x00, 252, 0x00, 0xee, 0x01, 0x00, 254, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0,
-            0, 0
-        ]
+        server(ServerMessage::Welcome(welcome(Some(dots())))),
+        expected
     );
     let reject = RejectReason::VersionMismatch {
         server: 1,
@@ -107,41 +164,36 @@ fn welcome_and_rejected() {
 
 #[test]
 fn snapshot() {
-    let created = EntityState {
-        kind: EntityKind::Drone,
-        pos: IVec2::new(64, -64),
-        aim: 5,
-        hp: 60,
-        score: 0,
+    let layout = Layout::new(dots()).expect("valid");
+    let dot = |x, y| {
+        let mut data = EntityData::new(&layout, 0).expect("kind 0");
+        data.lanes.copy_from_slice(&[x, y]);
+        data
     };
-    let moved = EntityChange {
-        id: EntityId(3),
-        mask: FieldMask(FieldMask::POS | FieldMask::HP),
-        pos_delta: IVec2::new(10, -1),
-        aim: 0,
-        hp: 40,
-        score: 0,
-    };
+    // Baseline: dots 3 at (100, 100) and 9. Now: 9 is gone, 4 appears at (64, -64), 3 moved by
+    // (10, -1).
+    let mut before = World::new();
+    before.insert(EntityId(3), dot(100, 100));
+    before.insert(EntityId(9), dot(0, 0));
+    let mut after = World::new();
+    after.insert(EntityId(3), dot(110, 99));
+    after.insert(EntityId(4), dot(64, -64));
+    let delta = before.diff(&after, &layout);
     let snapshot = Snapshot {
         sent_at: SentAt(0x0807_0605),
         tick: Tick(100),
         baseline: Some(Tick(99)),
         last_input: 12,
         checksum: Checksum(0x0403_0201),
-        delta: WorldDelta {
-            removed: vec![EntityId(9)],
-            created: vec![(EntityId(4), created)],
-            changed: vec![moved],
-        },
+        delta: PackedDelta::pack(&delta, &layout).expect("packs"),
     };
     // The packed delta, bit by bit (least significant bit of each byte first; see
     // docs/PROTOCOL.md). Exp-Golomb(0) of n: zeros, a one, then as many low bits of n + 1.
     // counts 1, 1, 1: 010 010 010. Every column holds one value, written as sign + magnitude:
-    // removed gap 9: 0 0001010 | created gap 4: 0 00110 | kind 1 (Drone): 0 010
-    // x 64: 0 0000001100000 | y -64: 1 0000001100000 | aim 5: 0 00101 | hp 60: 0 00000110111
-    // score 0: 0 1 | changed gap 3: 0 00100 | mask 5 (POS|HP): 0 00101 | dx 10: 0 0001110
-    // dy -1: 1 010 | hp 40: 0 00000110010 | one zero bit of padding.
-    let packed = [146, 160, 48, 2, 12, 2, 3, 20, 216, 69, 80, 184, 2, 38];
+    // removed gap 9: 0 0001010 | created gap 4: 0 00110 | kind 0: 0 1 | x 64: 0 0000001100000
+    // y -64: 1 0000001100000 | changed gap 3: 0 00100 | kind 0: 0 1 | dx 10: 0 0001110
+    // dy -1: 1 010 | 7 zero bits of padding. (A dot has one component: no change bits.)
+    let packed = [146, 160, 48, 1, 131, 192, 0, 17, 174, 0];
     let mut expected = vec![
         2,  // variant: Snapshot
         12, // last_input
@@ -149,7 +201,7 @@ fn snapshot() {
         100, // tick
         1, 99, // baseline: Some(99)
         1, 2, 3, 4,  // checksum, 4 bytes little-endian
-        14, // packed delta length
+        10, // packed delta length
     ];
     expected.extend(packed);
     assert_eq!(server(ServerMessage::Snapshot(snapshot)), expected);

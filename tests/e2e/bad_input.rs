@@ -132,6 +132,7 @@ async fn a_second_hello_is_closed_with_4004() {
         spectator: false,
         resume: None,
         token: None,
+        schema_hash: None,
     };
     let (code, reason) = close_for(encoded(&ClientMessage::Hello(hello))).await;
     assert_eq!(

@@ -53,7 +53,7 @@ async fn an_input_moves_the_player_exactly_as_the_shared_rules_say_in_another_bo
     .await;
     mover.next_snapshot().await.expect("snapshot");
     let start = mover.world().entity(id).expect("own player").pos;
-    let rules = mover.welcome().movement;
+    let rules = *mover.session().movement().expect("the arena's rules");
     // Head for the middle so no wall interferes.
     let intent = Controls {
         move_x: if start.x < rules.max.x / 2 { 127 } else { -127 },

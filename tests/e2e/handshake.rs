@@ -11,7 +11,14 @@ async fn hello_gets_welcome_then_a_full_snapshot_with_the_own_player() {
     let server = TestServer::start().await;
     let mut bot = Bot::connect(&server.url, "alice").await.expect("welcomed");
     assert_eq!(bot.welcome().tick_rate, 30);
-    assert!(bot.welcome().movement.step_per_tick > 0);
+    let schema = bot
+        .welcome()
+        .schema
+        .as_ref()
+        .expect("a generic client gets the schema");
+    assert_eq!(schema.game, "arena");
+    let movement = bot.session().movement().expect("the arena's rules");
+    assert!(movement.step_per_tick > 0);
     bot.next_snapshot().await.expect("a snapshot");
     let me = bot
         .world()
@@ -45,6 +52,7 @@ async fn a_version_mismatch_gets_a_typed_rejection_and_close_4001() {
             spectator: false,
             resume: None,
             token: None,
+            schema_hash: None,
         }),
     )
     .await;
@@ -131,8 +139,7 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
     assert!(seen, "the player appears in the spectator's world");
     let players = watcher
         .world()
-        .state()
-        .iter()
+        .entities()
         .filter(|(_, s)| s.kind == tickwire_shared::EntityKind::Player)
         .count();
     assert_eq!(players, 1, "only the player, no entity for the spectator");
@@ -145,6 +152,7 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
         spectator: true,
         resume: None,
         token: None,
+        schema_hash: None,
     };
     send_client(&mut ws, &ClientMessage::Hello(hello)).await;
     assert!(matches!(

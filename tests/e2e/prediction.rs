@@ -67,7 +67,7 @@ async fn predicted_players_match_the_server_exactly_over_a_laggy_link() {
 /// bot and whether the server ever had its player at the arena's lowest x.
 async fn play(mut bot: Bot, duration: Duration) -> (Bot, bool) {
     let me = bot.player().expect("a player");
-    let min_x = bot.welcome().movement.min.x;
+    let min_x = bot.session().movement().expect("the arena's rules").min.x;
     let tick = Duration::from_secs_f64(1.0 / f64::from(bot.welcome().tick_rate));
     let mut frames = tokio::time::interval(tick);
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);

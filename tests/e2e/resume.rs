@@ -50,6 +50,7 @@ async fn a_cut_connection_resumes_the_same_player_without_a_desync() {
             last_applied: None,
         }),
         token: None,
+        schema_hash: None,
     };
     send_client(&mut reused, &ClientMessage::Hello(hello)).await;
     let (code, reason) = expect_close(&mut reused).await;
@@ -100,6 +101,7 @@ async fn resuming_while_the_old_connection_lives_closes_it_with_4005() {
             last_applied: None,
         }),
         token: None,
+        schema_hash: None,
     };
     let mut new = Bot::connect_with(&server.url, hello)
         .await

@@ -74,6 +74,7 @@ async fn a_joined_client_gone_silent_is_closed_with_4003_after_the_idle_timeout(
         spectator: false,
         resume: None,
         token: None,
+        schema_hash: None,
     };
     // Taken before the Hello goes out, so the server cannot have heard it any earlier.
     let last_sent = Instant::now();

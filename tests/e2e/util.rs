@@ -161,6 +161,7 @@ pub(crate) async fn join(ws: &mut RawWs, name: &str) -> Welcome {
         spectator: false,
         resume: None,
         token: None,
+        schema_hash: None,
     };
     send_client(ws, &ClientMessage::Hello(hello)).await;
     match next_server_message(ws).await {

@@ -7,9 +7,11 @@ use glam::{IVec2, Vec2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::f32::consts::TAU;
-use tickwire_shared::entity::{STEPS_PER_UNIT, quantize};
+use std::sync::Arc;
+use tickwire_shared::entity::{STEPS_PER_UNIT, arena_schema, quantize};
+use tickwire_shared::layout::Layout;
 use tickwire_shared::{
-    EntityId, EntityKind, EntityState, InputFrame, MovementRules, Tick, WorldState,
+    EntityId, EntityKind, EntityState, InputFrame, MovementRules, SchemaHash, Tick,
 };
 
 /// The arena's rules in tick units, derived once from the scenario.
@@ -38,6 +40,8 @@ struct Rules {
 #[derive(Debug)]
 pub(crate) struct Arena {
     world: World,
+    layout: Arc<Layout>,
+    schema_hash: SchemaHash,
     rules: Rules,
     rng: StdRng,
     /// Props in spawn order, and where this tick's moving window starts.
@@ -80,8 +84,15 @@ impl Arena {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
+        let schema =
+            arena_schema(scenario.tick_rate, &rules.movement).expect("the arena's rules encode");
+        let schema_hash = schema.hash().expect("the arena's schema encodes");
+        // The scenario's checks (tick rate, arena size) keep the schema within its rules.
+        let layout = Arc::new(Layout::new(schema).expect("the arena's schema is valid"));
         let mut arena = Self {
-            world: World::new(id_quarantine_ticks),
+            world: World::new(id_quarantine_ticks, Arc::clone(&layout)),
+            layout,
+            schema_hash,
             rules,
             rng,
             props: Vec::new(),
@@ -105,12 +116,18 @@ impl Arena {
         self.world.tick()
     }
 
-    pub(crate) fn movement_rules(&self) -> MovementRules {
-        self.rules.movement
+    /// The game's layout: its schema (with the movement rules) and offsets.
+    pub(crate) fn layout(&self) -> &Arc<Layout> {
+        &self.layout
+    }
+
+    /// The hash of [`Arena::layout`]'s schema.
+    pub(crate) fn schema_hash(&self) -> SchemaHash {
+        self.schema_hash
     }
 
     /// The state every client must hold after this tick.
-    pub(crate) fn replicated(&mut self) -> &WorldState {
+    pub(crate) fn replicated(&mut self) -> &tickwire_shared::World {
         self.world.replicated()
     }
 
@@ -351,7 +368,7 @@ mod tests {
         let count = |a: &mut Arena| {
             a.replicated()
                 .iter()
-                .filter(|(_, s)| s.kind == EntityKind::Projectile)
+                .filter(|(_, s)| s.kind == u16::from(EntityKind::Projectile.as_u8()))
                 .count()
         };
         assert_eq!(count(&mut arena), 1);
@@ -400,12 +417,16 @@ mod tests {
         for _ in 0..5 {
             arena.step();
             let after = arena.replicated().clone();
-            let delta = before.diff(&after);
+            let delta = before.diff(&after, &arena.layout);
             assert!(delta.created.is_empty() && delta.removed.is_empty());
             // Each of the 64 in the window moves (a zero draw on both axes is rare but allowed).
             assert!(delta.changed.len() <= 64 && delta.changed.len() >= 60);
             for change in &delta.changed {
-                assert!(change.pos_delta.abs().max_element() <= 32, "{change:?}");
+                let (lanes, _) = delta
+                    .values(change, &arena.layout)
+                    .expect("a prop's values");
+                // A prop is its Body: the two lanes are the position's difference.
+                assert!(lanes.iter().all(|d| d.abs() <= 32), "{change:?} {lanes:?}");
             }
             moved_ids.extend(delta.changed.iter().map(|c| c.id));
             before = after;

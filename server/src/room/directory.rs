@@ -84,6 +84,7 @@ impl Rooms {
                 name: hello.name.clone(),
                 spectator: hello.spectator,
                 resume: hello.resume.clone(),
+                schema_hash: hello.schema_hash,
                 address,
                 link,
                 reply,

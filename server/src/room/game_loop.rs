@@ -19,8 +19,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tickwire_shared::{
-    EntityId, InputFrame, RejectReason, Resume, ResumeToken, SentAt, ServerMessage, Tick, Welcome,
-    codec,
+    EntityId, InputFrame, RejectReason, Resume, ResumeToken, SchemaHash, SentAt, ServerMessage,
+    Tick, Welcome, codec,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -50,6 +50,8 @@ pub(crate) struct JoinRequest {
     pub(crate) name: String,
     pub(crate) spectator: bool,
     pub(crate) resume: Option<Resume>,
+    /// The schema the client was built with: the Welcome carries the room's when it differs.
+    pub(crate) schema_hash: Option<SchemaHash>,
     /// The client's address as per-address limits count it (IPv6 by prefix); `None` when it is
     /// exempt (a loopback peer).
     pub(crate) address: Option<IpAddr>,
@@ -174,9 +176,10 @@ impl GameLoop {
     ) -> Self {
         let history = limits.history_ticks.max(1);
         let now = Instant::now();
+        let arena = Arena::new(&scenario, history as u32 + 1);
         Self {
-            arena: Arena::new(&scenario, history as u32 + 1),
-            replication: Replication::new(history),
+            replication: Replication::new(history, Arc::clone(arena.layout())),
+            arena,
             clients: BTreeMap::new(),
             detached: HashMap::new(),
             next_client_id: 1,
@@ -300,6 +303,7 @@ impl GameLoop {
             name,
             spectator,
             resume,
+            schema_hash: request_schema,
             address,
             link,
             reply,
@@ -348,7 +352,8 @@ impl GameLoop {
             client_id,
             player: seat.player.map(|(_, id)| id),
             tick_rate: self.scenario.tick_rate,
-            movement: self.arena.movement_rules(),
+            schema: (request_schema != Some(self.arena.schema_hash()))
+                .then(|| self.arena.layout().schema().clone()),
             resume_token: seat.resume_token,
         };
         let welcome = codec::encode_server(&ServerMessage::Welcome(welcome));
@@ -725,6 +730,7 @@ mod tests {
                     name: "t".into(),
                     spectator: join_as.spectator,
                     resume,
+                    schema_hash: None,
                     address: join_as.address,
                     link,
                     reply,
@@ -744,6 +750,8 @@ mod tests {
                 Some(ServerMessage::Snapshot(s)) => s.baseline,
                 other => panic!("then a snapshot: {other:?}"),
             };
+            let mut world = world;
+            world.set_layout(Arc::clone(self.game.arena.layout()));
             let mut client = TestClient {
                 events,
                 kick,
@@ -833,7 +841,10 @@ mod tests {
             .expect("own player")
             .pos
             - start;
-        let step = client.welcome.movement.step_per_tick;
+        let schema = client.welcome.schema.as_ref().expect("the schema");
+        let rules: tickwire_shared::MovementRules =
+            codec::decode_rules(&schema.rules).expect("the arena's rules");
+        let step = rules.step_per_tick;
         assert_eq!(moved.x, step * test.game.limits.max_inputs_per_tick as i32);
         assert_eq!(client.world.last_input(), 2);
     }

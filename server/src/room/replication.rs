@@ -3,14 +3,19 @@
 
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use tickwire_shared::codec::{self, SharedSnapshot};
-use tickwire_shared::{SentAt, Snapshot, Tick, WorldState};
+use tickwire_shared::layout::Layout;
+use tickwire_shared::world_wire::{PackedDelta, WorldWireError};
+use tickwire_shared::{SentAt, Snapshot, Tick, World};
 
 /// Why a snapshot cannot be sent (the client could never catch up, so it is disconnected).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SnapshotError {
     #[error(transparent)]
     Encode(#[from] codec::EncodeError),
+    #[error(transparent)]
+    Pack(#[from] WorldWireError),
     #[error("snapshot of {0} bytes is over the protocol's limit")]
     TooLarge(usize),
 }
@@ -18,8 +23,9 @@ pub(crate) enum SnapshotError {
 /// Recent replicated states by tick, newest last, and the newest tick's encoded snapshots.
 #[derive(Debug)]
 pub(crate) struct Replication {
-    history: VecDeque<(Tick, WorldState)>,
+    history: VecDeque<(Tick, World)>,
     capacity: usize,
+    layout: Arc<Layout>,
     sent_at: SentAt,
     /// The newest tick's snapshot by baseline (`None`: full), encoded on first use.
     encoded: HashMap<Option<Tick>, EncodedSnapshot>,
@@ -60,17 +66,18 @@ impl EncodedSnapshot {
 
 impl Replication {
     /// `history_ticks` must be at least 1 (the loop guarantees it).
-    pub(crate) fn new(history_ticks: usize) -> Self {
+    pub(crate) fn new(history_ticks: usize, layout: Arc<Layout>) -> Self {
         Self {
             history: VecDeque::with_capacity(history_ticks + 1),
             capacity: history_ticks,
+            layout,
             sent_at: SentAt::default(),
             encoded: HashMap::new(),
         }
     }
 
     /// Records the state of a new tick, whose snapshots are stamped `sent_at`.
-    pub(crate) fn record(&mut self, tick: Tick, state: &WorldState, sent_at: SentAt) {
+    pub(crate) fn record(&mut self, tick: Tick, state: &World, sent_at: SentAt) {
         if self.history.len() == self.capacity {
             self.history.pop_front();
         }
@@ -115,7 +122,12 @@ impl Replication {
                 tick: *tick,
                 baseline,
                 checksum: newest.checksum(),
-                delta: base_state.unwrap_or(&WorldState::new()).diff(newest),
+                delta: PackedDelta::pack(
+                    &base_state
+                        .unwrap_or(&World::new())
+                        .diff(newest, &self.layout),
+                    &self.layout,
+                )?,
             };
             let shared = SharedSnapshot::encode(&snapshot)?;
             let len = shared.bytes().len();
@@ -138,9 +150,21 @@ impl Replication {
 mod tests {
     use super::*;
     use glam::IVec2;
-    use tickwire_shared::{ClientWorld, EntityId, EntityKind, EntityState, ServerMessage};
+    use tickwire_shared::entity::arena_schema;
+    use tickwire_shared::{
+        ClientWorld, EntityId, EntityKind, EntityState, MovementRules, ServerMessage, WorldState,
+    };
 
-    fn world_with(n: u32) -> WorldState {
+    fn layout() -> Arc<Layout> {
+        let rules = MovementRules {
+            step_per_tick: 1,
+            min: IVec2::ZERO,
+            max: IVec2::splat(100),
+        };
+        Arc::new(Layout::new(arena_schema(30, &rules).expect("encodes")).expect("valid"))
+    }
+
+    fn world_with(n: u32) -> World {
         let mut w = WorldState::new();
         for id in 0..n {
             w.insert(
@@ -148,7 +172,7 @@ mod tests {
                 EntityState::new(EntityKind::Prop, IVec2::new(id as i32, 0)),
             );
         }
-        w
+        w.to_world(&layout())
     }
 
     fn snapshot(replication: &mut Replication, baseline: Option<Tick>, input: u32) -> Snapshot {
@@ -166,8 +190,9 @@ mod tests {
 
     #[test]
     fn a_client_follows_deltas_and_falls_back_to_full_when_its_baseline_is_gone() {
-        let mut replication = Replication::new(2);
+        let mut replication = Replication::new(2, layout());
         let mut client = ClientWorld::new();
+        client.set_layout(layout());
         replication.record(Tick(1), &world_with(1), SentAt(7));
         let first = snapshot(&mut replication, None, 0);
         assert_eq!((first.baseline, first.sent_at), (None, SentAt(7)));
@@ -180,7 +205,8 @@ mod tests {
             second.last_input, 5,
             "a player's frame carries its own input"
         );
-        assert_eq!(second.delta.created.len(), 1);
+        let delta = second.delta.unpack(&layout()).expect("unpacks");
+        assert_eq!(delta.created.len(), 1);
         client.apply(&second).expect("delta applies");
 
         replication.record(Tick(3), &world_with(3), SentAt(9));

@@ -3,6 +3,8 @@
 use crate::room::wire_ids::WireIds;
 use glam::IVec2;
 use slotmap::SlotMap;
+use std::sync::Arc;
+use tickwire_shared::layout::Layout;
 use tickwire_shared::{EntityId, EntityState, Tick, WorldState};
 
 slotmap::new_key_type! {
@@ -28,17 +30,24 @@ pub(crate) struct Entity {
 pub(crate) struct World {
     entities: SlotMap<EntityKey, Entity>,
     ids: WireIds,
+    /// What was last replicated, as the simulation holds it: one cheap comparison per entity
+    /// finds what changed.
     replicated: WorldState,
+    /// The same in the game's replicated form (its layout's lanes): what clients hold.
+    wire: tickwire_shared::World,
+    layout: Arc<Layout>,
     tick: Tick,
 }
 
 impl World {
     /// `id_quarantine_ticks` must cover the replication history, see [`WireIds`].
-    pub(crate) fn new(id_quarantine_ticks: u32) -> Self {
+    pub(crate) fn new(id_quarantine_ticks: u32, layout: Arc<Layout>) -> Self {
         Self {
             entities: SlotMap::with_key(),
             ids: WireIds::new(id_quarantine_ticks),
             replicated: WorldState::new(),
+            wire: tickwire_shared::World::new(),
+            layout,
             tick: Tick(0),
         }
     }
@@ -62,7 +71,7 @@ impl World {
         timer: Tick,
     ) -> EntityKey {
         let id = self.ids.allocate();
-        self.replicated.insert(id, state);
+        self.replicate(id, state);
         self.entities.insert(Entity {
             id,
             state,
@@ -75,6 +84,7 @@ impl World {
     pub(crate) fn despawn(&mut self, key: EntityKey) -> Option<Entity> {
         let entity = self.entities.remove(key)?;
         self.replicated.remove(entity.id);
+        self.wire.remove(entity.id);
         self.ids.release(entity.id, self.tick);
         Some(entity)
     }
@@ -97,12 +107,24 @@ impl World {
 
     /// The state clients must hold, brought up to date: one comparison per entity, and checksum
     /// work only for entities that changed.
-    pub(crate) fn replicated(&mut self) -> &WorldState {
-        for entity in self.entities.values() {
-            if self.replicated.get(entity.id) != Some(&entity.state) {
-                self.replicated.insert(entity.id, entity.state);
-            }
+    pub(crate) fn replicated(&mut self) -> &tickwire_shared::World {
+        let changed: Vec<(EntityId, EntityState)> = self
+            .entities
+            .values()
+            .filter(|e| self.replicated.get(e.id) != Some(&e.state))
+            .map(|e| (e.id, e.state))
+            .collect();
+        for (id, state) in changed {
+            self.replicate(id, state);
         }
-        &self.replicated
+        &self.wire
+    }
+
+    fn replicate(&mut self, id: EntityId, state: EntityState) {
+        self.replicated.insert(id, state);
+        // Every arena state has a replicated form: its kind is in the arena's schema.
+        if let Some(data) = state.to_data(&self.layout) {
+            self.wire.insert(id, data);
+        }
     }
 }

@@ -5,20 +5,31 @@
 use glam::IVec2;
 use libfuzzer_sys::fuzz_target;
 use std::time::Duration;
+use tickwire_shared::entity::arena_schema;
+use tickwire_shared::layout::Layout;
+use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
     ClientConfig, ClientSession, Controls, EntityId, EntityKind, EntityState, Hello, MovementRules,
-    PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, WorldState,
-    codec,
+    PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, World,
+    WorldState, codec,
 };
 
+const RULES: MovementRules =
+    MovementRules { step_per_tick: 427, min: IVec2::ZERO, max: IVec2::new(64_000, 64_000) };
+
+fn layout() -> Layout {
+    Layout::new(arena_schema(30, &RULES).expect("encodes")).expect("valid")
+}
+
 /// A full snapshot: tick and last input from the first 8 bytes, then an entity (the player
-/// first) per 9 bytes: x, y (i32) and kind.
+/// first) per 9 bytes: x, y (i32, shifted into the arena schema's range) and kind.
 fn snapshot_from(bytes: &[u8]) -> Option<Vec<u8>> {
     let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let (head, entities) = (bytes.get(..8)?, &bytes[8..]);
+    let layout = layout();
     let mut world = WorldState::new();
     for (id, e) in entities.chunks_exact(9).enumerate() {
-        let pos = IVec2::new(word(&e[0..4]) as i32, word(&e[4..8]) as i32);
+        let pos = IVec2::new(word(&e[0..4]) as i32 >> 7, word(&e[4..8]) as i32 >> 7);
         let kind = EntityKind::from_u8(e[8] % 4)?;
         world.insert(EntityId(id as u32), EntityState::new(kind, pos));
     }
@@ -27,20 +38,21 @@ fn snapshot_from(bytes: &[u8]) -> Option<Vec<u8>> {
         sent_at: SentAt(0),
         tick: Tick(word(&head[0..4])),
         baseline: None,
-        checksum: world.checksum(),
-        delta: WorldState::new().diff(&world),
+        checksum: world.to_world(&layout).checksum(),
+        delta: PackedDelta::pack(&World::new().diff(&world.to_world(&layout), &layout), &layout)
+            .ok()?,
     };
     codec::encode_server(&ServerMessage::Snapshot(snapshot)).ok()
 }
 
 fuzz_target!(|data: &[u8]| {
-    let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "fuzz".into(), spectator: false, resume: None, token: None };
+    let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "fuzz".into(), spectator: false, resume: None, token: None, schema_hash: None };
     let Ok(mut session) = ClientSession::new(hello, ClientConfig::default()) else { return };
     let welcome = ServerMessage::Welcome(Welcome {
         client_id: 1,
         player: Some(EntityId(0)),
         tick_rate: 30,
-        movement: MovementRules { step_per_tick: 427, min: IVec2::ZERO, max: IVec2::new(64_000, 64_000) },
+        schema: Some(layout().schema().clone()),
         resume_token: ResumeToken(1),
     });
     let welcome = codec::encode_server(&welcome).expect("encodes");

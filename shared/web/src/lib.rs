@@ -46,6 +46,7 @@ impl WebClient {
             spectator: false,
             resume: None,
             token: None,
+            schema_hash: None,
         };
         Ok(Self {
             session: ClientSession::new(hello, ClientConfig::default())?,
@@ -202,8 +203,7 @@ impl WebClient {
     /// Welcome's movement rules; empty before the Welcome.
     #[wasm_bindgen(getter)]
     pub fn arena(&self) -> Vec<f32> {
-        self.session.welcome().map_or_else(Vec::new, |welcome| {
-            let rules = &welcome.movement;
+        self.session.movement().map_or_else(Vec::new, |rules| {
             [rules.min.x, rules.min.y, rules.max.x, rules.max.y]
                 .iter()
                 .map(|&v| v as f32 * UNITS_PER_STEP)
@@ -224,16 +224,23 @@ mod tests {
 
     const ME: EntityId = EntityId(3);
 
+    /// The arena's layout, with the rules the Welcome sends.
+    fn layout() -> tickwire_shared::layout::Layout {
+        let rules = MovementRules {
+            step_per_tick: 427,
+            min: IVec2::new(768, 768),
+            max: IVec2::new(63_232, 63_232),
+        };
+        let schema = tickwire_shared::entity::arena_schema(30, &rules).expect("encodes");
+        tickwire_shared::layout::Layout::new(schema).expect("valid")
+    }
+
     fn welcome() -> Vec<u8> {
         encode_server(&ServerMessage::Welcome(Welcome {
             client_id: 1,
             player: Some(ME),
             tick_rate: 30,
-            movement: MovementRules {
-                step_per_tick: 427,
-                min: IVec2::new(768, 768),
-                max: IVec2::new(63_232, 63_232),
-            },
+            schema: Some(layout().schema().clone()),
             resume_token: ResumeToken(7),
         }))
         .expect("encodes")
@@ -256,8 +263,12 @@ mod tests {
             sent_at: SentAt(0),
             tick: Tick(tick),
             baseline: None,
-            checksum: world.checksum(),
-            delta: WorldState::new().diff(&world),
+            checksum: world.to_world(&layout()).checksum(),
+            delta: tickwire_shared::world_wire::PackedDelta::pack(
+                &tickwire_shared::World::new().diff(&world.to_world(&layout()), &layout()),
+                &layout(),
+            )
+            .expect("packs"),
         }))
         .expect("encodes")
     }
@@ -310,11 +321,12 @@ mod tests {
         let later = client.render(20.0 + 200.0);
         let others: Vec<_> = later[RENDER_STRIDE..].chunks(RENDER_STRIDE).collect();
         assert_eq!(later[..RENDER_STRIDE], *me);
+        // A drone replicates no score, a projectile neither hp nor score: they draw as 0.
         assert_eq!(
             others,
             vec![
-                &[1.0, 1.0, 10.0, 20.0, 0.25, 60.0, 2.0, 0.0][..],
-                &[5.0, 2.0, 0.5, 1.5, 0.25, 60.0, 2.0, 0.0][..],
+                &[1.0, 1.0, 10.0, 20.0, 0.25, 60.0, 0.0, 0.0][..],
+                &[5.0, 2.0, 0.5, 1.5, 0.25, 0.0, 0.0, 0.0][..],
             ]
         );
     }
