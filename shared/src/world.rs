@@ -38,17 +38,24 @@ impl EntityData {
         })
     }
 
-    /// Its component `C`, if its kind has one and the values are in `C`'s domains.
+    /// Its component `C`, if its kind has one declared exactly as `C` is (a client built
+    /// with an older version of the game gets `None` for a component whose fields changed, and
+    /// reads it by name with [`World::field`]) and the values are in `C`'s domains.
     #[must_use]
     pub fn component<C: Component>(&self, layout: &Layout) -> Option<C> {
-        let (lanes, strings) = self.component_data(layout, &C::desc().name)?;
-        C::read(lanes, strings)
+        let component = typed_index::<C>(layout)?;
+        let (lane, string) = layout.component_offsets(self.kind, component)?;
+        let desc = &layout.components()[component];
+        C::read(
+            self.lanes.get(lane..lane + desc.lanes as usize)?,
+            self.strings.get(string..string + desc.strings as usize)?,
+        )
     }
 
     /// Replaces its component `C`. Returns `false` (and changes nothing) when its kind has no
-    /// `C`.
+    /// `C` declared exactly as `C` is.
     pub fn set_component<C: Component>(&mut self, layout: &Layout, value: &C) -> bool {
-        let Some(component) = layout.component_index(&C::desc().name) else {
+        let Some(component) = typed_index::<C>(layout) else {
             return false;
         };
         let Some((lane, string)) = layout.component_offsets(self.kind, component) else {
@@ -64,17 +71,6 @@ impl EntityData {
         lane_slots.copy_from_slice(&lanes);
         string_slots.clone_from_slice(&strings);
         true
-    }
-
-    /// The lanes and strings of the component named `name`, if its kind has it.
-    fn component_data(&self, layout: &Layout, name: &str) -> Option<(&[i32], &[String])> {
-        let component = layout.component_index(name)?;
-        let (lane, string) = layout.component_offsets(self.kind, component)?;
-        let desc = &layout.components()[component];
-        Some((
-            self.lanes.get(lane..lane + desc.lanes as usize)?,
-            self.strings.get(string..string + desc.strings as usize)?,
-        ))
     }
 
     /// Whether its kind exists, its sizes match the kind, and every value is in its field's
@@ -102,6 +98,13 @@ impl EntityData {
                 })
             })
     }
+}
+
+/// The index of component `C` in `layout`, if the schema declares it exactly as `C` does.
+fn typed_index<C: Component>(layout: &Layout) -> Option<usize> {
+    let desc = C::desc();
+    let index = layout.component_index(&desc.name)?;
+    (layout.schema().components[index] == desc).then_some(index)
 }
 
 /// A field's value as a client without the game's types reads it.

@@ -321,3 +321,29 @@ fn trailing_bytes_and_entities_of_unknown_kinds_are_refused() {
         Err(WorldWireError::BadEntity(EntityId(0)))
     );
 }
+
+#[test]
+fn typed_access_refuses_a_component_declared_otherwise_and_by_name_still_reads_it() {
+    // The server's Sign has a wider tilt than the client's: same name, other declaration.
+    let mut schema = layout().schema().clone();
+    let tilt = &mut schema.components[2].fields[1];
+    tilt.domain = tickwire_shared::schema::Domain::Int { min: -9, max: 9 };
+    let server = Layout::new(schema).expect("valid");
+    let mut sign = EntityData::new(&server, 2).expect("the sign kind");
+    sign.strings[0] = "hi".into();
+    assert!(!sign.set_component(
+        &server,
+        &Sign {
+            text: "x".into(),
+            tilt: 1
+        }
+    ));
+    let mut world = World::new();
+    world.insert(EntityId(1), sign.clone());
+    assert_eq!(sign.component::<Sign>(&server), None);
+    assert_eq!(sign.component::<Body>(&server), Some(Body { pos: [0, 0] }));
+    assert_eq!(
+        world.field(&server, EntityId(1), "Sign", "text"),
+        Some(FieldValue::Str("hi"))
+    );
+}
