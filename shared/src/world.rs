@@ -10,6 +10,7 @@ use crate::component::Component;
 use crate::layout::Layout;
 use crate::{Checksum, EntityId};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// An entity's lanes: inline up to six (most entities), on the heap past that.
 pub type Lanes = smallvec::SmallVec<[i32; 6]>;
@@ -117,9 +118,12 @@ pub enum FieldValue<'a> {
 }
 
 /// Every entity of a game's world, with the checksum clients verify.
+///
+/// Entities are shared between clones: a server keeps a world per tick of its history, and a
+/// tick's clone costs a pointer per entity, with only changed entities stored anew.
 #[derive(Clone, Debug, Default)]
 pub struct World {
-    entities: BTreeMap<EntityId, EntityData>,
+    entities: BTreeMap<EntityId, Arc<EntityData>>,
     checksum: Checksum,
 }
 
@@ -146,12 +150,12 @@ impl World {
     /// One entity.
     #[must_use]
     pub fn get(&self, id: EntityId) -> Option<&EntityData> {
-        self.entities.get(&id)
+        self.entities.get(&id).map(Arc::as_ref)
     }
 
     /// All entities in id order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (EntityId, &EntityData)> {
-        self.entities.iter().map(|(id, e)| (*id, e))
+        self.entities.iter().map(|(id, e)| (*id, e.as_ref()))
     }
 
     /// How many entities there are.
@@ -169,7 +173,7 @@ impl World {
     /// Inserts or replaces an entity.
     pub fn insert(&mut self, id: EntityId, data: EntityData) {
         self.checksum.include(id, &data);
-        if let Some(old) = self.entities.insert(id, data) {
+        if let Some(old) = self.entities.insert(id, Arc::new(data)) {
             self.checksum.exclude(id, &old);
         }
     }
@@ -178,7 +182,7 @@ impl World {
     pub fn remove(&mut self, id: EntityId) -> Option<EntityData> {
         let old = self.entities.remove(&id)?;
         self.checksum.exclude(id, &old);
-        Some(old)
+        Some(Arc::unwrap_or_clone(old))
     }
 
     /// Empties the world.
@@ -194,7 +198,8 @@ impl World {
         id: EntityId,
         change: impl FnOnce(&mut EntityData) -> T,
     ) -> Option<T> {
-        let entity = self.entities.get_mut(&id)?;
+        // Copies the entity only if a clone of this world still shares it.
+        let entity = Arc::make_mut(self.entities.get_mut(&id)?);
         self.checksum.exclude(id, entity);
         let result = change(entity);
         self.checksum.include(id, entity);
