@@ -1,11 +1,11 @@
 //! An order-independent world checksum that updates in O(changes).
 //!
-//! The checksum of a world is the wrapping sum of one 32-bit hash per entity (its id and every
-//! replicated field). Adding, removing or changing an entity adds or subtracts that entity's hash,
+//! The checksum of a world is the wrapping sum of one 32-bit hash per entity (its id, kind,
+//! lanes and strings). Adding, removing or changing an entity adds or subtracts that entity's hash,
 //! so the server and clients keep it current without rehashing the world.
 
+use crate::EntityId;
 use crate::world::EntityData;
-use crate::{EntityId, EntityState};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The checksum of a whole replicated world. Travels as 4 little-endian bytes.
@@ -14,30 +14,21 @@ pub struct Checksum(pub u32);
 
 impl Checksum {
     /// Accounts for an entity that joined the world.
-    pub fn add(&mut self, id: EntityId, state: &EntityState) {
-        self.0 = self.0.wrapping_add(entity_hash(id, state));
+    pub fn add(&mut self, id: EntityId, data: &EntityData) {
+        self.0 = self.0.wrapping_add(entity_hash(id, data));
     }
 
     /// Accounts for an entity that left the world.
-    pub fn remove(&mut self, id: EntityId, state: &EntityState) {
-        self.0 = self.0.wrapping_sub(entity_hash(id, state));
-    }
-
-    /// Accounts for an entity of a game's [`crate::World`] that joined it.
-    pub fn include(&mut self, id: EntityId, data: &EntityData) {
-        self.0 = self.0.wrapping_add(data_hash(id, data));
-    }
-
-    /// Accounts for an entity of a game's [`crate::World`] that left it.
-    pub fn exclude(&mut self, id: EntityId, data: &EntityData) {
-        self.0 = self.0.wrapping_sub(data_hash(id, data));
+    pub fn remove(&mut self, id: EntityId, data: &EntityData) {
+        self.0 = self.0.wrapping_sub(entity_hash(id, data));
     }
 }
 
-/// The hash of one entity of a game's world: splitmix64 steps over its id and kind, its lanes
-/// two to a word, then each string's length and its bytes eight to a word, folded to 32 bits.
+/// The hash of one entity: splitmix64 steps over its id and kind, its lanes two to a word, then
+/// each string's length and its bytes eight to a word, folded to 32 bits. Integer-only, so every
+/// platform (native and wasm32) computes the same value.
 #[must_use]
-pub fn data_hash(id: EntityId, data: &EntityData) -> u32 {
+pub fn entity_hash(id: EntityId, data: &EntityData) -> u32 {
     let mut h =
         splitmix64(0x9E37_79B9_7F4A_7C15 ^ (u64::from(id.0) | (u64::from(data.kind) << 32)));
     for pair in data.lanes.chunks(2) {
@@ -53,21 +44,6 @@ pub fn data_hash(id: EntityId, data: &EntityData) -> u32 {
             h = splitmix64(h ^ u64::from_le_bytes(word));
         }
     }
-    (h ^ (h >> 32)) as u32
-}
-
-/// The hash of one entity: splitmix64 steps over its fields, folded to 32 bits. Integer-only, so
-/// every platform (native and wasm32) computes the same value.
-#[must_use]
-pub fn entity_hash(id: EntityId, s: &EntityState) -> u32 {
-    let words = [
-        u64::from(id.0) | (u64::from(s.kind.as_u8()) << 32),
-        u64::from(s.pos.x as u32) | (u64::from(s.pos.y as u32) << 32),
-        u64::from(s.aim) | (u64::from(s.hp) << 16) | (u64::from(s.score) << 24),
-    ];
-    let h = words
-        .iter()
-        .fold(0x9E37_79B9_7F4A_7C15_u64, |h, &w| splitmix64(h ^ w));
     (h ^ (h >> 32)) as u32
 }
 

@@ -199,7 +199,53 @@ impl EntityState {
     }
 }
 
-impl crate::WorldState {
+/// An arena world as its simulation holds it: entity states by id. The server keeps one to find
+/// what changed cheaply; tests build worlds with it. Its replicated form is [`WorldState::to_world`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorldState {
+    entities: std::collections::BTreeMap<EntityId, EntityState>,
+}
+
+impl WorldState {
+    /// An empty world.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One entity's state.
+    #[must_use]
+    pub fn get(&self, id: EntityId) -> Option<&EntityState> {
+        self.entities.get(&id)
+    }
+
+    /// All entities in id order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (EntityId, &EntityState)> {
+        self.entities.iter().map(|(id, s)| (*id, s))
+    }
+
+    /// How many entities there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+
+    /// Whether there are no entities.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
+    }
+
+    /// Inserts or replaces an entity.
+    pub fn insert(&mut self, id: EntityId, state: EntityState) {
+        self.entities.insert(id, state);
+    }
+
+    /// Removes an entity, returning its last state.
+    pub fn remove(&mut self, id: EntityId) -> Option<EntityState> {
+        self.entities.remove(&id)
+    }
+
     /// This arena world in its replicated form (see [`EntityState::to_data`]).
     #[must_use]
     pub fn to_world(&self, layout: &crate::layout::Layout) -> crate::World {

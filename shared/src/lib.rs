@@ -3,12 +3,11 @@
 //!
 //! # Layout
 //! - [`tick`]: the [`Tick`] counter and its wrap rule.
-//! - [`entity`]: compact wire ids, entity kinds and the replicated, quantized entity state.
-//! - [`input`]: the [`InputFrame`] a client sends once per tick.
+//! - [`entity`]: compact wire ids; the arena's entity kinds and state, its schema and the
+//!   conversion to its replicated form (the arena moves out to examples/ with the game API).
+//! - [`input`]: the arena's [`InputFrame`] a client sends once per tick.
 //! - [`message`]: every message in both directions ([`ClientMessage`], [`ServerMessage`]).
 //! - [`codec`]: the only file that names the serializer; size limits and trailing-byte checks.
-//! - [`delta`]: a world's replicated state, and `diff` / `apply` between two of them.
-//! - [`delta_wire`]: a delta packed into bits (with the private `bits` writer and reader).
 //! - [`sent_at`]: the server's send stamp on snapshots, for one-way latency on one host.
 //! - [`checksum`]: the order-independent, incrementally updated checksum of a world.
 //! - [`movement`]: the movement rules run by the server and by client prediction.
@@ -29,7 +28,8 @@
 //! - [`world`]: [`World`], the replicated state of any game (entities as lanes and strings),
 //!   read by field name or as typed components.
 //! - [`world_diff`]: the [`Delta`] between two worlds of one game, and applying it.
-//! - [`world_wire`]: a [`Delta`] packed into bits, column by column, as the layout says.
+//! - [`world_wire`]: a [`Delta`] packed into bits, column by column, as the layout says (with
+//!   the private `bits` writer and reader).
 //!
 //! # Embedding in a frontend
 //! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only) and drive a [`ClientSession`]
@@ -51,8 +51,6 @@ pub mod client_world;
 pub mod close_code;
 pub mod codec;
 pub mod component;
-pub mod delta;
-pub mod delta_wire;
 pub mod entity;
 pub mod input;
 pub mod interpolation;
@@ -74,8 +72,7 @@ pub use client_session::{
     ClientConfig, ClientError, ClientEvent, ClientSession, ClientStats, RenderState,
 };
 pub use client_world::{Applied, ApplyError, ClientWorld};
-pub use delta::{EntityChange, FieldMask, WorldDelta, WorldState};
-pub use entity::{EntityId, EntityKind, EntityState};
+pub use entity::{EntityId, EntityKind, EntityState, WorldState};
 pub use input::{Buttons, Controls, InputFrame};
 pub use interpolation::RenderedEntity;
 pub use message::{

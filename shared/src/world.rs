@@ -172,16 +172,16 @@ impl World {
 
     /// Inserts or replaces an entity.
     pub fn insert(&mut self, id: EntityId, data: EntityData) {
-        self.checksum.include(id, &data);
+        self.checksum.add(id, &data);
         if let Some(old) = self.entities.insert(id, Arc::new(data)) {
-            self.checksum.exclude(id, &old);
+            self.checksum.remove(id, &old);
         }
     }
 
     /// Removes an entity, returning its last data.
     pub fn remove(&mut self, id: EntityId) -> Option<EntityData> {
         let old = self.entities.remove(&id)?;
-        self.checksum.exclude(id, &old);
+        self.checksum.remove(id, &old);
         Some(Arc::unwrap_or_clone(old))
     }
 
@@ -200,9 +200,9 @@ impl World {
     ) -> Option<T> {
         // Copies the entity only if a clone of this world still shares it.
         let entity = Arc::make_mut(self.entities.get_mut(&id)?);
-        self.checksum.exclude(id, entity);
+        self.checksum.remove(id, entity);
         let result = change(entity);
-        self.checksum.include(id, entity);
+        self.checksum.add(id, entity);
         Some(result)
     }
 

@@ -19,7 +19,6 @@
 use crate::EntityId;
 pub use crate::bits::BitsError;
 use crate::bits::{BitReader, BitWriter};
-use crate::delta_wire::MAX_DELTA_ENTITIES;
 use crate::layout::{FieldLayout, FieldValues, KindLayout, Layout};
 use crate::schema::Coding;
 use crate::world::EntityData;
@@ -64,6 +63,10 @@ impl<'de> serde::Deserialize<'de> for PackedDelta {
         deserializer.deserialize_bytes(BytesVisitor)
     }
 }
+
+/// The most entities (removed + created + changed) one delta may carry: bounds what a tiny
+/// message can make a decoder allocate, since entities of constant columns cost zero bits.
+pub const MAX_DELTA_ENTITIES: usize = 1 << 16;
 
 /// The most lanes and strings (together) one delta may carry: bounds what a tiny message can
 /// make a decoder allocate, since values of constant columns cost zero bits.
