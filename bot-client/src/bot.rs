@@ -396,6 +396,15 @@ impl Bot {
         self.flush().await
     }
 
+    /// [`Bot::update`] for any game: the input frames due carry the game's input `lanes`
+    /// (unpredicted).
+    pub async fn update_lanes(&mut self, lanes: &[i32]) -> Result<(), BotError> {
+        let now = self.now();
+        self.session.update_lanes(now, lanes);
+        self.record_session_stats();
+        self.flush().await
+    }
+
     /// Closes with 1000 and waits briefly for the server's close reply.
     pub async fn close(mut self) -> BotStats {
         let frame = CloseFrame {

@@ -15,8 +15,8 @@ use crate::layout::Layout;
 use crate::prediction::Prediction;
 use crate::schema::{Schema, SchemaError};
 use crate::{
-    ClientMessage, ClientWorld, Controls, EntityId, Hello, InputFrame, MovementRules, RejectReason,
-    Resume, ServerMessage, Tick, Welcome,
+    ClientMessage, ClientWorld, Controls, EntityId, Hello, InputFrame, InputMessage, MovementRules,
+    RejectReason, Resume, ServerMessage, Tick, Welcome,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -154,7 +154,7 @@ pub struct ClientSession {
     outgoing: VecDeque<Vec<u8>>,
     next_sequence: u32,
     /// Input frames not yet queued to send: after a resume, the ones to replay.
-    unsent_inputs: VecDeque<InputFrame>,
+    unsent_inputs: VecDeque<InputMessage>,
     controls: Controls,
     /// When the next input frame is due, and when the latest one was sent.
     next_input_at: Option<Duration>,
@@ -291,7 +291,11 @@ impl ClientSession {
         if resumed {
             // Inputs the old connection may have lost go out again, ahead of new ones and a few
             // per frame (see `send_input`); the server ignores any it has already applied.
-            self.unsent_inputs = self.prediction.unconfirmed().copied().collect();
+            self.unsent_inputs = self
+                .prediction
+                .unconfirmed()
+                .map(InputFrame::message)
+                .collect();
         }
         Ok(ClientEvent::Welcomed)
     }
@@ -313,16 +317,41 @@ impl ClientSession {
     /// starts once a snapshot has shown the local player.
     pub fn update(&mut self, now: Duration, controls: Controls) {
         self.controls = controls;
+        self.send_due_inputs(now, |session, due| {
+            session.send_input(controls, due);
+        });
+    }
+
+    /// [`ClientSession::update`] for any game: the input frames due by `now` carry `lanes`, the
+    /// game's input lanes in its schema's order (see [`crate::layout::Layout::input_ranges`]).
+    /// Not predicted (prediction for any game's shared step is yet to come).
+    pub fn update_lanes(&mut self, now: Duration, lanes: &[i32]) {
+        self.send_due_inputs(now, |session, due| {
+            session.send_lanes(lanes.to_vec(), due);
+        });
+    }
+
+    /// Sends, through `send`, one input per server tick due by `now` once a snapshot has shown
+    /// the local player, then [`ClientSession::advance`]s.
+    fn send_due_inputs(&mut self, now: Duration, mut send: impl FnMut(&mut Self, Duration)) {
+        let shown = self
+            .player()
+            .is_some_and(|me| self.world.state().get(me).is_some());
+        let predicted = self.movement.is_none() || self.prediction.position().is_some();
         // While the server confirms nothing (a dead link), stop piling up inputs to replay.
+        let unconfirmed = self
+            .next_sequence
+            .saturating_sub(1)
+            .saturating_sub(self.world.last_input()) as usize;
         if let Some(tick) = self.tick_if_welcomed()
-            && self.player().is_some()
-            && self.prediction.position().is_some()
-            && self.prediction.unconfirmed().len() < self.config.max_unconfirmed_inputs
+            && shown
+            && predicted
+            && unconfirmed < self.config.max_unconfirmed_inputs
         {
             let mut due = *self.next_input_at.get_or_insert(now);
             let mut sent = 0;
             while due <= now && sent < self.config.max_catch_up_frames {
-                self.send_input(controls, due);
+                send(self, due);
                 due += tick;
                 sent += 1;
             }
@@ -360,19 +389,29 @@ impl ClientSession {
         if let Some(movement) = &self.movement {
             self.prediction.apply_input(movement, frame);
         }
-        self.next_sequence += 1;
         self.controls = controls;
+        self.send_lanes(frame.to_lanes(), now)
+    }
+
+    /// Sends one input with the game's input `lanes` now, unpredicted; returns its sequence, or
+    /// `None` when there is no player (not welcomed, or a spectator).
+    pub fn send_lanes(&mut self, lanes: Vec<i32>, now: Duration) -> Option<u32> {
+        let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
+        welcome.player?;
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
         self.last_input_at = now;
         self.stats.inputs_sent += 1;
         // In sequence order: the server skips a sequence older than one it applied.
-        self.unsent_inputs.push_back(frame);
+        self.unsent_inputs
+            .push_back(InputMessage { sequence, lanes });
         for _ in 0..MAX_INPUTS_PER_FRAME {
             let Some(input) = self.unsent_inputs.pop_front() else {
                 break;
             };
             self.queue(&ClientMessage::Input(input));
         }
-        Some(frame.sequence)
+        Some(sequence)
     }
 
     /// Sends a ping stamped with `now`; its pong sets [`ClientStats::rtt`].

@@ -70,6 +70,45 @@ impl Controls {
     }
 }
 
+impl InputFrame {
+    /// Its lanes in the arena's input schema ([`arena_input_fields`]).
+    #[must_use]
+    pub fn to_lanes(&self) -> Vec<i32> {
+        vec![
+            i32::from(self.move_x),
+            i32::from(self.move_y),
+            i32::from(self.aim),
+            i32::from(self.buttons.0),
+        ]
+    }
+
+    /// The frame of `sequence` with `lanes` (as [`InputFrame::to_lanes`] writes them), or `None`
+    /// when they do not fit the arena's input.
+    #[must_use]
+    pub fn from_lanes(sequence: u32, lanes: &[i32]) -> Option<Self> {
+        let [move_x, move_y, aim, buttons] = *lanes else {
+            return None;
+        };
+        let buttons = Buttons(u8::try_from(buttons).ok()?);
+        Some(Self {
+            sequence,
+            move_x: i8::try_from(move_x).ok()?,
+            move_y: i8::try_from(move_y).ok()?,
+            aim: u16::try_from(aim).ok()?,
+            buttons: buttons.is_valid().then_some(buttons)?,
+        })
+    }
+
+    /// Its message on the wire.
+    #[must_use]
+    pub fn message(&self) -> crate::InputMessage {
+        crate::InputMessage {
+            sequence: self.sequence,
+            lanes: self.to_lanes(),
+        }
+    }
+}
+
 /// The arena's input fields as its schema declares them (the sequence number is the protocol's,
 /// not the game's).
 #[must_use]

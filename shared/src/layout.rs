@@ -16,6 +16,8 @@ pub struct Layout {
     schema: Schema,
     components: Vec<ComponentLayout>,
     kinds: Vec<KindLayout>,
+    /// The input's fields, as one component's (no strings).
+    input: ComponentLayout,
 }
 
 /// One component's fields as the codec sees them.
@@ -151,11 +153,51 @@ impl Layout {
                 layout
             })
             .collect();
+        let input = component_layout(&crate::schema::ComponentDesc {
+            name: "input".into(),
+            fields: schema.input.clone(),
+        });
         Ok(Self {
             schema,
             components,
             kinds,
+            input,
         })
+    }
+
+    /// How many lanes one input carries.
+    #[must_use]
+    pub fn input_lanes(&self) -> usize {
+        self.input.lanes as usize
+    }
+
+    /// Whether `lanes` is an input of this game: one value per input lane, each in its field's
+    /// domain. What the server checks before a game sees an input.
+    #[must_use]
+    pub fn accepts_input(&self, lanes: &[i32]) -> bool {
+        lanes.len() == self.input.lanes as usize
+            && self
+                .input
+                .fields
+                .iter()
+                .all(|field| field.allows_all(lanes, &[]))
+    }
+
+    /// For each input lane, the values it allows (`min`, `max`), in order: what a generic client
+    /// draws inputs from.
+    #[must_use]
+    pub fn input_ranges(&self) -> Vec<(i32, i32)> {
+        self.input
+            .fields
+            .iter()
+            .flat_map(|field| {
+                let range = match field.values {
+                    FieldValues::Lanes { min, max } => (min, max),
+                    FieldValues::Str { .. } => (0, 0), // Inputs carry no strings.
+                };
+                std::iter::repeat_n(range, field.lanes as usize)
+            })
+            .collect()
     }
 
     /// The schema this layout was built from.

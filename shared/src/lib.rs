@@ -76,7 +76,8 @@ pub use entity::{EntityId, EntityKind, EntityState, WorldState};
 pub use input::{Buttons, Controls, InputFrame};
 pub use interpolation::RenderedEntity;
 pub use message::{
-    ClientMessage, Hello, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot, Welcome,
+    ClientMessage, Hello, InputMessage, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot,
+    Welcome,
 };
 pub use movement::MovementRules;
 pub use schema::{Schema, SchemaHash};

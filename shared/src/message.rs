@@ -2,7 +2,7 @@
 
 use crate::schema::{Schema, SchemaHash};
 use crate::world_wire::PackedDelta;
-use crate::{Checksum, EntityId, InputFrame, SentAt, Tick};
+use crate::{Checksum, EntityId, SentAt, Tick};
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted player name, in bytes.
@@ -14,7 +14,7 @@ pub enum ClientMessage {
     /// First message on a new connection; anything else before it is a protocol violation.
     Hello(Hello),
     /// One tick of player input; sent once per tick after `Welcome`.
-    Input(InputFrame),
+    Input(InputMessage),
     /// The last tick the client applied. Informational: the server deltas against what it sent.
     Ack(Tick),
     /// Heartbeat from the client; the server answers `Pong` with the same time.
@@ -29,6 +29,17 @@ pub enum ClientMessage {
     },
     /// The client lost track of the world (a checksum mismatch): send the next snapshot in full.
     RequestFull,
+}
+
+/// One tick of a player's input: a sequence number and the game's input lanes, one per lane
+/// of its schema's input fields, in order (the server refuses any other count, or a lane
+/// outside its field's domain).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputMessage {
+    /// Increments by one per frame, starting at 1. Snapshots echo the last one applied.
+    pub sequence: u32,
+    /// The input's lanes.
+    pub lanes: Vec<i32>,
 }
 
 /// The opening message of a session.

@@ -110,7 +110,10 @@ impl Server {
     /// Takes one client frame; returns the reply to a ping.
     fn receive(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
         match codec::decode_client(bytes).expect("valid") {
-            ClientMessage::Input(input) => self.inputs.push_back(input),
+            ClientMessage::Input(input) => self.inputs.push_back(
+                tickwire_shared::InputFrame::from_lanes(input.sequence, &input.lanes)
+                    .expect("an arena input"),
+            ),
             ClientMessage::Ping { client_time_us } => {
                 let pong = ServerMessage::Pong { client_time_us };
                 return Some(codec::encode_server(&pong).expect("encodes"));

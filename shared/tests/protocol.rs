@@ -10,8 +10,8 @@ use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::{self, PackedDelta};
 use tickwire_shared::{
     Buttons, Checksum, ClientMessage, ClientWorld, EntityId, EntityKind, EntityState, Hello,
-    InputFrame, MovementRules, RejectReason, Resume, ResumeToken, SentAt, ServerMessage, Snapshot,
-    Tick, Welcome, WorldState,
+    InputFrame, InputMessage, MovementRules, RejectReason, Resume, ResumeToken, SchemaHash, SentAt,
+    ServerMessage, Snapshot, Tick, Welcome, WorldState,
 };
 
 const RULES: MovementRules = MovementRules {
@@ -139,6 +139,9 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             proptest::option::of("[ -~]{0,80}")
         )
             .prop_map(|(protocol_version, name, spectator, resume, token)| {
+                let schema_hash = token
+                    .as_ref()
+                    .map(|t| SchemaHash(t.len() as u64 * 0x9E37_79B9));
                 ClientMessage::Hello(Hello {
                     protocol_version,
                     name,
@@ -148,10 +151,15 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
                         last_applied: last_applied.map(Tick),
                     }),
                     token,
-                    schema_hash: None,
+                    schema_hash,
                 })
             }),
-        input_frame().prop_map(ClientMessage::Input),
+        input_frame().prop_map(|frame| ClientMessage::Input(frame.message())),
+        (
+            any::<u32>(),
+            proptest::collection::vec(any::<i32>(), 0..128)
+        )
+            .prop_map(|(sequence, lanes)| ClientMessage::Input(InputMessage { sequence, lanes })),
         any::<u32>().prop_map(|t| ClientMessage::Ack(Tick(t))),
         any::<u64>().prop_map(|client_time_us| ClientMessage::Ping { client_time_us }),
         any::<u64>().prop_map(|server_time_us| ClientMessage::Pong { server_time_us }),

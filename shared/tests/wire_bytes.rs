@@ -71,10 +71,14 @@ fn input() {
         aim: 16384,
         buttons: Buttons(Buttons::FIRE),
     };
-    // sequence 300 = 251 + u16 LE; i8 as raw two's complement bytes; aim 16384 = 251 + u16 LE.
+    // The arena's input lanes, in its input schema's order: move_x, move_y, aim, buttons.
+    // sequence 300 = 251 + u16 LE; 4 lanes; each lane an i32 zigzag varint: -127 -> 253 and
+    // 127 -> 254 (both 251 + u16 LE), 16384 -> 32768 = 251 + u16 LE, 1 -> 2.
     assert_eq!(
-        client(ClientMessage::Input(input)),
-        [1, 251, 44, 1, 0x81, 0x7f, 251, 0, 64, 1]
+        client(ClientMessage::Input(input.message())),
+        [
+            1, 251, 44, 1, 4, 251, 0xfd, 0, 251, 0xfe, 0, 251, 0, 0x80, 2
+        ]
     );
 }
 

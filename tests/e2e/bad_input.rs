@@ -4,7 +4,9 @@
 use crate::util::{SOON, TestServer, assert_contiguous, expect_close, raw_connect, raw_joined};
 use futures_util::SinkExt;
 use tickwire_bot::Bot;
-use tickwire_shared::{Buttons, ClientMessage, Hello, InputFrame, PROTOCOL_VERSION, close_code};
+use tickwire_shared::{
+    Buttons, ClientMessage, Hello, InputFrame, InputMessage, PROTOCOL_VERSION, close_code,
+};
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
@@ -114,14 +116,29 @@ fn encoded(message: &ClientMessage) -> Message {
 }
 
 #[tokio::test]
-async fn unknown_button_bits_are_closed_with_4004() {
-    let input = InputFrame {
-        sequence: 1,
-        buttons: Buttons(0x80),
-        ..InputFrame::default()
-    };
-    let (code, _) = close_for(encoded(&ClientMessage::Input(input))).await;
-    assert_eq!(code, close_code::INVALID);
+async fn an_input_outside_the_games_input_schema_is_closed_with_4004() {
+    // The arena's input lanes: move_x, move_y (-128..=127), aim (16 bits), buttons (0..=1).
+    for lanes in [
+        vec![0, 0, 0, 0x80],   // an unknown button bit
+        vec![300, 0, 0, 0],    // a move past its range
+        vec![0, 0, 70_000, 0], // an aim past 16 bits
+        vec![0, 0, 0],         // a lane short
+        vec![0, 0, 0, 0, 0],   // a lane too many
+    ] {
+        let input = InputMessage {
+            sequence: 1,
+            lanes: lanes.clone(),
+        };
+        let (code, reason) = close_for(encoded(&ClientMessage::Input(input))).await;
+        assert_eq!(
+            (code, reason.as_str()),
+            (
+                close_code::INVALID,
+                "input does not fit the game's input schema"
+            ),
+            "{lanes:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -145,13 +162,16 @@ async fn a_second_hello_is_closed_with_4004() {
 async fn an_input_flood_is_dropped_then_closed_with_1008() {
     let flood = (1..=2000)
         .map(|sequence| {
-            encoded(&ClientMessage::Input(InputFrame {
-                sequence,
-                move_x: 127,
-                move_y: 0,
-                aim: 0,
-                buttons: Buttons::default(),
-            }))
+            encoded(&ClientMessage::Input(
+                InputFrame {
+                    sequence,
+                    move_x: 127,
+                    move_y: 0,
+                    aim: 0,
+                    buttons: Buttons::default(),
+                }
+                .message(),
+            ))
         })
         .collect();
     let (code, reason) = close_for_all(flood).await;

@@ -83,7 +83,11 @@ async fn an_empty_or_overlong_name_is_rejected() {
 async fn input_before_hello_is_closed_with_4004() {
     let server = TestServer::start().await;
     let mut ws = raw_connect(&server.url).await;
-    send_client(&mut ws, &ClientMessage::Input(InputFrame::default())).await;
+    send_client(
+        &mut ws,
+        &ClientMessage::Input(InputFrame::default().message()),
+    )
+    .await;
     let (code, reason) = expect_close(&mut ws).await;
     assert_eq!(
         (code, reason.as_str()),
@@ -163,7 +167,7 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
         sequence: 1,
         ..InputFrame::default()
     };
-    send_client(&mut ws, &ClientMessage::Input(input)).await;
+    send_client(&mut ws, &ClientMessage::Input(input.message())).await;
     let (code, reason) = expect_close(&mut ws).await;
     assert_eq!(
         (code, reason.as_str()),

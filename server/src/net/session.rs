@@ -21,6 +21,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tickwire_shared::join_token::{self, JoinSecret, TokenError};
+use tickwire_shared::layout::Layout;
 use tickwire_shared::message::MAX_NAME_BYTES;
 use tickwire_shared::room_path::RoomPath;
 use tickwire_shared::{
@@ -136,6 +137,7 @@ pub(crate) async fn serve(
     let Seated {
         client_id,
         spectator,
+        layout,
     } = seated;
     tracing::Span::current().record("client", client_id);
     let mut shutdown: Shutdown = Box::pin(ctx.shutdown.clone().cancelled_owned());
@@ -151,6 +153,7 @@ pub(crate) async fn serve(
                 events: events_tx,
                 kick,
                 spectator,
+                layout,
                 input_rate: MessageRate::per_second(
                     NonZeroU32::new(limits.max_inputs_per_sec).unwrap_or(NonZeroU32::MIN),
                 ),
@@ -201,6 +204,8 @@ struct Joined<'a> {
     /// Spectators may not send inputs. The seat's role, which a resume keeps whatever its
     /// Hello says.
     spectator: bool,
+    /// The room's game: what its inputs must look like.
+    layout: Arc<Layout>,
     input_rate: MessageRate,
     /// Client Pings (ours, answered with a Pong, and WebSocket pings, answered by tungstenite).
     ping_rate: MessageRate,
@@ -280,10 +285,10 @@ impl Joined<'_> {
                     "spectators send no inputs",
                 )));
             }
-            ClientMessage::Input(input) if !input.buttons.is_valid() => {
+            ClientMessage::Input(input) if !self.layout.accepts_input(&input.lanes) => {
                 return Err(Some(CloseReason::new(
                     close_code::INVALID,
-                    "unknown button bits",
+                    "input does not fit the game's input schema",
                 )));
             }
             ClientMessage::Input(input) => {
@@ -296,8 +301,9 @@ impl Joined<'_> {
                     Verdict::Disconnect => return Err(Some(CloseReason::INPUT_FLOOD)),
                 }
                 // Full queue: the frame is dropped and the player misses that input.
+                let sequence = input.sequence;
                 if self.events.try_send(ClientEvent::Input(input)).is_err() {
-                    debug!(sequence = input.sequence, "input queue full, frame dropped");
+                    debug!(sequence, "input queue full, frame dropped");
                     metrics.inputs_dropped.increment(1);
                 }
             }

@@ -18,9 +18,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tickwire_shared::layout::Layout;
 use tickwire_shared::{
-    EntityId, InputFrame, RejectReason, Resume, ResumeToken, SchemaHash, SentAt, ServerMessage,
-    Tick, Welcome, codec,
+    EntityId, InputFrame, InputMessage, RejectReason, Resume, ResumeToken, SchemaHash, SentAt,
+    ServerMessage, Tick, Welcome, codec,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -61,10 +62,12 @@ pub(crate) struct JoinRequest {
 
 /// What a join gets back when the room takes the client. A resumed seat keeps its own role, so
 /// `spectator` may differ from what the Hello asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Seated {
     pub(crate) client_id: ClientId,
     pub(crate) spectator: bool,
+    /// The room's game, for checking the client's inputs.
+    pub(crate) layout: Arc<Layout>,
 }
 
 /// The loop's ends of one session's channels.
@@ -82,7 +85,8 @@ pub(crate) struct ClientLink {
 /// A decoded, validated message from a joined client.
 #[derive(Debug)]
 pub(crate) enum ClientEvent {
-    Input(InputFrame),
+    /// Checked against the game's input schema by the session.
+    Input(InputMessage),
     RequestFull,
 }
 
@@ -347,6 +351,7 @@ impl GameLoop {
         let seated = Seated {
             client_id,
             spectator: seat.player.is_none(),
+            layout: Arc::clone(self.arena.layout()),
         };
         let welcome = Welcome {
             client_id,
@@ -495,8 +500,10 @@ impl GameLoop {
                         // (Sessions refuse spectators' inputs before they get here.)
                         if let Some((player, _)) = client.seat.player
                             && input.sequence > client.seat.last_input
+                            && let Some(frame) =
+                                InputFrame::from_lanes(input.sequence, &input.lanes)
                         {
-                            self.arena.apply_input(player, &input);
+                            self.arena.apply_input(player, &frame);
                             client.seat.last_input = input.sequence;
                             inputs += 1;
                         }
@@ -830,7 +837,7 @@ mod tests {
             };
             client
                 .events
-                .try_send(ClientEvent::Input(input))
+                .try_send(ClientEvent::Input(input.message()))
                 .expect("queue has room");
         }
         test.tick(now);
@@ -850,13 +857,16 @@ mod tests {
     }
 
     fn input(sequence: u32) -> ClientEvent {
-        ClientEvent::Input(InputFrame {
-            sequence,
-            move_x: 127,
-            move_y: 0,
-            aim: 0,
-            buttons: Buttons::default(),
-        })
+        ClientEvent::Input(
+            InputFrame {
+                sequence,
+                move_x: 127,
+                move_y: 0,
+                aim: 0,
+                buttons: Buttons::default(),
+            }
+            .message(),
+        )
     }
 
     #[tokio::test]

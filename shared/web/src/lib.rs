@@ -346,15 +346,15 @@ mod tests {
         let input = sent
             .iter()
             .find_map(|m| match m {
-                ClientMessage::Input(frame) => Some(*frame),
+                ClientMessage::Input(message) => Some(message.clone()),
                 _ => None,
             })
             .expect("an input frame");
+        // The arena's input lanes: move_x, move_y, aim, buttons (fire).
         assert_eq!(
-            (input.sequence, input.move_x, input.move_y, input.aim),
-            (1, 127, -127, 8192)
+            (input.sequence, &input.lanes[..]),
+            (1, &[127, -127, 8192, 1][..])
         );
-        assert!(input.buttons.fire());
         // Predicted at once, drawn moving over the tick: toward +x and -y.
         let me = &client.render(40.0 + 1000.0 / 30.0)[..RENDER_STRIDE];
         assert!(me[2] > 100.0 && me[3] < 200.0, "{me:?}");
