@@ -91,6 +91,11 @@ pub use world_diff::{Change, Delta, WorldDeltaError};
 #[cfg(doctest)]
 pub struct EmbeddingGuide;
 
+/// docs/GAME_API.md, so its examples are compiled by `cargo test --doc`.
+#[doc = include_str!("../../docs/GAME_API.md")]
+#[cfg(doctest)]
+pub struct GameApiGuide;
+
 /// The protocol version. A client whose `Hello` names another version is rejected with
 /// [`RejectReason::VersionMismatch`]. Bump it on every change to the wire format.
 pub const PROTOCOL_VERSION: u16 = 4;

@@ -246,7 +246,7 @@ async fn a_join_token_opens_one_seat_and_a_resume_needs_no_new_one() {
     // A lost connection resumes with the same Hello (and token): the seat is the proof.
     let player = first.player();
     proxy.cut();
-    let lost = first.next_snapshot().await.expect_err("cut");
+    let lost = crate::util::until_lost(&mut first).await;
     assert!(lost.is_connection_lost(), "{lost}");
     first.resume(&proxy.url).await.expect("resumed");
     assert_eq!(first.player(), player);

@@ -56,12 +56,7 @@ async fn a_bot_plays_over_wss_and_resumes_after_a_cut() {
     }
     let player = bot.player();
     proxy.cut();
-    assert!(
-        bot.next_snapshot()
-            .await
-            .expect_err("cut")
-            .is_connection_lost()
-    );
+    assert!(crate::util::until_lost(&mut bot).await.is_connection_lost());
     bot.resume(&wss(&proxy.url))
         .await
         .expect("resumed over wss");

@@ -278,3 +278,17 @@ impl Drop for CutProxy {
         self.accept.abort();
     }
 }
+
+/// Reads from `bot` after its connection was cut until the loss shows: frames it had already
+/// received before the cut may still come first.
+pub(crate) async fn until_lost(bot: &mut tickwire_bot::Bot) -> tickwire_bot::BotError {
+    tokio::time::timeout(SOON, async {
+        loop {
+            if let Err(e) = bot.next_snapshot().await {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("the cut shows within SOON")
+}
