@@ -144,26 +144,19 @@ pub fn arena_schema(
     tick_rate: u16,
     movement: &crate::MovementRules,
 ) -> Result<crate::Schema, crate::codec::EncodeError> {
-    use crate::component::Component;
-    use crate::schema::KindDesc;
-    let kind = |name: &str, components: &[u16]| KindDesc {
-        name: name.into(),
-        components: components.to_vec(),
-    };
-    Ok(crate::Schema {
-        game: "arena".into(),
-        version: 1,
-        tick_rate,
-        components: vec![Body::desc(), Aim::desc(), Health::desc(), Score::desc()],
-        kinds: vec![
-            kind("player", &[0, 1, 2, 3]),
-            kind("drone", &[0, 1, 2]),
-            kind("projectile", &[0, 1]),
-            kind("prop", &[0]),
-        ],
-        input: crate::input::arena_input_fields(),
-        rules: crate::codec::encode_rules(movement)?,
-    })
+    let mut schema = crate::Schema::new("arena", 1, tick_rate)
+        .component::<Body>()
+        .component::<Aim>()
+        .component::<Health>()
+        .component::<Score>()
+        .kind("player", &["Body", "Aim", "Health", "Score"])
+        .kind("drone", &["Body", "Aim", "Health"])
+        .kind("projectile", &["Body", "Aim"])
+        .kind("prop", &["Body"])
+        .rules(crate::codec::encode_rules(movement)?);
+    // `InputFrame` predates the derive: its fields are declared by hand.
+    schema.input = crate::input::arena_input_fields();
+    Ok(schema)
 }
 
 impl EntityState {

@@ -205,6 +205,96 @@ pub enum SchemaError {
 }
 
 impl Schema {
+    /// A schema of `game` with nothing declared yet: add components, kinds, the input and the
+    /// rules with the methods below, which chain.
+    ///
+    /// ```
+    /// use tickwire_shared::component::{Component, Input};
+    /// use tickwire_shared::schema::Schema;
+    ///
+    /// #[derive(Clone, Debug, PartialEq, Component)]
+    /// struct Body {
+    ///     #[net(fixed(frac_bits = 6, min = -65536, max = 65535), delta, interpolate = "linear")]
+    ///     pos: [i32; 2],
+    /// }
+    /// #[derive(Clone, Debug, PartialEq, Component)]
+    /// struct Label {
+    ///     #[net(string(max_len = 12), spawn_only)]
+    ///     text: String,
+    /// }
+    /// #[derive(Clone, Debug, Default, PartialEq, Input)]
+    /// struct Steer {
+    ///     #[net(int(min = -127, max = 127))]
+    ///     turn: i8,
+    /// }
+    ///
+    /// let schema = Schema::new("dots", 1, 30)
+    ///     .component::<Body>()
+    ///     .component::<Label>()
+    ///     .kind("dot", &["Body"])
+    ///     .kind("tagged", &["Label", "Body"])
+    ///     .input::<Steer>()
+    ///     .rules(vec![7]);
+    /// schema.validate().expect("valid");
+    /// assert_eq!(schema.kinds[1].components, [0, 1], "in schema order");
+    /// // A kind naming a component the schema lacks fails validation.
+    /// assert!(schema.kind("ghost", &["Nope"]).validate().is_err());
+    /// ```
+    #[must_use]
+    pub fn new(game: impl Into<String>, version: u32, tick_rate: u16) -> Self {
+        Self {
+            game: game.into(),
+            version,
+            tick_rate,
+            components: Vec::new(),
+            kinds: Vec::new(),
+            input: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+
+    /// Adds component `C` (its descriptor, written by `#[derive(Component)]`).
+    #[must_use]
+    pub fn component<C: crate::component::Component>(mut self) -> Self {
+        self.components.push(C::desc());
+        self
+    }
+
+    /// Adds a kind of entity made of the components named (added before, in any order). A name
+    /// the schema lacks makes [`Schema::validate`] fail.
+    #[must_use]
+    pub fn kind(mut self, name: impl Into<String>, components: &[&str]) -> Self {
+        let mut indexes: Vec<u16> = components
+            .iter()
+            .map(|wanted| {
+                let found = self.components.iter().position(|c| c.name == *wanted);
+                // Past the components: refused by `validate` as a kind naming none.
+                found.map_or(u16::MAX, |i| i as u16)
+            })
+            .collect();
+        indexes.sort_unstable();
+        self.kinds.push(KindDesc {
+            name: name.into(),
+            components: indexes,
+        });
+        self
+    }
+
+    /// Sets the input to `I`'s fields (written by `#[derive(Input)]`).
+    #[must_use]
+    pub fn input<I: crate::component::Input>(mut self) -> Self {
+        self.input = I::fields();
+        self
+    }
+
+    /// Sets the rules the shared step needs, as bytes (`codec::encode_rules` encodes a serde
+    /// type).
+    #[must_use]
+    pub fn rules(mut self, rules: Vec<u8>) -> Self {
+        self.rules = rules;
+        self
+    }
+
     /// Checks every limit and rule a decoder relies on.
     pub fn validate(&self) -> Result<(), SchemaError> {
         name(&self.game)?;
