@@ -8,47 +8,8 @@ use tickwire_shared::schema::{
     Coding, ComponentDesc, Domain, FieldDesc, Interpolate, KindDesc, Schema, SchemaError,
 };
 
-fn field(name: &str, lanes: u8, domain: Domain) -> FieldDesc {
-    FieldDesc {
-        name: name.into(),
-        lanes,
-        domain,
-        coding: Coding::Absolute,
-        interpolate: Interpolate::None,
-        tolerance: 0,
-    }
-}
-
-/// The example of docs/PROTOCOL.md: dots that move on a plane, steered by an angle.
-fn dots() -> Schema {
-    Schema {
-        game: "dots".into(),
-        version: 1,
-        tick_rate: 30,
-        components: vec![ComponentDesc {
-            name: "pos".into(),
-            fields: vec![FieldDesc {
-                coding: Coding::Delta,
-                interpolate: Interpolate::Linear,
-                ..field(
-                    "xy",
-                    2,
-                    Domain::Fixed {
-                        frac_bits: 6,
-                        min: -4096,
-                        max: 4095,
-                    },
-                )
-            }],
-        }],
-        kinds: vec![KindDesc {
-            name: "dot".into(),
-            components: vec![0],
-        }],
-        input: vec![field("dir", 1, Domain::Angle { bits: 8 })],
-        rules: vec![7],
-    }
-}
+mod common;
+use common::{dots, field};
 
 #[test]
 fn the_documented_example_is_byte_for_byte_what_the_code_writes() {

@@ -3,9 +3,7 @@
 
 use tickwire_shared::codec;
 use tickwire_shared::layout::Layout;
-use tickwire_shared::schema::{
-    Coding, ComponentDesc, Domain, FieldDesc, Interpolate, KindDesc, Schema, SchemaHash,
-};
+use tickwire_shared::schema::SchemaHash;
 use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
     Buttons, Checksum, ClientMessage, EntityData, EntityId, Hello, InputFrame, RejectReason,
@@ -95,42 +93,8 @@ fn ack_ping_pong_request_full() {
     assert_eq!(client(ClientMessage::RequestFull), [5]);
 }
 
-/// The example game of docs/PROTOCOL.md ("Game schema"): dots that move on a plane.
-fn dots() -> Schema {
-    Schema {
-        game: "dots".into(),
-        version: 1,
-        tick_rate: 30,
-        components: vec![ComponentDesc {
-            name: "pos".into(),
-            fields: vec![FieldDesc {
-                name: "xy".into(),
-                lanes: 2,
-                domain: Domain::Fixed {
-                    frac_bits: 6,
-                    min: -4096,
-                    max: 4095,
-                },
-                coding: Coding::Delta,
-                interpolate: Interpolate::Linear,
-                tolerance: 0,
-            }],
-        }],
-        kinds: vec![KindDesc {
-            name: "dot".into(),
-            components: vec![0],
-        }],
-        input: vec![FieldDesc {
-            name: "dir".into(),
-            lanes: 1,
-            domain: Domain::Angle { bits: 8 },
-            coding: Coding::Absolute,
-            interpolate: Interpolate::None,
-            tolerance: 0,
-        }],
-        rules: vec![7],
-    }
-}
+mod common;
+use common::dots;
 
 #[test]
 fn welcome_and_rejected() {
