@@ -1,0 +1,192 @@
+//! Seats: joins (new or resumed), the Welcome, seats kept for a resume, and leaving.
+
+use super::*;
+
+impl GameLoop {
+    pub(super) fn join(&mut self, request: JoinRequest) {
+        let JoinRequest {
+            name,
+            spectator,
+            resume,
+            schema_hash: request_schema,
+            address,
+            link,
+            reply,
+        } = request;
+        let (seat, baseline, resumed) = match resume {
+            Some(resume) => match self.take_seat(resume.token) {
+                // Deltas resume from the client's last tick while the history still has it.
+                Some(seat) => {
+                    let baseline = resume.last_applied.filter(|&t| self.replication.has(t));
+                    (seat, baseline, true)
+                }
+                None => {
+                    let _ = reply.send(Err(Refused::Rejected(RejectReason::ResumeExpired)));
+                    return;
+                }
+            },
+            // Seats kept for a resume count too: a client that joins and drops its connection
+            // over and over must not grow the world past the cap.
+            None if self.clients.len() + self.detached.len() >= self.limits.max_clients => {
+                let _ = reply.send(Err(Refused::Rejected(RejectReason::RoomFull)));
+                return;
+            }
+            None => {
+                let seat = Seat {
+                    name,
+                    player: (!spectator).then(|| self.arena.spawn_player()),
+                    last_input: 0,
+                    resume_token: ResumeToken(0),
+                    address,
+                };
+                (seat, None, false)
+            }
+        };
+        let client_id = self.allocate_client_id();
+        // A fresh single-use token with every Welcome, from a cryptographic generator.
+        let seat = Seat {
+            resume_token: ResumeToken(rand::random()),
+            address,
+            ..seat
+        };
+        let seated = Seated {
+            client_id,
+            spectator: seat.player.is_none(),
+            layout: Arc::clone(self.arena.layout()),
+        };
+        let welcome = Welcome {
+            client_id,
+            player: seat.player.map(|(_, id)| id),
+            tick_rate: self.scenario.tick_rate,
+            schema: (request_schema != Some(self.arena.schema_hash()))
+                .then(|| self.arena.layout().schema().clone()),
+            resume_token: seat.resume_token,
+        };
+        let welcome = codec::encode_server(&ServerMessage::Welcome(welcome));
+        let (Ok(welcome), Ok(())) = (welcome, reply.send(Ok(seated))) else {
+            // The session gave up while waiting (or, never seen, the Welcome did not encode:
+            // the session then finds the loop gone); nobody will play this seat.
+            self.despawn(seat);
+            return;
+        };
+        info!(client = client_id, name = %seat.name, spectator = seat.player.is_none(), resumed, ?baseline, "joined");
+        if resumed {
+            self.metrics.resumes.increment(1);
+        }
+        self.metrics.messages_out.increment(1);
+        self.metrics.bytes_out.increment(welcome.len() as u64);
+        self.outbox
+            .push(client_id, &link.connection, Bytes::from(welcome));
+        self.clients.insert(
+            client_id,
+            Client {
+                seat,
+                events: link.events,
+                connection: link.connection,
+                kick: link.kick,
+                last_sent: baseline,
+                behind_since: None,
+                wants_full: false,
+                last_full: None,
+            },
+        );
+    }
+
+    /// The next client id not in use (ids wrap after 2^32 - 1 joins; 0 is never used).
+    pub(super) fn allocate_client_id(&mut self) -> ClientId {
+        loop {
+            let id = self.next_client_id;
+            self.next_client_id = self.next_client_id.wrapping_add(1).max(1);
+            if !self.clients.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// The seat with this resume token: a lost one, or one still connected (a client that
+    /// reconnected before the server noticed the old connection die), whose session is then
+    /// closed with 4005.
+    pub(super) fn take_seat(&mut self, token: ResumeToken) -> Option<Seat> {
+        if let Some((seat, _)) = self.detached.remove(&token) {
+            return Some(seat);
+        }
+        let id = self
+            .clients
+            .iter()
+            .find(|(_, c)| c.seat.resume_token == token)
+            .map(|(&id, _)| id)?;
+        let client = self.clients.remove(&id)?;
+        info!(client = id, name = %client.seat.name, "session resumed on another connection");
+        let _ = client.kick.send(CloseReason::RESUMED_ELSEWHERE);
+        Some(client.seat)
+    }
+
+    /// Keeps a client's seat for `resume_grace_ms` after its connection was lost. An address
+    /// keeps at most `max_detached_seats_per_ip` such seats in the room: past it, its oldest
+    /// one is given up.
+    pub(super) fn detach(&mut self, id: ClientId, now: Instant) {
+        let Some(client) = self.clients.remove(&id) else {
+            return;
+        };
+        if let Some(address) = client.seat.address {
+            let mut kept: Vec<(Instant, ResumeToken)> = self
+                .detached
+                .iter()
+                .filter(|(_, (seat, _))| seat.address == Some(address))
+                .map(|(&token, (_, until))| (*until, token))
+                .collect();
+            let allowed = self.limits.max_detached_seats_per_ip.saturating_sub(1);
+            if kept.len() > allowed {
+                kept.sort_unstable_by_key(|(until, _)| *until);
+                for (_, token) in &kept[..kept.len() - allowed] {
+                    if let Some((seat, _)) = self.detached.remove(token) {
+                        debug!(name = %seat.name, %address, "too many seats kept for this address; oldest given up");
+                        self.despawn(seat);
+                    }
+                }
+            }
+        }
+        info!(client = id, name = %client.seat.name, "connection lost; seat kept for a resume");
+        let until = now + Duration::from_millis(self.limits.resume_grace_ms);
+        self.detached
+            .insert(client.seat.resume_token, (client.seat, until));
+    }
+
+    /// Despawns the seats whose grace window is over.
+    pub(super) fn expire_detached(&mut self, now: Instant) {
+        let expired: Vec<ResumeToken> = self
+            .detached
+            .iter()
+            .filter(|(_, (_, until))| *until <= now)
+            .map(|(&token, _)| token)
+            .collect();
+        for token in expired {
+            if let Some((seat, _)) = self.detached.remove(&token) {
+                info!(name = %seat.name, "resume window over; left");
+                self.despawn(seat);
+            }
+        }
+    }
+
+    pub(super) fn despawn(&mut self, seat: Seat) {
+        if let Some((player, _)) = seat.player {
+            self.arena.remove_player(player);
+        }
+    }
+
+    /// Removes a client and despawns its player; `kick` also tells its session why.
+    pub(super) fn remove(&mut self, id: ClientId, kick: Option<CloseReason>) {
+        let Some(client) = self.clients.remove(&id) else {
+            return;
+        };
+        let name = client.seat.name.clone();
+        self.despawn(client.seat);
+        match kick {
+            Some(reason) => {
+                warn!(client = id, %name, code = reason.code, reason = %reason.reason, "kicked");
+                let _ = client.kick.send(reason);
+            }
+            None => info!(client = id, %name, "left"),
+        }
+    }
+}

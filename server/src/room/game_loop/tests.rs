@@ -1,0 +1,558 @@
+use super::*;
+use crate::net::writers::{Delivery, Writers};
+use crate::ops::metrics::Metrics;
+use crate::room::scenario::Scenario;
+use tickwire_shared::client_world::Applied;
+use tickwire_shared::{Buttons, ClientWorld, ServerMessage, codec};
+
+/// The test plays the snapshot writer: it decodes what the loop hands over, and writes it to
+/// a real socket (whose other end is never read) so the in-flight counts are the real ones.
+struct TestClient {
+    events: mpsc::Sender<ClientEvent>,
+    kick: oneshot::Receiver<CloseReason>,
+    seated: Seated,
+    welcome: Welcome,
+    world: ClientWorld,
+    /// The baseline of the first snapshot after the Welcome (`None`: full).
+    first_baseline: Option<Tick>,
+    _peer: tokio::net::TcpStream,
+}
+
+/// What a Hello asks for and where it comes from.
+#[derive(Default, Clone, Copy)]
+struct JoinAs {
+    spectator: bool,
+    address: Option<IpAddr>,
+}
+
+struct TestGame {
+    game: GameLoop,
+    commands: mpsc::Sender<Command>,
+    batches: mpsc::UnboundedReceiver<Vec<Delivery>>,
+}
+
+impl TestGame {
+    fn new(slow_consumer_timeout_ms: u64, max_in_flight: usize) -> Self {
+        Self::with_limits(Limits {
+            slow_consumer_timeout_ms,
+            outbound_queue_snapshots: max_in_flight,
+            ..Limits::default()
+        })
+    }
+
+    fn with_limits(limits: Limits) -> Self {
+        let scenario = Scenario {
+            seed: Some(1),
+            ..Scenario::arena()
+        };
+        let (writers, mut receivers) = Writers::new(1);
+        let (commands, command_rx) = mpsc::channel(8);
+        let game = GameLoop::new(
+            scenario,
+            limits,
+            command_rx,
+            writers.outbox(),
+            Arc::new(RoomStatus::new("test", "arena")),
+            Metrics::new().room(),
+        );
+        Self {
+            game,
+            commands,
+            batches: receivers.pop().expect("one writer"),
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        self.game.tick(now, SentAt(0));
+    }
+
+    /// Writes and decodes every handed-over message.
+    fn deliver(&mut self) -> Vec<ServerMessage> {
+        self.deliver_to(None)
+    }
+
+    /// Writes every handed-over message; decodes those for `only` (all without it).
+    fn deliver_to(&mut self, only: Option<&Arc<Connection>>) -> Vec<ServerMessage> {
+        let mut messages = Vec::new();
+        while let Ok(batch) = self.batches.try_recv() {
+            for delivery in batch {
+                delivery.connection.write_message(&delivery.message);
+                if only.is_none_or(|c| Arc::ptr_eq(c, &delivery.connection)) {
+                    messages.push(codec::decode_server(&delivery.message).expect("decodes"));
+                }
+            }
+        }
+        messages
+    }
+
+    async fn join(&mut self, now: Instant) -> TestClient {
+        self.try_join(now, None, ClientWorld::new())
+            .await
+            .expect("accepted")
+    }
+
+    /// Joins (or resumes, keeping `world`), and applies the first snapshot.
+    async fn try_join(
+        &mut self,
+        now: Instant,
+        resume: Option<Resume>,
+        world: ClientWorld,
+    ) -> Result<TestClient, RejectReason> {
+        self.try_join_as(now, resume, world, JoinAs::default())
+            .await
+    }
+
+    /// [`Self::try_join`] with the Hello's role and the client's address.
+    async fn try_join_as(
+        &mut self,
+        now: Instant,
+        resume: Option<Resume>,
+        world: ClientWorld,
+        join_as: JoinAs,
+    ) -> Result<TestClient, RejectReason> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let peer = tokio::net::TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (stream, _) = listener.accept().await.expect("accept");
+        let (events, events_rx) = mpsc::channel(16);
+        let (kick_tx, kick) = oneshot::channel();
+        let (reply, mut reply_rx) = oneshot::channel();
+        let budget = Arc::new(crate::net::queue_budget::QueueBudget::new(
+            usize::MAX,
+            metrics::Gauge::noop(),
+        ));
+        let connection = Connection::new(stream, 1 << 20, budget);
+        let link = ClientLink {
+            events: events_rx,
+            connection: Arc::clone(&connection),
+            kick: kick_tx,
+        };
+        self.commands
+            .try_send(Command::Join(JoinRequest {
+                name: "t".into(),
+                spectator: join_as.spectator,
+                resume,
+                schema_hash: None,
+                address: join_as.address,
+                link,
+                reply,
+            }))
+            .expect("command queue has room");
+        self.tick(now);
+        let seated = match reply_rx.try_recv().expect("answered within the tick") {
+            Ok(seated) => seated,
+            Err(Refused::Rejected(reason)) => return Err(reason),
+            Err(Refused::RoomClosed(_)) => panic!("the room is open"),
+        };
+        let messages = self.deliver_to(Some(&connection));
+        let Some(ServerMessage::Welcome(welcome)) = messages.first() else {
+            panic!("the Welcome comes first: {messages:?}");
+        };
+        let first_baseline = match messages.get(1) {
+            Some(ServerMessage::Snapshot(s)) => s.baseline,
+            other => panic!("then a snapshot: {other:?}"),
+        };
+        let mut world = world;
+        world.set_layout(Arc::clone(self.game.arena.layout()));
+        let mut client = TestClient {
+            events,
+            kick,
+            seated,
+            welcome: welcome.clone(),
+            world,
+            first_baseline,
+            _peer: peer,
+        };
+        assert_eq!(client.apply(&messages[1..]), 1, "then the first snapshot");
+        Ok(client)
+    }
+}
+
+impl TestClient {
+    /// Applies snapshots; returns how many there were.
+    fn apply(&mut self, messages: &[ServerMessage]) -> usize {
+        for message in messages {
+            let ServerMessage::Snapshot(s) = message else {
+                panic!("not a snapshot: {message:?}")
+            };
+            assert_eq!(self.world.apply(s), Ok(Applied::Updated));
+        }
+        messages.len()
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_is_behind_is_skipped_and_too_long_behind_kicked() {
+    let mut test = TestGame::new(1000, 2);
+    let t0 = Instant::now();
+    let mut client = test.join(t0).await;
+    test.tick(t0);
+    test.tick(t0);
+    test.tick(t0); // Two in flight (the writer has not run): skipped.
+    let messages = test.deliver();
+    assert_eq!(client.apply(&messages), 2, "the skipped tick was not sent");
+    // Two ticks passed since the last snapshot sent: the next is a delta against it.
+    test.tick(t0 + Duration::from_millis(100));
+    assert_eq!(client.apply(&test.deliver()), 1);
+
+    test.tick(t0 + Duration::from_millis(200));
+    test.tick(t0 + Duration::from_millis(300));
+    test.tick(t0 + Duration::from_millis(400)); // Behind since 400 ms.
+    test.tick(t0 + Duration::from_millis(1300));
+    assert!(client.kick.try_recv().is_err(), "behind for 900 ms only");
+    test.tick(t0 + Duration::from_millis(1400));
+    assert_eq!(client.kick.try_recv(), Ok(CloseReason::SLOW_CONSUMER));
+    assert!(
+        test.game
+            .arena
+            .replicated()
+            .get(client.welcome.player.expect("a player"))
+            .is_none(),
+        "player despawned"
+    );
+}
+
+#[tokio::test]
+async fn many_inputs_in_one_tick_move_the_player_no_faster_than_the_cap() {
+    let mut test = TestGame::new(1000, 64);
+    let now = Instant::now();
+    let mut client = test.join(now).await;
+    let start = client
+        .world
+        .entity(client.welcome.player.expect("a player"))
+        .expect("own player")
+        .pos;
+    for sequence in 1..=10 {
+        let input = InputFrame {
+            sequence,
+            move_x: 127,
+            move_y: 0,
+            aim: 0,
+            buttons: Buttons::default(),
+        };
+        client
+            .events
+            .try_send(ClientEvent::Input(input.message()))
+            .expect("queue has room");
+    }
+    test.tick(now);
+    client.apply(&test.deliver());
+    let moved = client
+        .world
+        .entity(client.welcome.player.expect("a player"))
+        .expect("own player")
+        .pos
+        - start;
+    let schema = client.welcome.schema.as_ref().expect("the schema");
+    let rules: tickwire_shared::MovementRules =
+        codec::decode_rules(&schema.rules).expect("the arena's rules");
+    let step = rules.step_per_tick;
+    assert_eq!(moved.x, step * test.game.limits.max_inputs_per_tick as i32);
+    assert_eq!(client.world.last_input(), 2);
+}
+
+fn input(sequence: u32) -> ClientEvent {
+    ClientEvent::Input(
+        InputFrame {
+            sequence,
+            move_x: 127,
+            move_y: 0,
+            aim: 0,
+            buttons: Buttons::default(),
+        }
+        .message(),
+    )
+}
+
+#[tokio::test]
+async fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace_window() {
+    let mut test = TestGame::new(1000, 64);
+    let t0 = Instant::now();
+    let mut client = test.join(t0).await;
+    let player = client.welcome.player.expect("a player");
+    for sequence in 1..=2 {
+        client.events.try_send(input(sequence)).expect("room");
+    }
+    test.tick(t0);
+    client.apply(&test.deliver());
+    let id = client.welcome.client_id;
+    let token = client.welcome.resume_token;
+    let last_applied = client.world.tick();
+    test.commands
+        .try_send(Command::Leave {
+            id,
+            resumable: true,
+        })
+        .expect("room");
+    test.tick(t0);
+    test.tick(t0);
+    assert!(
+        test.game.arena.replicated().get(player).is_some(),
+        "the seat is kept"
+    );
+
+    let resume = Resume {
+        token,
+        last_applied,
+    };
+    let mut resumed = test
+        .try_join(t0, Some(resume.clone()), client.world)
+        .await
+        .expect("resumed");
+    assert_eq!(resumed.welcome.player, Some(player), "the same player");
+    assert!(last_applied.is_some());
+    assert_eq!(
+        resumed.first_baseline, last_applied,
+        "a delta from the last tick applied"
+    );
+    assert_ne!(resumed.welcome.resume_token, token, "a fresh token");
+    assert_eq!(
+        resumed.world.last_input(),
+        2,
+        "the input sequence continues"
+    );
+    resumed.events.try_send(input(3)).expect("room");
+    test.tick(t0);
+    resumed.apply(&test.deliver());
+    assert_eq!(resumed.world.last_input(), 3);
+
+    assert_eq!(
+        test.try_join(t0, Some(resume), ClientWorld::new())
+            .await
+            .err(),
+        Some(RejectReason::ResumeExpired),
+        "a token works once"
+    );
+}
+
+#[tokio::test]
+async fn a_seat_is_despawned_when_the_grace_window_ends() {
+    let mut test = TestGame::new(1000, 64);
+    let t0 = Instant::now();
+    let client = test.join(t0).await;
+    let player = client.welcome.player.expect("a player");
+    let grace = Duration::from_millis(test.game.limits.resume_grace_ms);
+    test.commands
+        .try_send(Command::Leave {
+            id: client.welcome.client_id,
+            resumable: true,
+        })
+        .expect("room");
+    test.tick(t0);
+    test.tick(t0 + grace);
+    assert!(
+        test.game.arena.replicated().get(player).is_none(),
+        "despawned"
+    );
+    let resume = Resume {
+        token: client.welcome.resume_token,
+        last_applied: client.world.tick(),
+    };
+    assert_eq!(
+        test.try_join(t0 + grace, Some(resume), ClientWorld::new())
+            .await
+            .err(),
+        Some(RejectReason::ResumeExpired)
+    );
+}
+
+impl TestGame {
+    /// The client's session reports its connection lost.
+    fn lose(&mut self, client: &TestClient, now: Instant) {
+        self.commands
+            .try_send(Command::Leave {
+                id: client.seated.client_id,
+                resumable: true,
+            })
+            .expect("room");
+        self.tick(now);
+    }
+
+    fn player_exists(&mut self, client: &TestClient) -> bool {
+        let player = client.welcome.player.expect("a player");
+        self.game.arena.replicated().get(player).is_some()
+    }
+}
+
+/// A resume that asks for a full snapshot (these tests resume with an empty world).
+fn resume_of(client: &TestClient) -> Option<Resume> {
+    Some(Resume {
+        token: client.welcome.resume_token,
+        last_applied: None,
+    })
+}
+
+#[tokio::test]
+async fn seats_kept_for_a_resume_count_toward_max_clients() {
+    let mut test = TestGame::with_limits(Limits {
+        max_clients: 2,
+        ..Limits::default()
+    });
+    let t0 = Instant::now();
+    let (a, b) = (test.join(t0).await, test.join(t0).await);
+    test.lose(&a, t0);
+    test.lose(&b, t0);
+    assert_eq!(
+        test.game.seat_counts(),
+        SeatCounts {
+            players: 0,
+            spectators: 0,
+            detached: 2
+        }
+    );
+    assert_eq!(
+        test.try_join(t0, None, ClientWorld::new()).await.err(),
+        Some(RejectReason::RoomFull),
+        "two seats wait for a resume in a room of two"
+    );
+    let a = test
+        .try_join(t0, resume_of(&a), ClientWorld::new())
+        .await
+        .expect("a resume still fits: its seat is already counted");
+    assert!(test.player_exists(&a));
+    let grace = Duration::from_millis(test.game.limits.resume_grace_ms);
+    test.tick(t0 + grace);
+    assert!(!test.player_exists(&b), "b's seat expired");
+    test.join(t0 + grace).await;
+}
+
+#[tokio::test]
+async fn an_address_keeps_a_bounded_number_of_seats_for_a_resume_giving_up_its_oldest() {
+    let mut test = TestGame::with_limits(Limits {
+        max_detached_seats_per_ip: 2,
+        ..Limits::default()
+    });
+    let t0 = Instant::now();
+    let churner = JoinAs {
+        spectator: false,
+        address: Some([203, 0, 113, 7].into()),
+    };
+    let neighbour = JoinAs {
+        address: Some([203, 0, 113, 8].into()),
+        ..churner
+    };
+    let mut churned = Vec::new();
+    for i in 0..4 {
+        let now = t0 + Duration::from_millis(i);
+        let client = test
+            .try_join_as(now, None, ClientWorld::new(), churner)
+            .await
+            .expect("joins");
+        test.lose(&client, now);
+        churned.push(client);
+    }
+    let other = test
+        .try_join_as(t0, None, ClientWorld::new(), neighbour)
+        .await
+        .expect("joins");
+    test.lose(&other, t0 + Duration::from_millis(5));
+    assert_eq!(
+        test.game.seat_counts().detached,
+        3,
+        "two of the churner's, one other"
+    );
+    let kept: Vec<bool> = churned
+        .iter()
+        .map(|c| test.player_exists(c))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        kept,
+        [false, false, true, true],
+        "the oldest two were given up"
+    );
+    assert!(
+        test.player_exists(&other),
+        "another address is not affected"
+    );
+    assert_eq!(
+        test.try_join(t0, resume_of(&churned[0]), ClientWorld::new())
+            .await
+            .err(),
+        Some(RejectReason::ResumeExpired)
+    );
+    test.try_join(t0, resume_of(&churned[3]), ClientWorld::new())
+        .await
+        .expect("a kept seat resumes");
+}
+
+#[tokio::test]
+async fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
+    let mut test = TestGame::new(1000, 64);
+    let t0 = Instant::now();
+    let spectator = test
+        .try_join_as(
+            t0,
+            None,
+            ClientWorld::new(),
+            JoinAs {
+                spectator: true,
+                address: None,
+            },
+        )
+        .await
+        .expect("joins");
+    assert!(spectator.seated.spectator);
+    test.lose(&spectator, t0);
+    let resumed = test
+        .try_join_as(
+            t0,
+            resume_of(&spectator),
+            ClientWorld::new(),
+            JoinAs::default(),
+        )
+        .await
+        .expect("resumes");
+    assert!(resumed.seated.spectator, "still a spectator");
+    assert_eq!(resumed.welcome.player, None, "no player spawned");
+
+    let player = test.join(t0).await;
+    test.lose(&player, t0);
+    let resumed = test
+        .try_join_as(
+            t0,
+            resume_of(&player),
+            ClientWorld::new(),
+            JoinAs {
+                spectator: true,
+                address: None,
+            },
+        )
+        .await
+        .expect("resumes");
+    assert!(!resumed.seated.spectator, "still a player");
+    assert_eq!(resumed.welcome.player, player.welcome.player);
+}
+
+#[tokio::test]
+async fn requested_full_snapshots_are_sent_at_most_once_per_interval() {
+    let mut test = TestGame::new(1000, 64);
+    let t0 = Instant::now();
+    let client = test.join(t0).await;
+    let interval = Duration::from_millis(test.game.limits.full_snapshot_interval_ms);
+    let mut fulls_at = Vec::new();
+    // A request every tick for 2.5 intervals.
+    let ticks = (interval.as_millis() * 5 / 2 / 33) as u64;
+    for i in 1..=ticks {
+        let now = t0 + Duration::from_millis(33 * i);
+        client
+            .events
+            .try_send(ClientEvent::RequestFull)
+            .expect("room");
+        test.tick(now);
+        for message in test.deliver() {
+            let ServerMessage::Snapshot(snapshot) = message else {
+                panic!("a snapshot");
+            };
+            if snapshot.baseline.is_none() {
+                fulls_at.push(now - t0);
+            }
+        }
+    }
+    // The join's full snapshot went out at t0: the next ones wait a whole interval each.
+    assert_eq!(fulls_at.len(), 2, "{fulls_at:?}");
+    assert!(fulls_at[0] >= interval && fulls_at[0] < interval + Duration::from_millis(34));
+    assert!(fulls_at[1] - fulls_at[0] >= interval);
+}
