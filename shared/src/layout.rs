@@ -85,6 +85,17 @@ impl KindField {
         mask & (1 << self.component) != 0 && self.coding != Coding::SpawnOnly
     }
 
+    /// Whether its values in an entity's (or a change's) `lanes` and `strings` are allowed.
+    pub(crate) fn allows_all(&self, lanes: &[i32], strings: &[String]) -> bool {
+        let placed = FieldLayout {
+            offset: self.at,
+            lanes: self.lanes,
+            coding: self.coding,
+            values: self.values,
+        };
+        placed.allows_all(lanes, strings)
+    }
+
     /// Whether it holds different values in `old` and `new` (both of this kind).
     pub(crate) fn differs(&self, old: &EntityData, new: &EntityData) -> bool {
         let at = self.at as usize;

@@ -133,8 +133,20 @@ pub fn pack(delta: &Delta, layout: &Layout) -> Result<Vec<u8>, WorldWireError> {
     for change in &delta.changed {
         let kind = layout
             .kind(change.kind)
-            .filter(|kind| change_is_valid(kind, change) && delta.values(change, layout).is_some())
+            .filter(|kind| change_is_valid(kind, change))
             .ok_or(WorldWireError::BadChange(change.id))?;
+        // What the decoder would refuse fails here, on the server, instead of on every client.
+        let (lanes, strings) = delta
+            .values(change, layout)
+            .ok_or(WorldWireError::BadChange(change.id))?;
+        let in_domains = kind
+            .fields
+            .iter()
+            .filter(|f| f.carried_in(change.components) && f.coding != Coding::Delta)
+            .all(|f| f.allows_all(lanes, strings));
+        if !in_domains {
+            return Err(WorldWireError::BadChange(change.id));
+        }
         change_kinds.push(kind);
     }
 

@@ -347,3 +347,19 @@ fn typed_access_refuses_a_component_declared_otherwise_and_by_name_still_reads_i
         Some(FieldValue::Str("hi"))
     );
 }
+
+#[test]
+fn a_change_outside_its_domain_is_refused_when_packed_not_by_every_client() {
+    let layout = layout();
+    let mut a = World::new();
+    a.insert(EntityId(1), car_entity(&layout, "ann", 2));
+    let mut b = a.clone();
+    // A game bug: laps past its declared max, written straight into the lanes (Body's 2 lanes,
+    // then Car's heading, gear, laps).
+    b.update(EntityId(1), |car| car.lanes[4] = 150);
+    let delta = a.diff(&b, &layout);
+    assert_eq!(
+        world_wire::pack(&delta, &layout),
+        Err(WorldWireError::BadChange(EntityId(1)))
+    );
+}
