@@ -1,6 +1,7 @@
 //! Hello/Welcome, rejections, and what may come before Hello.
 
 use crate::util::{TestServer, expect_close, next_server_message, raw_connect, send_client};
+use futures_util::{SinkExt, StreamExt};
 use tickwire_bot::{Bot, BotError};
 use tickwire_shared::{
     ClientMessage, Hello, InputFrame, PROTOCOL_VERSION, RejectReason, ServerMessage, close_code,
@@ -173,5 +174,65 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
         (code, reason.as_str()),
         (close_code::INVALID, "spectators send no inputs")
     );
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_client_built_with_the_rooms_schema_gets_a_welcome_without_it_and_decodes_by_its_own() {
+    let server = TestServer::start().await;
+    // A generic client learns the room's schema (the arena, with this server's rules).
+    let generic = Bot::connect(&server.url, "generic")
+        .await
+        .expect("welcomed");
+    let schema = generic.welcome().schema.clone().expect("the schema");
+    let hash = schema.hash().expect("hashes");
+
+    // A client built with that schema sends its hash: the Welcome then carries none.
+    let mut ws = raw_connect(&server.url).await;
+    let hello = Hello {
+        schema_hash: Some(hash),
+        ..Bot::hello("built-with", false)
+    };
+    send_client(&mut ws, &ClientMessage::Hello(hello.clone())).await;
+    match next_server_message(&mut ws).await {
+        Some(ServerMessage::Welcome(w)) => assert_eq!(w.schema, None),
+        other => panic!("expected a Welcome, got {other:?}"),
+    }
+
+    // Through ClientSession::for_game, that client decodes and verifies with its own schema.
+    let mut session = tickwire_shared::ClientSession::for_game(
+        hello,
+        tickwire_shared::ClientConfig::default(),
+        schema,
+    )
+    .expect("a valid schema");
+    let hello_bytes = session.poll_outgoing().expect("the Hello");
+    let mut ws = raw_connect(&server.url).await;
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+        hello_bytes.into(),
+    ))
+    .await
+    .expect("sent");
+    let mut snapshots = 0;
+    while snapshots < 3 {
+        let frame = match tokio::time::timeout(crate::util::SOON, ws.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(bytes)))) => bytes,
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("the connection ended: {other:?}"),
+        };
+        let event = session
+            .receive(&frame, std::time::Duration::ZERO)
+            .expect("a valid message");
+        if let tickwire_shared::ClientEvent::Snapshot(_) = event {
+            snapshots += 1;
+        }
+    }
+    assert_eq!(session.welcome().and_then(|w| w.schema.as_ref()), None);
+    assert_eq!(
+        session.stats().desyncs,
+        0,
+        "decoded and verified by its own schema"
+    );
+    assert!(session.world().tick().is_some());
     server.stop().await.expect("clean stop");
 }
