@@ -10,13 +10,13 @@
 use crate::client_world::Applied;
 use crate::codec::{self, DecodeError, EncodeError};
 use crate::entity::STEPS_PER_UNIT;
-use crate::interpolation::{Interpolation, RenderedEntity};
+use crate::interpolation::{DrawnEntity, Interpolation};
 use crate::layout::Layout;
 use crate::prediction::Prediction;
 use crate::schema::{Schema, SchemaError};
 use crate::{
     ClientMessage, ClientWorld, Controls, EntityId, Hello, InputFrame, InputMessage, MovementRules,
-    RejectReason, Resume, ServerMessage, Tick, Welcome,
+    RejectReason, RenderedEntity, Resume, ServerMessage, Tick, Welcome,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -284,7 +284,7 @@ impl ClientSession {
                 tick_period(&welcome),
                 self.config.interpolation_delay,
                 self.config.max_extrapolation,
-                self.config.snap_distance * STEPS_PER_UNIT,
+                f64::from(self.config.snap_distance),
             )
         });
         self.welcome = Some(welcome);
@@ -308,7 +308,7 @@ impl ClientSession {
                 .reconcile(movement, state.pos, self.world.last_input());
         }
         if let Some(interpolation) = &mut self.interpolation {
-            interpolation.push(tick, self.world.entities(), now);
+            interpolation.push(tick, self.world.state(), now);
         }
     }
 
@@ -448,19 +448,37 @@ impl ClientSession {
         true
     }
 
-    /// What to draw at `now`.
+    /// What to draw at `now`, for the arena: the local player predicted, the others
+    /// interpolated. (Any game: [`ClientSession::draw`].)
     #[must_use]
     pub fn render(&self, now: Duration) -> RenderState {
         let me = self.player();
-        let mut others = Vec::new();
-        if let Some(interpolation) = &self.interpolation {
-            interpolation.sample(now, me, &mut others);
-        }
+        let mut drawn = Vec::new();
+        self.draw(now, &mut drawn);
+        let others = match self.world.layout() {
+            Some(layout) => drawn
+                .iter()
+                .filter_map(|d| RenderedEntity::from_drawn(d, layout))
+                .collect(),
+            None => Vec::new(),
+        };
         RenderState {
             tick: self.world.tick(),
             me: me.and_then(|id| self.render_me(id, now)),
             others,
         }
+    }
+
+    /// The entities of any game to draw at `now` into `out`, interpolated as the game's schema
+    /// declares each field: every entity but the local player when it is predicted (the arena),
+    /// every entity otherwise.
+    pub fn draw(&self, now: Duration, out: &mut Vec<DrawnEntity>) {
+        out.clear();
+        let (Some(interpolation), Some(layout)) = (&self.interpolation, self.world.layout()) else {
+            return;
+        };
+        let predicted = self.movement.as_ref().and(self.player());
+        interpolation.sample(now, predicted, layout, out);
     }
 
     fn render_me(&self, id: EntityId, now: Duration) -> Option<RenderedEntity> {

@@ -159,6 +159,64 @@ pub fn arena_schema(
     Ok(schema)
 }
 
+/// An arena entity as drawn this frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RenderedEntity {
+    /// Its id.
+    pub id: EntityId,
+    /// What it is.
+    pub kind: EntityKind,
+    /// Position in world units.
+    pub pos: Vec2,
+    /// Aim as a fraction of a full turn, 0.0..1.0 (0 is +x, 0.25 is +y).
+    pub aim: f32,
+    /// Hit points.
+    pub hp: u8,
+    /// Score.
+    pub score: u16,
+}
+
+impl RenderedEntity {
+    /// An entity drawn exactly as replicated.
+    #[must_use]
+    pub fn from_state(id: EntityId, state: &EntityState) -> Self {
+        Self {
+            id,
+            kind: state.kind,
+            pos: state.pos.as_vec2() / STEPS_PER_UNIT,
+            aim: f32::from(state.aim) / 65536.0,
+            hp: state.hp,
+            score: state.score,
+        }
+    }
+
+    /// An arena entity as interpolated in the arena's `layout` (`None` for another game's).
+    #[must_use]
+    pub fn from_drawn(
+        drawn: &crate::interpolation::DrawnEntity,
+        layout: &crate::layout::Layout,
+    ) -> Option<Self> {
+        let kind = EntityKind::from_u8(u8::try_from(drawn.kind).ok()?)?;
+        // Each arena component is one field; its lanes start where the kind places it.
+        let lane = |component: &str| -> Option<&[f64]> {
+            let c = layout.component_index(component)?;
+            let (at, _) = layout.component_offsets(drawn.kind, c)?;
+            let len = layout.schema().components[c].fields.first()?.lanes;
+            drawn.lanes.get(at..at + usize::from(len))
+        };
+        let pos = lane("Body")?;
+        let whole = |component| lane(component).and_then(|l| l.first().copied());
+        Some(Self {
+            id: drawn.id,
+            kind,
+            pos: Vec2::new(pos[0] as f32, pos[1] as f32) / STEPS_PER_UNIT,
+            aim: whole("Aim").map_or(0.0, |a| (a / 65536.0) as f32),
+            hp: whole("Health").map_or(0, |h| h as u8),
+            score: whole("Score").map_or(0, |s| s as u16),
+        })
+    }
+}
+
 impl EntityState {
     /// Its replicated form in the arena's layout: the components of its kind (a projectile's
     /// hit points and score, for instance, are not replicated).

@@ -7,10 +7,14 @@
 //! appears when the render clock reaches the snapshot that created it and disappears when it
 //! reaches the one that removed it. Past the newest snapshot, entities are extrapolated along
 //! their last velocity for a capped time, then held: that is a *stall*, and it is counted.
+//!
+//! Each field is drawn as the game's schema declares it: `linear` fields on a straight line
+//! (held when they move faster than a jump, such as a respawn), `angle` fields the short way
+//! round, the rest as the older snapshot has them.
 
-use crate::entity::STEPS_PER_UNIT;
-use crate::{EntityId, EntityKind, EntityState, Tick};
-use glam::Vec2;
+use crate::layout::{KindField, KindLayout, Layout};
+use crate::schema::Interpolate;
+use crate::{EntityData, EntityId, Tick, World};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -21,36 +25,17 @@ const ARRIVAL_RISE_PER_SEC: f64 = 0.05;
 /// Snapshots kept at most (also bounds memory when the render clock lags far behind).
 const MAX_BUFFERED: usize = 64;
 
-/// An entity as drawn this frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RenderedEntity {
+/// An entity of any game as drawn this frame: its lanes (in lane units, as the schema lays them
+/// out) interpolated as its fields declare. Its strings are the replicated ones
+/// ([`crate::ClientWorld`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrawnEntity {
     /// Its id.
     pub id: EntityId,
-    /// What it is.
-    pub kind: EntityKind,
-    /// Position in world units.
-    pub pos: Vec2,
-    /// Aim as a fraction of a full turn, 0.0..1.0 (0 is +x, 0.25 is +y).
-    pub aim: f32,
-    /// Hit points.
-    pub hp: u8,
-    /// Score.
-    pub score: u16,
-}
-
-impl RenderedEntity {
-    /// An entity drawn exactly as replicated.
-    #[must_use]
-    pub fn from_state(id: EntityId, state: &EntityState) -> Self {
-        Self {
-            id,
-            kind: state.kind,
-            pos: state.pos.as_vec2() / STEPS_PER_UNIT,
-            aim: f32::from(state.aim) / 65536.0,
-            hp: state.hp,
-            score: state.score,
-        }
-    }
+    /// Its kind: an index into the schema's kinds.
+    pub kind: u16,
+    /// Its lanes, fractional between snapshots.
+    pub lanes: Vec<f64>,
 }
 
 /// Counters of the render clock.
@@ -62,11 +47,12 @@ pub struct InterpolationStats {
     pub stalled: Duration,
 }
 
-/// One snapshot's entities, by tick counted without wrapping.
+/// One snapshot's world, by tick counted without wrapping. (A clone of the client's world:
+/// it shares every entity, so a frame costs a pointer per entity.)
 #[derive(Clone, Debug)]
 struct Frame {
     tick: i64,
-    entities: Vec<(EntityId, EntityState)>,
+    world: World,
 }
 
 /// Received snapshots and the render clock that plays them back.
@@ -75,9 +61,9 @@ pub struct Interpolation {
     tick_secs: f64,
     delay_ticks: f64,
     max_extrapolation_ticks: f64,
-    /// Moves faster than this (1/64 units per tick) are jumps, such as respawns: not
+    /// Moves faster than this (world units per tick) are jumps, such as respawns: not
     /// interpolated or extrapolated.
-    jump_per_tick: f32,
+    jump_per_tick: f64,
     frames: VecDeque<Frame>,
     newest: Option<Tick>,
     /// Local time (seconds) at which tick 0 would have arrived by the earliest path seen.
@@ -93,13 +79,13 @@ pub struct Interpolation {
 impl Interpolation {
     /// A render clock for snapshots every `tick` that draws `delay_ticks` behind the newest,
     /// extrapolates at most `max_extrapolation_ticks` past it, and treats moves faster than
-    /// `jump_per_tick` (1/64 units per tick) as jumps. Negative or NaN tick counts count as 0.
+    /// `jump_per_tick` (world units per tick) as jumps. Negative or NaN tick counts count as 0.
     #[must_use]
     pub fn new(
         tick: Duration,
         delay_ticks: f64,
         max_extrapolation_ticks: f64,
-        jump_per_tick: f32,
+        jump_per_tick: f64,
     ) -> Self {
         Self {
             tick_secs: tick.as_secs_f64().max(1e-6),
@@ -125,12 +111,7 @@ impl Interpolation {
     }
 
     /// Buffers the world as of snapshot `tick`, which arrived at `now`.
-    pub fn push(
-        &mut self,
-        tick: Tick,
-        entities: impl Iterator<Item = (EntityId, EntityState)>,
-        now: Duration,
-    ) {
+    pub fn push(&mut self, tick: Tick, world: &World, now: Duration) {
         let unwrapped = match (self.newest, self.frames.back()) {
             (Some(newest), Some(back)) => back.tick + i64::from(tick.since(newest) as i32),
             _ => i64::from(tick.0),
@@ -161,7 +142,7 @@ impl Interpolation {
         self.last_arrival = arrival;
         self.frames.push_back(Frame {
             tick: unwrapped,
-            entities: entities.collect(),
+            world: world.clone(),
         });
         while self.frames.len() > MAX_BUFFERED {
             self.frames.pop_front();
@@ -208,8 +189,15 @@ impl Interpolation {
         self.stalled
     }
 
-    /// The entities to draw at `now`, except `skip` (the locally predicted player).
-    pub fn sample(&self, now: Duration, skip: Option<EntityId>, out: &mut Vec<RenderedEntity>) {
+    /// The entities to draw at `now`, except `skip` (the locally predicted player), their
+    /// fields interpolated as `layout` declares them.
+    pub fn sample(
+        &self,
+        now: Duration,
+        skip: Option<EntityId>,
+        layout: &Layout,
+        out: &mut Vec<DrawnEntity>,
+    ) {
         out.clear();
         let Some(render_tick) = self.render_tick_at(now) else {
             return;
@@ -225,93 +213,132 @@ impl Interpolation {
             .rposition(|f| f.tick as f64 <= render_tick)
             .unwrap_or(0);
         let from = &self.frames[from_index];
-        match self.frames.get(from_index + 1) {
-            Some(to) if render_tick >= from.tick as f64 => {
-                let t = ((render_tick - from.tick as f64) / (to.tick - from.tick) as f64) as f32;
-                // Entities only in `from` were removed by `to` and stay until it; entities only
-                // in `to` were created by it and wait for it.
-                let ticks = (to.tick - from.tick) as f32;
-                for ((id, a), b) in pairs(&from.entities, &to.entities) {
-                    if keep(&id) {
-                        out.push(self.between(id, &a, b.as_ref(), t, ticks));
+        let Some(to) = self.frames.get(from_index + 1) else {
+            // Past the newest: along the last move, as far as the cap allows.
+            let ahead = (render_tick - newest.tick as f64).clamp(0.0, self.max_extrapolation_ticks);
+            let before = self.frames.len().checked_sub(2).map(|i| &self.frames[i]);
+            for (id, data) in newest.world.iter().filter(|(id, _)| keep(id)) {
+                let mut drawn = drawn(id, data);
+                if let (Some(before), Some(kind)) = (before, layout.kind(data.kind))
+                    && let Some(old) = before.world.get(id).filter(|old| old.kind == data.kind)
+                {
+                    let ticks = (newest.tick - before.tick) as f64;
+                    for field in linear_fields(kind) {
+                        self.extrapolate(field, &old.lanes, &mut drawn.lanes, ticks, ahead);
+                    }
+                }
+                out.push(drawn);
+            }
+            return;
+        };
+        // Before the first snapshot its state is held; entities only in `from` were removed by
+        // `to` and stay until it; entities only in `to` were created by it and wait for it.
+        let started = render_tick >= from.tick as f64;
+        let ticks = (to.tick - from.tick) as f64;
+        let t = (render_tick - from.tick as f64) / ticks;
+        for (id, a) in from.world.iter().filter(|(id, _)| keep(id)) {
+            let mut drawn = drawn(id, a);
+            let b = to.world.get(id).filter(|b| b.kind == a.kind && started);
+            if let (Some(b), Some(kind)) = (b, layout.kind(a.kind)) {
+                for field in &kind.fields {
+                    self.between(field, &b.lanes, &mut drawn.lanes, t, ticks);
+                }
+            }
+            out.push(drawn);
+        }
+    }
+
+    /// Moves `field` of `drawn` (holding the older lanes) `t` (0..1) of the way to `b`, `ticks`
+    /// later, as the field declares (held when a linear move is a jump).
+    fn between(&self, field: &KindField, b: &[i32], drawn: &mut [f64], t: f64, ticks: f64) {
+        let lanes = field.at as usize..(field.at + field.lanes) as usize;
+        let (Some(b), Some(a)) = (b.get(lanes.clone()), drawn.get_mut(lanes)) else {
+            return;
+        };
+        match field.interpolate {
+            Interpolate::None => {}
+            Interpolate::Linear => {
+                let steps: Vec<f64> = a.iter().zip(b).map(|(a, &b)| f64::from(b) - a).collect();
+                if length(&steps) <= self.jump_per_tick * field.unit * ticks {
+                    for (a, step) in a.iter_mut().zip(steps) {
+                        *a += step * t;
                     }
                 }
             }
-            Some(_) => out.extend(
-                from.entities
-                    .iter()
-                    .filter(|(id, _)| keep(id))
-                    .map(|(id, s)| RenderedEntity::from_state(*id, s)),
-            ),
-            None => {
-                let ahead =
-                    (render_tick - newest.tick as f64).clamp(0.0, self.max_extrapolation_ticks);
-                let before = self.frames.len().checked_sub(2).map(|i| &self.frames[i]);
-                for (id, state) in newest.entities.iter().filter(|(id, _)| keep(id)) {
-                    let mut drawn = RenderedEntity::from_state(*id, state);
-                    if let Some(before) = before
-                        && let Ok(i) = before.entities.binary_search_by_key(id, |(id, _)| *id)
-                    {
-                        let step = state.pos.as_vec2() - before.entities[i].1.pos.as_vec2();
-                        let per_tick = step / (newest.tick - before.tick) as f32;
-                        if per_tick.length() <= self.jump_per_tick {
-                            drawn.pos += per_tick * ahead as f32 / STEPS_PER_UNIT;
-                        }
-                    }
-                    out.push(drawn);
+            Interpolate::Angle => {
+                // The short way round a turn of `unit` steps.
+                let turn = field.unit;
+                for (a, &b) in a.iter_mut().zip(b) {
+                    let step = (f64::from(b) - *a + turn / 2.0).rem_euclid(turn) - turn / 2.0;
+                    *a = (*a + step * t).rem_euclid(turn);
                 }
             }
         }
     }
 
-    /// An entity `t` (0..1) of the way from `a` to `b`, `ticks` later (held at `a` without `b`,
-    /// or when the move is a jump).
-    fn between(
+    /// Moves linear `field` of `drawn` (the newest lanes) `ahead` ticks further along its move
+    /// from `old`, `ticks` before (nothing when the move is a jump).
+    fn extrapolate(
         &self,
-        id: EntityId,
-        a: &EntityState,
-        b: Option<&EntityState>,
-        t: f32,
-        ticks: f32,
-    ) -> RenderedEntity {
-        let mut drawn = RenderedEntity::from_state(id, a);
-        let Some(b) = b else {
-            return drawn;
+        field: &KindField,
+        old: &[i32],
+        drawn: &mut [f64],
+        ticks: f64,
+        ahead: f64,
+    ) {
+        let lanes = field.at as usize..(field.at + field.lanes) as usize;
+        let (Some(old), Some(new)) = (old.get(lanes.clone()), drawn.get_mut(lanes)) else {
+            return;
         };
-        // In floats: positions from the network may be anywhere in i32.
-        let step = b.pos.as_vec2() - a.pos.as_vec2();
-        if step.length() <= self.jump_per_tick * ticks {
-            drawn.pos = (a.pos.as_vec2() + step * t) / STEPS_PER_UNIT;
+        let steps: Vec<f64> = new
+            .iter()
+            .zip(old)
+            .map(|(n, &o)| n - f64::from(o))
+            .collect();
+        if length(&steps) <= self.jump_per_tick * field.unit * ticks {
+            for (n, step) in new.iter_mut().zip(steps) {
+                *n += step / ticks * ahead;
+            }
         }
-        // The short way round the circle.
-        let turn = f32::from(b.aim.wrapping_sub(a.aim) as i16) / 65536.0;
-        drawn.aim = (drawn.aim + turn * t).rem_euclid(1.0);
-        drawn
     }
 }
 
-/// Each entity of `from` (sorted by id) with its state in `to` (sorted by id), if any.
-fn pairs<'a>(
-    from: &'a [(EntityId, EntityState)],
-    to: &'a [(EntityId, EntityState)],
-) -> impl Iterator<Item = ((EntityId, EntityState), Option<EntityState>)> + 'a {
-    let mut rest = to;
-    from.iter().map(move |&(id, state)| {
-        let skip = rest.partition_point(|(other, _)| *other < id);
-        rest = &rest[skip..];
-        let matched = rest
-            .first()
-            .filter(|(other, _)| *other == id)
-            .map(|(_, s)| *s);
-        ((id, state), matched)
-    })
+/// An entity drawn exactly as replicated.
+fn drawn(id: EntityId, data: &EntityData) -> DrawnEntity {
+    DrawnEntity {
+        id,
+        kind: data.kind,
+        lanes: data.lanes.iter().map(|&v| f64::from(v)).collect(),
+    }
+}
+
+/// The linear fields of a kind.
+fn linear_fields(kind: &KindLayout) -> impl Iterator<Item = &KindField> {
+    kind.fields
+        .iter()
+        .filter(|f| f.interpolate == Interpolate::Linear)
+}
+
+/// The Euclidean length of a vector of lane differences.
+fn length(steps: &[f64]) -> f64 {
+    steps.iter().map(|s| s * s).sum::<f64>().sqrt()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::WorldState;
+    use crate::entity::arena_schema;
+    use crate::{EntityKind, EntityState, MovementRules, RenderedEntity, WorldState};
     use glam::IVec2;
+
+    fn layout() -> Layout {
+        let rules = MovementRules {
+            step_per_tick: 427,
+            min: IVec2::ZERO,
+            max: IVec2::splat(64_000),
+        };
+        Layout::new(arena_schema(30, &rules).expect("encodes")).expect("valid")
+    }
 
     const TICK: Duration = Duration::from_micros(33_333);
 
@@ -330,21 +357,25 @@ mod tests {
         Duration::from_secs_f64(ms / 1000.0)
     }
 
+    /// Each drawn entity's id and x in world units.
     fn drawn(interpolation: &Interpolation, now: Duration) -> Vec<(u32, f32)> {
-        let mut out = Vec::new();
-        interpolation.sample(now, None, &mut out);
-        out.iter().map(|e| (e.id.0, e.pos.x)).collect()
+        let (layout, mut out) = (layout(), Vec::new());
+        interpolation.sample(now, None, &layout, &mut out);
+        out.iter()
+            .map(|e| RenderedEntity::from_drawn(e, &layout).expect("an arena entity"))
+            .map(|e| (e.id.0, e.pos.x))
+            .collect()
     }
 
     /// Ticks 0..n, one every 33.3 ms, arriving 50 ms after they were made plus `jitter(i)`:
     /// entity 1 moves 64 steps (1 unit) per tick.
     fn received(n: u32, jitter: impl Fn(u32) -> f64) -> Interpolation {
-        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 64.0 * 8.0);
+        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 8.0);
         for i in 0..n {
             let arrival = 50.0 + f64::from(i) * 33.333 + jitter(i);
             interpolation.push(
                 Tick(i),
-                world(&[(1, 64 * i as i32)]).iter().map(|(id, s)| (id, *s)),
+                &world(&[(1, 64 * i as i32)]).to_world(&layout()),
                 at_ms(arrival),
             );
         }
@@ -373,7 +404,7 @@ mod tests {
             let arrival = 50.0 + f64::from(i) * 33.333 + f64::from((i * 7919) % 41);
             interpolation.push(
                 Tick(i),
-                world(&[(1, 64 * i as i32)]).iter().map(|(id, s)| (id, *s)),
+                &world(&[(1, 64 * i as i32)]).to_world(&layout()),
                 at_ms(arrival),
             );
             for frame in 0..2 {
@@ -391,20 +422,16 @@ mod tests {
 
     #[test]
     fn created_and_removed_entities_appear_and_vanish_when_the_clock_reaches_them() {
-        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 512.0);
-        interpolation.push(
-            Tick(0),
-            world(&[(1, 0)]).iter().map(|(id, s)| (id, *s)),
-            at_ms(0.0),
-        );
+        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 8.0);
+        interpolation.push(Tick(0), &world(&[(1, 0)]).to_world(&layout()), at_ms(0.0));
         interpolation.push(
             Tick(1),
-            world(&[(1, 0), (2, 0)]).iter().map(|(id, s)| (id, *s)),
+            &world(&[(1, 0), (2, 0)]).to_world(&layout()),
             at_ms(33.333),
         );
         interpolation.push(
             Tick(2),
-            world(&[(2, 0)]).iter().map(|(id, s)| (id, *s)),
+            &world(&[(2, 0)]).to_world(&layout()),
             at_ms(66.667),
         );
         let ids = |ms: f64| -> Vec<u32> {
@@ -426,7 +453,7 @@ mod tests {
     #[test]
     fn fast_movers_are_interpolated_and_only_teleports_are_held() {
         // Per tick: a running player 427 steps, a projectile 1280, a respawn 40000 in one tick.
-        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 64.0 * 32.0);
+        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 32.0);
         let at = |tick: i32, respawned: bool| {
             let mut world = world(&[(1, 427 * tick), (2, 1280 * tick)]);
             let x = if respawned { 40_000 } else { 0 };
@@ -436,16 +463,8 @@ mod tests {
             );
             world
         };
-        interpolation.push(
-            Tick(0),
-            at(0, false).iter().map(|(id, s)| (id, *s)),
-            at_ms(0.0),
-        );
-        interpolation.push(
-            Tick(1),
-            at(1, true).iter().map(|(id, s)| (id, *s)),
-            at_ms(33.333),
-        );
+        interpolation.push(Tick(0), &at(0, false).to_world(&layout()), at_ms(0.0));
+        interpolation.push(Tick(1), &at(1, true).to_world(&layout()), at_ms(33.333));
         // Half way between ticks 0 and 1.
         let now = at_ms(33.333 * 3.5);
         let xs = drawn(&interpolation, now);
@@ -473,5 +492,33 @@ mod tests {
         assert_eq!(interpolation.stats().stalls, 1);
         interpolation.advance(now + TICK);
         assert_eq!(interpolation.stats().stalls, 1, "one stall, however long");
+    }
+
+    #[test]
+    fn angles_take_the_short_way_round_and_plain_fields_hold_until_the_next_snapshot() {
+        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 32.0);
+        let drone = |aim: u16, hp: u8| {
+            let mut world = WorldState::new();
+            let state = EntityState {
+                aim,
+                hp,
+                ..EntityState::new(EntityKind::Drone, IVec2::ZERO)
+            };
+            world.insert(EntityId(1), state);
+            world.to_world(&layout())
+        };
+        interpolation.push(Tick(0), &drone(65_000, 60), at_ms(0.0));
+        interpolation.push(Tick(1), &drone(500, 40), at_ms(33.333));
+        // Half way between ticks 0 and 1.
+        let (layout, mut out) = (layout(), Vec::new());
+        interpolation.sample(at_ms(33.333 * 3.5), None, &layout, &mut out);
+        let drawn = RenderedEntity::from_drawn(&out[0], &layout).expect("a drone");
+        // 65000 -> 500 is +1036 through 0, not -64500: half way is 65518.
+        let expected = 65_518.0 / 65_536.0;
+        assert!((drawn.aim - expected).abs() < 1e-4, "aim {}", drawn.aim);
+        assert_eq!(
+            drawn.hp, 60,
+            "hit points hold until the snapshot that changed them"
+        );
     }
 }

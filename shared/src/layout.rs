@@ -7,7 +7,7 @@
 //! component's fields in declaration order (exactly what [`crate::component::Component::write`]
 //! appends), and its strings the same way.
 
-use crate::schema::{Coding, Domain, Schema, SchemaError};
+use crate::schema::{Coding, Domain, Interpolate, Schema, SchemaError};
 use crate::world::EntityData;
 
 /// A schema and its precomputed offsets.
@@ -39,6 +39,10 @@ pub(crate) struct FieldLayout {
     pub(crate) lanes: u32,
     pub(crate) coding: Coding,
     pub(crate) values: FieldValues,
+    pub(crate) interpolate: Interpolate,
+    /// Lane units per world unit (fixed point: 2^frac_bits; int: 1), or per turn for an angle
+    /// (2^bits).
+    pub(crate) unit: f64,
 }
 
 /// What one lane (or the string) of a field may hold.
@@ -77,6 +81,9 @@ pub(crate) struct KindField {
     pub(crate) lanes: u32,
     pub(crate) coding: Coding,
     pub(crate) values: FieldValues,
+    pub(crate) interpolate: Interpolate,
+    /// See [`FieldLayout::unit`].
+    pub(crate) unit: f64,
 }
 
 impl KindField {
@@ -92,6 +99,8 @@ impl KindField {
             lanes: self.lanes,
             coding: self.coding,
             values: self.values,
+            interpolate: self.interpolate,
+            unit: self.unit,
         };
         placed.allows_all(lanes, strings)
     }
@@ -156,6 +165,8 @@ impl Layout {
                             lanes: field.lanes,
                             coding: field.coding,
                             values: field.values,
+                            interpolate: field.interpolate,
+                            unit: field.unit,
                         });
                     }
                     layout.lanes += components[c].lanes;
@@ -289,11 +300,18 @@ fn component_layout(desc: &crate::schema::ComponentDesc) -> ComponentLayout {
             FieldValues::Str { .. } => layout.strings += 1,
         }
         layout.changeable |= field.coding != Coding::SpawnOnly;
+        let unit = match field.domain {
+            Domain::Fixed { frac_bits, .. } => f64::from(1u32 << frac_bits),
+            Domain::Angle { bits } => f64::from(1u32 << bits),
+            _ => 1.0,
+        };
         layout.fields.push(FieldLayout {
             offset,
             lanes,
             coding: field.coding,
             values,
+            interpolate: field.interpolate,
+            unit,
         });
     }
     layout

@@ -13,7 +13,8 @@
 //! - [`movement`]: the movement rules run by the server and by client prediction.
 //! - [`client_world`]: [`ClientWorld`], which applies snapshots and verifies their checksums.
 //! - [`prediction`]: the local player predicted with [`MovementRules`], reconciled with snapshots.
-//! - [`interpolation`]: remote entities drawn between snapshots on a delayed render clock.
+//! - [`interpolation`]: any game's entities drawn between snapshots on a delayed render clock,
+//!   each field as the schema declares.
 //! - [`client_session`]: [`ClientSession`], the sans-I/O client a frontend drives (bytes, controls
 //!   and time in; bytes and [`RenderState`] out). docs/EMBEDDING.md has a complete frontend loop.
 //! - [`close_code`]: the WebSocket close codes Tickwire sends, with their meaning.
@@ -72,9 +73,9 @@ pub use client_session::{
     ClientConfig, ClientError, ClientEvent, ClientSession, ClientStats, RenderState,
 };
 pub use client_world::{Applied, ApplyError, ClientWorld};
-pub use entity::{EntityId, EntityKind, EntityState, WorldState};
+pub use entity::{EntityId, EntityKind, EntityState, RenderedEntity, WorldState};
 pub use input::{Buttons, Controls, InputFrame};
-pub use interpolation::RenderedEntity;
+pub use interpolation::DrawnEntity;
 pub use message::{
     ClientMessage, Hello, InputMessage, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot,
     Welcome,
