@@ -7,8 +7,11 @@
 //! component's fields in declaration order (exactly what [`crate::component::Component::write`]
 //! appends), and its strings the same way.
 
-use crate::schema::{Coding, Domain, Interpolate, Schema, SchemaError};
+use crate::schema::{Coding, ComponentDesc, Domain, Interpolate, Schema, SchemaError};
 use crate::world::EntityData;
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// A schema and its precomputed offsets.
 #[derive(Clone, Debug)]
@@ -18,6 +21,10 @@ pub struct Layout {
     kinds: Vec<KindLayout>,
     /// The input's fields, as one component's (no strings).
     input: ComponentLayout,
+    /// Each component type a typed access asked for, and its index here if the schema declares
+    /// it exactly so: worked out once per type, not per access (a game reads and writes
+    /// components every tick). Shared by clones, which have the same schema.
+    typed: Arc<RwLock<HashMap<TypeId, Option<usize>>>>,
 }
 
 /// One component's fields as the codec sees them.
@@ -184,7 +191,36 @@ impl Layout {
             components,
             kinds,
             input,
+            typed: Arc::default(),
         })
+    }
+
+    /// The index of the component whose Rust type is `ty` and whose descriptor is `desc()`, if
+    /// the schema declares it exactly so.
+    pub(crate) fn typed_index(
+        &self,
+        ty: TypeId,
+        desc: impl FnOnce() -> ComponentDesc,
+    ) -> Option<usize> {
+        // A poisoned lock only means another thread panicked mid-insert: the map is still whole.
+        let cached = self
+            .typed
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&ty)
+            .copied();
+        if let Some(found) = cached {
+            return found;
+        }
+        let desc = desc();
+        let found = self
+            .component_index(&desc.name)
+            .filter(|&index| self.schema.components[index] == desc);
+        self.typed
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(ty, found);
+        found
     }
 
     /// How many lanes one input carries.

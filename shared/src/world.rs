@@ -103,9 +103,7 @@ impl EntityData {
 
 /// The index of component `C` in `layout`, if the schema declares it exactly as `C` does.
 fn typed_index<C: Component>(layout: &Layout) -> Option<usize> {
-    let desc = C::desc();
-    let index = layout.component_index(&desc.name)?;
-    (layout.schema().components[index] == desc).then_some(index)
+    layout.typed_index(std::any::TypeId::of::<C>(), C::desc)
 }
 
 /// A field's value as a client without the game's types reads it.
