@@ -1,11 +1,15 @@
-//! Tickwire's authoritative game server: a fixed-tick loop that owns the world, fed by binary
-//! inputs from WebSocket sessions, sending each client delta snapshots.
+//! Tickwire's authoritative game server: a fixed-tick loop per room that owns the room's game
+//! (any [`Game`]), fed by binary inputs from WebSocket sessions, sending each client delta
+//! snapshots.
+//!
+//! A game's own server is a few lines: [`cli::main`] with its [`Games`] gives it the stock
+//! `tickwire-server` command line (docs/GAME_API.md). [`run`] serves from code.
 //!
 //! # Layout
 //! The folders follow the data flow: bytes arrive in `net`, become commands and inputs for a
 //! room in `room`, and leave again as snapshots through `net`; `ops` is what operators see and
 //! set.
-//! - [`run`]: accepts connections, drains on `shutdown`.
+//! - [`run`]: accepts connections, drains on `shutdown`; [`cli`]: the command line.
 //! - `net`: the network side of the server.
 //!   - `http`: the port's HTTP side: the WebSocket upgrade, `/healthz`, `/readyz`, `/rooms`,
 //!     `/metrics` (or the admin listener); `web_files` serves the browser client's files.
@@ -19,25 +23,23 @@
 //! - `room`: the rooms and their worlds.
 //!   - `directory`: rooms by name (create on first join, limits, `/rooms`).
 //!   - `threads`: one thread per core sharing one schedule of rooms; a failing room closes alone.
-//!   - `game_loop`: one room's fixed-tick loop; owns its arena and its clients' seats.
+//!   - `game_loop`: one room's fixed-tick loop; drives its game (a `tickwire_game::HostedGame`)
+//!     and owns its clients' seats.
 //!   - `replication`: tick history and per-client deltas.
-//!   - `arena`: the game rules (movement, shots, hits, drones, respawn, score).
-//!   - `world`: entity storage (slotmap) with wire ids and the replicated view; `wire_ids`:
-//!     compact wire ids with a reuse quarantine.
-//!   - [`scenario`]: worlds (`assets/scenarios/`).
-//! - `ops`: [`config`] (settings, `assets/server.toml`), `metrics` (Prometheus), `status` (what
+//! - `ops`: [`config`] (settings, `assets/server.toml`; game configs are
+//!   `assets/scenarios/NAME.toml`), `metrics` (Prometheus), `status` (what
 //!   `/rooms` shows of a room, and its `/metrics` series), `tick_stats` (the periodic tick-time
 //!   summary), `log_throttle`.
 
+pub mod cli;
 mod net;
 mod ops;
 mod room;
 
-pub use config::{ConfigFile, Limits, ServerConfig, load_scenarios};
+pub use config::{ConfigFile, Limits, ServerConfig, load_configs};
 pub use net::tls;
 pub use ops::config;
-pub use room::scenario;
-pub use scenario::Scenario;
+pub use tickwire_game::{Game, GameConfig, GameWorld, Games};
 pub use tickwire_shared::join_token::{self, JoinClaims, JoinSecret};
 pub use tickwire_shared::room_path::WS_PATH;
 
@@ -99,6 +101,19 @@ pub async fn run_with_admin(
     serve(listener, Some(admin), config, shutdown).await
 }
 
+/// Checks every config the server may start a room with, and every game's own default config,
+/// so a bad one stops the server before it takes connections.
+fn check_games(config: &ServerConfig) -> Result<(), config::ConfigError> {
+    let games = &config.games;
+    for name in games.names() {
+        games.check(&games.default_config(name)?)?;
+    }
+    for game_config in std::iter::once(&config.game).chain(config.configs.values()) {
+        games.check(game_config)?;
+    }
+    Ok(())
+}
+
 async fn serve(
     listener: TcpListener,
     admin: Option<TcpListener>,
@@ -106,6 +121,7 @@ async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     config.limits.validate()?;
+    check_games(&config)?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = RoomThreads::start(threads).map_err(ServerError::LoopThread)?;
     let metrics = Arc::new(Metrics::new());

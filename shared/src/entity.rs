@@ -137,14 +137,21 @@ pub struct Score {
     pub score: u16,
 }
 
-/// The arena's schema, with `movement` as the rules its shared step needs. Kinds are in
-/// [`EntityKind::as_u8`] order: player (body, aim, health, score), drone (body, aim, health),
-/// projectile (body, aim), prop (body).
+/// The arena's schema, with `movement` as the rules its shared step needs (see
+/// [`arena_schema_without_rules`]).
 pub fn arena_schema(
     tick_rate: u16,
     movement: &crate::MovementRules,
 ) -> Result<crate::Schema, crate::codec::EncodeError> {
-    let mut schema = crate::Schema::new("arena", 1, tick_rate)
+    Ok(arena_schema_without_rules(tick_rate).rules(crate::codec::encode_rules(movement)?))
+}
+
+/// The arena's schema before its rules are added. Kinds are in [`EntityKind::as_u8`] order:
+/// player (body, aim, health, score), drone (body, aim, health), projectile (body, aim), prop
+/// (body).
+#[must_use]
+pub fn arena_schema_without_rules(tick_rate: u16) -> crate::Schema {
+    crate::Schema::new("arena", 1, tick_rate)
         .component::<Body>()
         .component::<Aim>()
         .component::<Health>()
@@ -153,10 +160,7 @@ pub fn arena_schema(
         .kind("drone", &["Body", "Aim", "Health"])
         .kind("projectile", &["Body", "Aim"])
         .kind("prop", &["Body"])
-        .rules(crate::codec::encode_rules(movement)?);
-    // `InputFrame` predates the derive: its fields are declared by hand.
-    schema.input = crate::input::arena_input_fields();
-    Ok(schema)
+        .input::<crate::InputFrame>()
 }
 
 /// An arena entity as drawn this frame.

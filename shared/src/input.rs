@@ -139,3 +139,17 @@ pub fn arena_input_fields() -> Vec<crate::schema::FieldDesc> {
         ),
     ]
 }
+
+/// The arena's input as a game's [`crate::component::Input`]: the sequence is the protocol's, so
+/// a frame read back has sequence 0.
+impl crate::component::Input for InputFrame {
+    fn fields() -> Vec<crate::schema::FieldDesc> {
+        arena_input_fields()
+    }
+    fn write(&self, lanes: &mut Vec<i32>) {
+        lanes.extend(self.to_lanes());
+    }
+    fn read(lanes: &[i32]) -> Option<Self> {
+        Self::from_lanes(0, lanes.get(..4)?)
+    }
+}

@@ -10,6 +10,8 @@
 //! - [`codec`]: the only file that names the serializer; size limits and trailing-byte checks.
 //! - [`sent_at`]: the server's send stamp on snapshots, for one-way latency on one host.
 //! - [`checksum`]: the order-independent, incrementally updated checksum of a world.
+//! - [`shared_step`]: [`SharedStep`], the function that moves a player by one input, run by
+//!   the server's room and replayed by client prediction.
 //! - [`movement`]: the movement rules run by the server and by client prediction.
 //! - [`client_world`]: [`ClientWorld`], which applies snapshots and verifies their checksums.
 //! - [`prediction`]: the local player predicted with [`MovementRules`], reconciled with snapshots.
@@ -63,6 +65,7 @@ pub mod prediction;
 pub mod room_path;
 pub mod schema;
 pub mod sent_at;
+pub mod shared_step;
 pub mod tick;
 pub mod world;
 pub mod world_diff;
@@ -83,6 +86,7 @@ pub use message::{
 pub use movement::MovementRules;
 pub use schema::{Schema, SchemaHash};
 pub use sent_at::SentAt;
+pub use shared_step::{NoStep, SharedStep};
 pub use tick::Tick;
 pub use world::{EntityData, FieldValue, Lanes, World};
 pub use world_diff::{Change, Delta, WorldDeltaError};

@@ -166,6 +166,13 @@ pub enum RejectReason {
     /// try again later.
     #[error("server busy; try again later")]
     ServerBusy,
+    /// The join named a game (`?game=NAME`) the server does not serve.
+    #[error("unknown game")]
+    UnknownGame,
+    /// The join named a game the room does not play: the open room plays another, or the
+    /// named config (`?scenario=NAME`) is for another.
+    #[error("the room plays another game")]
+    GameMismatch,
 }
 
 /// One tick of world state for one client.

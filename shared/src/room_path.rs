@@ -1,5 +1,6 @@
 //! Which room a WebSocket upgrade URL asks for: `/ws` (the room `default`) or `/ws/ROOM`,
-//! optionally `?scenario=NAME` for the scenario a new room starts with. The server parses it;
+//! optionally `?game=NAME` (the game a new room plays) and `?scenario=NAME` (the config it
+//! starts with). The server parses it;
 //! clients build it with [`RoomPath::url_path`].
 
 /// The WebSocket path; `/ws/ROOM` names a room.
@@ -8,12 +9,16 @@ pub const WS_PATH: &str = "/ws";
 /// The room `/ws` joins.
 pub const DEFAULT_ROOM: &str = "default";
 
-/// A room (and the scenario to create it with), from an upgrade URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A room (and the game and config to create it with), from an upgrade URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoomPath {
     /// The room's name.
     pub room: String,
-    /// The scenario a join asks a new room to start with.
+    /// The game a join asks a new room to play (with the game's default config, unless
+    /// `scenario` names one).
+    pub game: Option<String>,
+    /// The config (a scenario file, which names its game) a join asks a new room to start
+    /// with.
     pub scenario: Option<String>,
 }
 
@@ -26,8 +31,9 @@ pub enum RoomPathError {
     /// The room name is empty, too long, or has other characters.
     #[error("a room name is 1 to 32 of A-Z a-z 0-9 - _")]
     BadRoomName,
-    /// A query other than `scenario=NAME` with a valid name.
-    #[error("the only query parameter is scenario=NAME")]
+    /// A query other than `game=NAME` and `scenario=NAME`, each at most once, with valid
+    /// names.
+    #[error("the query parameters are game=NAME and scenario=NAME, each at most once")]
     BadQuery,
 }
 
@@ -44,30 +50,37 @@ impl RoomPath {
         if !is_valid_name(room) {
             return Err(RoomPathError::BadRoomName);
         }
-        let mut scenario = None;
+        let (mut game, mut scenario) = (None, None);
         for pair in query
             .unwrap_or_default()
             .split('&')
             .filter(|p| !p.is_empty())
         {
-            match pair.split_once('=') {
-                Some(("scenario", name)) if is_valid_name(name) => {
-                    scenario = Some(name.to_owned());
-                }
+            let slot = match pair.split_once('=') {
+                Some(("game", name)) if is_valid_name(name) => (&mut game, name),
+                Some(("scenario", name)) if is_valid_name(name) => (&mut scenario, name),
                 _ => return Err(RoomPathError::BadQuery),
+            };
+            if slot.0.replace(slot.1.to_owned()).is_some() {
+                return Err(RoomPathError::BadQuery);
             }
         }
         Ok(Self {
             room: room.to_owned(),
+            game,
             scenario,
         })
     }
 
     /// The path and query that [`RoomPath::parse`] reads back as this.
     pub fn url_path(&self) -> String {
-        match &self.scenario {
-            Some(scenario) => format!("{WS_PATH}/{}?scenario={scenario}", self.room),
-            None => format!("{WS_PATH}/{}", self.room),
+        let query: Vec<String> = [("game", &self.game), ("scenario", &self.scenario)]
+            .into_iter()
+            .filter_map(|(key, value)| Some(format!("{key}={}", value.as_ref()?)))
+            .collect();
+        match query.is_empty() {
+            true => format!("{WS_PATH}/{}", self.room),
+            false => format!("{WS_PATH}/{}?{}", self.room, query.join("&")),
         }
     }
 }
@@ -96,12 +109,19 @@ mod tests {
             ("duel-1", Some("parity-320"))
         );
         assert_eq!(named.url_path(), "/ws/duel-1?scenario=parity-320");
+        let game = RoomPath::parse("/ws/r", Some("scenario=oval&game=race")).expect("both");
+        assert_eq!(
+            (game.game.as_deref(), game.scenario.as_deref()),
+            (Some("race"), Some("oval"))
+        );
+        assert_eq!(game.url_path(), "/ws/r?game=race&scenario=oval");
         for (path, query, error) in [
             ("/wsx", None, RoomPathError::NotAWebSocketPath),
             ("/ws/a/b", None, RoomPathError::BadRoomName),
             ("/ws/", None, RoomPathError::BadRoomName),
             ("/ws/r", Some("other=1"), RoomPathError::BadQuery),
             ("/ws/r", Some("scenario=../x"), RoomPathError::BadQuery),
+            ("/ws/r", Some("game=a&game=b"), RoomPathError::BadQuery),
         ] {
             assert_eq!(RoomPath::parse(path, query), Err(error), "{path} {query:?}");
         }
@@ -120,27 +140,38 @@ mod tests {
         expected: RoomPath,
     }
 
-    /// `/ws` or `/ws/ROOM`, with no query, an empty one, or `scenario=NAME`.
+    /// `/ws` or `/ws/ROOM`, with no query, an empty one, or `game=NAME` and `scenario=NAME` in
+    /// either order.
     fn valid() -> impl Strategy<Value = Valid> {
         (
             prop::option::weighted(0.8, name()),
             prop::option::of(name()),
+            prop::option::of(name()),
+            any::<bool>(),
             any::<bool>(),
         )
-            .prop_map(|(room, scenario, empty_query)| {
+            .prop_map(|(room, game, scenario, empty_query, game_last)| {
                 let path = match &room {
                     Some(room) => format!("{WS_PATH}/{room}"),
                     None => WS_PATH.to_owned(),
                 };
-                let query = match &scenario {
-                    Some(scenario) => Some(format!("scenario={scenario}")),
-                    None => empty_query.then(String::new),
+                let mut pairs: Vec<String> = [("game", &game), ("scenario", &scenario)]
+                    .into_iter()
+                    .filter_map(|(key, value)| Some(format!("{key}={}", value.as_ref()?)))
+                    .collect();
+                if game_last {
+                    pairs.reverse();
+                }
+                let query = match pairs.is_empty() {
+                    true => empty_query.then(String::new),
+                    false => Some(pairs.join("&")),
                 };
                 Valid {
                     path,
                     query,
                     expected: RoomPath {
                         room: room.unwrap_or_else(|| DEFAULT_ROOM.to_owned()),
+                        game,
                         scenario,
                     },
                 }
@@ -160,9 +191,14 @@ mod tests {
         let parsed = RoomPath::parse(&valid.path, valid.query.as_deref());
         prop_assert_eq!(parsed.as_ref(), Ok(&valid.expected), "{:?}", valid);
         let url = valid.expected.url_path();
-        let wanted = match &valid.expected.scenario {
-            Some(scenario) => format!("/ws/{}?scenario={scenario}", valid.expected.room),
-            None => format!("/ws/{}", valid.expected.room),
+        let expected = &valid.expected;
+        let wanted = match (&expected.game, &expected.scenario) {
+            (Some(game), Some(scenario)) => {
+                format!("/ws/{}?game={game}&scenario={scenario}", expected.room)
+            }
+            (Some(game), None) => format!("/ws/{}?game={game}", expected.room),
+            (None, Some(scenario)) => format!("/ws/{}?scenario={scenario}", expected.room),
+            (None, None) => format!("/ws/{}", expected.room),
         };
         prop_assert_eq!(&url, &wanted);
         let (p, q) = split(&url);

@@ -6,7 +6,7 @@
 //!   bash assets/web/build.sh
 //!   cargo test -p tickwire-tests browser -- --ignored --nocapture
 
-use crate::util::{TestServer, test_config};
+use crate::util::{TestServer, setting, test_config};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -270,7 +270,7 @@ async fn the_browser_client_connects_moves_and_draws_the_bots() {
 
     let mut config = test_config();
     config.web_dir = Some(web_dir);
-    let scenario = config.scenario.clone();
+    let arena = config.game.clone();
     let server = TestServer::start_with(config).await;
     let bots = Players::join(&server.room_url(ROOM, None), BOTS).await;
 
@@ -318,8 +318,8 @@ async fn the_browser_client_connects_moves_and_draws_the_bots() {
     // Hold KeyD: the player walks toward +x at `speed` units/s. A fifth of the ideal distance is
     // a sound lower bound (input and snapshot latency, the key's first frame). Spawned too close
     // to the right wall for that, it first walks left (KeyA, the page's -x key).
-    let ideal = f64::from(scenario.player.speed) * HOLD.as_secs_f64();
-    let right_wall = f64::from(scenario.arena.width - scenario.player.radius);
+    let ideal = setting(&arena, &["player", "speed"]) * HOLD.as_secs_f64();
+    let right_wall = setting(&arena, &["arena", "width"]) - setting(&arena, &["player", "radius"]);
     let mut start = ready;
     if right_wall - me_x(&start) < ideal {
         println!(

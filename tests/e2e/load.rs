@@ -8,7 +8,7 @@ use tokio::time::Instant;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
     let mut config = test_config();
-    config.scenario.tick_rate = 60;
+    config.game.tick_rate = 60;
     let server = TestServer::start_with(config).await;
     let summary = run_bots(&BotConfig {
         url: server.url.clone(),

@@ -8,7 +8,7 @@ use crate::util::{
 use serde_json::Value;
 use std::time::Duration;
 use tickwire_bot::{Bot, BotError};
-use tickwire_server::{Scenario, ServerConfig};
+use tickwire_server::{GameConfig, ServerConfig};
 use tickwire_shared::{EntityKind, RejectReason, ServerMessage, Tick, close_code};
 use tokio::time::timeout;
 
@@ -125,13 +125,13 @@ async fn a_join_naming_an_unknown_scenario_is_rejected_and_bad_room_names_get_40
     server.stop().await.expect("clean stop");
 }
 
-/// Server config whose scenario `name` is the default scenario with a fault.
-fn config_with_faulty_scenario(name: &str, fault: impl FnOnce(&mut Scenario)) -> ServerConfig {
+/// Server config whose named config `name` is the default config with a fault.
+fn config_with_faulty_scenario(name: &str, fault: impl FnOnce(&mut GameConfig)) -> ServerConfig {
     let mut config = test_config();
-    let mut faulty = config.scenario.clone();
+    let mut faulty = config.game.clone();
     faulty.name = name.into();
     fault(&mut faulty);
-    config.scenarios.insert(name.into(), faulty);
+    config.configs.insert(name.into(), faulty);
     config
 }
 

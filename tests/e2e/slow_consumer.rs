@@ -1,6 +1,6 @@
 //! A client that never reads: disconnected within a bounded time, and nobody else notices.
 
-use crate::util::{SOON, TestServer, assert_contiguous, join, send_client, test_config};
+use crate::util::{SOON, TestServer, assert_contiguous, join, send_client, set, test_config};
 use futures_util::StreamExt;
 use std::time::Duration;
 use tickwire_bot::Bot;
@@ -16,7 +16,7 @@ const SESSION_ENDS_WITHIN: Duration = Duration::from_secs(3);
 async fn a_client_that_never_reads_is_kicked_and_the_others_get_every_tick() {
     let mut config = test_config();
     // Many moving drones make every snapshot large, so a stalled reader backs up quickly.
-    config.scenario.drones.count = 300;
+    set(&mut config.game, &["drones", "count"], 300);
     // Small kernel buffers make the stalled reader back up within a second. The outbound queue
     // keeps its default, so the observer has the usual slack (8 ticks) against a busy machine.
     config.limits.socket_send_buffer_bytes = 4096;

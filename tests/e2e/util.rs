@@ -4,7 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tickwire_server::{Scenario, ServerConfig, ServerError};
+use tickwire_server::{GameConfig, Games, ServerConfig, ServerError};
 use tickwire_shared::{
     ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, Tick, Welcome, codec,
 };
@@ -30,12 +30,47 @@ pub(crate) struct TestServer {
     task: JoinHandle<Result<(), ServerError>>,
 }
 
-/// The arena with a fixed seed, so runs are repeatable.
+/// The stock server's games (its `main`): the arena first, the default.
+pub(crate) fn games() -> Games {
+    Games::new()
+        .with::<tickwire_arena::Arena>()
+        .with::<tickwire_parity::Parity>()
+        .with::<tickwire_race::Race>()
+}
+
+/// The stock server's games, rooms playing the arena with a fixed seed so runs are repeatable.
 pub(crate) fn test_config() -> ServerConfig {
-    ServerConfig::new(Scenario {
-        seed: Some(42),
-        ..Scenario::arena()
-    })
+    let games = games();
+    let mut arena = games.default_config("arena").expect("the arena's config");
+    set(&mut arena, &["seed"], 42);
+    ServerConfig::new(games, arena)
+}
+
+/// Sets the game setting at `path` (a TOML key path, such as `["drones", "count"]`).
+pub(crate) fn set(config: &mut GameConfig, path: &[&str], value: impl Into<toml::Value>) {
+    let (last, tables) = path.split_last().expect("a key");
+    let mut table = &mut config.settings;
+    for key in tables {
+        table = table
+            .get_mut(*key)
+            .and_then(toml::Value::as_table_mut)
+            .unwrap_or_else(|| panic!("the config has a table {key}"));
+    }
+    table.insert((*last).to_owned(), value.into());
+}
+
+/// The game setting at `path`, as a float.
+pub(crate) fn setting(config: &GameConfig, path: &[&str]) -> f64 {
+    let (last, tables) = path.split_last().expect("a key");
+    let mut table = &config.settings;
+    for key in tables {
+        table = table[*key].as_table().expect("a table");
+    }
+    match &table[*last] {
+        toml::Value::Float(v) => *v,
+        toml::Value::Integer(v) => *v as f64,
+        other => panic!("{path:?} is not a number: {other}"),
+    }
 }
 
 impl TestServer {

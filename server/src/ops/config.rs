@@ -1,20 +1,22 @@
 //! Server settings: `assets/server.toml` documents every field and its default.
 
-use crate::room::scenario::{Scenario, ScenarioError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tickwire_game::{GameConfig, Games};
 use tickwire_shared::join_token::JoinSecret;
 
 /// Everything `run` needs besides the listener.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// The world a room starts with unless its first join names another.
-    pub scenario: Scenario,
-    /// Scenarios a join may name (`/ws/ROOM?scenario=NAME`) for the room it creates.
-    pub scenarios: BTreeMap<String, Scenario>,
+    /// The games this server serves.
+    pub games: Games,
+    /// The config a room starts with unless its first join names a game or a config.
+    pub game: GameConfig,
+    /// Configs a join may name (`/ws/ROOM?scenario=NAME`) for the room it creates.
+    pub configs: BTreeMap<String, GameConfig>,
     /// Browser origins allowed to open a WebSocket (`Origin` header, e.g.
     /// `https://game.example`); an upgrade from any other origin gets 403. Empty: any origin.
     /// Requests without an `Origin` (non-browser clients) are not affected.
@@ -31,11 +33,12 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The default limits with the given scenario, and no named scenarios.
-    pub fn new(scenario: Scenario) -> Self {
+    /// Serves `games`, rooms starting with `game` by default; default limits, no named configs.
+    pub fn new(games: Games, game: GameConfig) -> Self {
         Self {
-            scenario,
-            scenarios: BTreeMap::new(),
+            games,
+            game,
+            configs: BTreeMap::new(),
             allowed_origins: Vec::new(),
             join_secret: None,
             tls: None,
@@ -51,9 +54,10 @@ impl ServerConfig {
 pub struct ConfigFile {
     /// Where to listen. Default: 127.0.0.1:7777.
     pub bind: SocketAddr,
-    /// Scenario file; relative paths are relative to the config file. Default: the built-in arena.
+    /// Game config file rooms start with; relative paths are relative to the config file.
+    /// Default: the default game's own config.
     pub scenario: Option<PathBuf>,
-    /// Folder of scenarios a join may name; relative paths are relative to the config file.
+    /// Folder of game configs a join may name; relative paths are relative to the config file.
     /// Default: none.
     pub scenarios_dir: Option<PathBuf>,
     /// See [`ServerConfig::web_dir`]; relative paths are relative to the config file. Default:
@@ -101,9 +105,9 @@ pub enum ConfigError {
     /// The file is not valid TOML for a config.
     #[error("invalid config: {0}")]
     Parse(#[from] toml::de::Error),
-    /// The scenario it names is invalid.
+    /// A game config it names is invalid, or names a game the server does not have.
     #[error(transparent)]
-    Scenario(#[from] ScenarioError),
+    Game(#[from] tickwire_game::ConfigError),
     /// A limit is out of range.
     #[error("invalid config: {0}")]
     Invalid(String),
@@ -126,13 +130,13 @@ impl ConfigFile {
     }
 }
 
-/// Loads every `NAME.toml` in `dir` as the scenario a join names with `?scenario=NAME`.
-pub fn load_scenarios(dir: &Path) -> Result<BTreeMap<String, Scenario>, ConfigError> {
+/// Loads every `NAME.toml` in `dir` as the game config a join names with `?scenario=NAME`.
+pub fn load_configs(dir: &Path) -> Result<BTreeMap<String, GameConfig>, ConfigError> {
     let read_error = |error| ConfigError::Read {
         path: dir.display().to_string(),
         error,
     };
-    let mut scenarios = BTreeMap::new();
+    let mut configs = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
         if path.extension().is_none_or(|ext| ext != "toml") {
@@ -144,13 +148,13 @@ pub fn load_scenarios(dir: &Path) -> Result<BTreeMap<String, Scenario>, ConfigEr
             .filter(|stem| tickwire_shared::room_path::is_valid_name(stem))
             .ok_or_else(|| {
                 ConfigError::Invalid(format!(
-                    "scenario file {} must be named NAME.toml, NAME 1 to 32 of A-Z a-z 0-9 - _",
+                    "game config file {} must be named NAME.toml, NAME 1 to 32 of A-Z a-z 0-9 - _",
                     path.display()
                 ))
             })?;
-        scenarios.insert(name.to_owned(), Scenario::load(&path)?);
+        configs.insert(name.to_owned(), GameConfig::load(&path)?);
     }
-    Ok(scenarios)
+    Ok(configs)
 }
 
 /// Limits on everything that comes from the network. Defaults are in `assets/server.toml`.

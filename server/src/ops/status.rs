@@ -11,10 +11,11 @@ use tickwire_shared::Tick;
 /// Tick times kept for the p99 (ten seconds at 30 Hz).
 const RECENT_TICKS: usize = 300;
 
-/// A room's name, scenario and latest figures.
+/// A room's name, game, config and latest figures.
 #[derive(Debug)]
 pub(crate) struct RoomStatus {
     room: String,
+    game: String,
     scenario: String,
     figures: Mutex<Figures>,
 }
@@ -33,6 +34,8 @@ struct Figures {
 #[derive(Debug, Serialize, PartialEq)]
 pub(crate) struct RoomSummary {
     pub(crate) room: String,
+    pub(crate) game: String,
+    /// The name of its config.
     pub(crate) scenario: String,
     pub(crate) players: usize,
     pub(crate) spectators: usize,
@@ -54,9 +57,10 @@ pub(crate) struct SeatCounts {
 }
 
 impl RoomStatus {
-    pub(crate) fn new(room: &str, scenario: &str) -> Self {
+    pub(crate) fn new(room: &str, game: &str, scenario: &str) -> Self {
         Self {
             room: room.to_owned(),
+            game: game.to_owned(),
             scenario: scenario.to_owned(),
             figures: Mutex::default(),
         }
@@ -95,6 +99,7 @@ impl RoomStatus {
             .map_or(0.0, |&us| f64::from(us) / 1000.0);
         RoomSummary {
             room: self.room.clone(),
+            game: self.game.clone(),
             scenario: self.scenario.clone(),
             players: figures.players,
             spectators: figures.spectators,

@@ -1,5 +1,5 @@
-//! The room directory: rooms by name, each created on its first join (from the default
-//! scenario or one the join names) and closed by its loop once empty for a while.
+//! The room directory: rooms by name, each created on its first join (with the default game
+//! config, or the game or config the join names) and closed by its loop once empty for a while.
 
 use crate::net::writers::Writers;
 use crate::ops::config::ServerConfig;
@@ -10,10 +10,11 @@ use crate::room::threads::{RoomTask, RoomThreads};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use tickwire_game::GameConfig;
 use tickwire_shared::room_path::RoomPath;
 use tickwire_shared::{Hello, RejectReason};
 use tokio::sync::{mpsc, oneshot};
-use tracing::info;
+use tracing::{info, warn};
 
 /// Commands queued per room.
 const COMMAND_QUEUE: usize = 1024;
@@ -24,7 +25,7 @@ const JOIN_ATTEMPTS: usize = 3;
 /// Every open room.
 #[derive(Debug)]
 pub(crate) struct Rooms {
-    /// The default scenario, the scenarios a join may name, and the limits.
+    /// The games, the default config, the configs a join may name, and the limits.
     config: ServerConfig,
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     threads: RoomThreads,
@@ -37,6 +38,8 @@ pub(crate) struct Rooms {
 struct Entry {
     commands: mpsc::Sender<Command>,
     status: Arc<RoomStatus>,
+    /// The game it plays.
+    game: String,
     /// Tells this room from a later one with the same name.
     generation: u64,
 }
@@ -116,16 +119,19 @@ impl Rooms {
         may_create: bool,
     ) -> Result<mpsc::Sender<Command>, RejectReason> {
         let open = |entries: &HashMap<String, Entry>| {
-            entries
+            let entry = entries
                 .get(&request.room)
-                .filter(|entry| !entry.commands.is_closed())
-                .map(|entry| entry.commands.clone())
+                .filter(|entry| !entry.commands.is_closed())?;
+            Some(match &request.game {
+                Some(game) if *game != entry.game => Err(RejectReason::GameMismatch),
+                _ => Ok(entry.commands.clone()),
+            })
         };
         let max_rooms = self.config.limits.max_rooms;
         {
             let entries = lock(&self.entries);
             if let Some(commands) = open(&entries) {
-                return Ok(commands);
+                return commands;
             }
             if !may_create {
                 return Err(RejectReason::ResumeExpired);
@@ -134,31 +140,29 @@ impl Rooms {
                 return Err(RejectReason::TooManyRooms);
             }
         }
-        let scenario = match &request.scenario {
-            None => self.config.scenario.clone(),
-            Some(name) => self
-                .config
-                .scenarios
-                .get(name)
-                .cloned()
-                .ok_or(RejectReason::UnknownScenario)?,
-        };
+        let config = self.config_for(request)?;
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-        let status = Arc::new(RoomStatus::new(&request.room, &scenario.name));
-        let scenario_name = scenario.name.clone();
+        let status = Arc::new(RoomStatus::new(&request.room, &config.game, &config.name));
+        let (game_name, config_name) = (config.game.clone(), config.name.clone());
         let game = GameLoop::new(
-            scenario,
+            config,
+            &self.config.games,
             self.config.limits.clone(),
             commands_rx,
             self.writers.outbox(),
             Arc::clone(&status),
             self.metrics.room(),
-        );
+        )
+        .map_err(|error| {
+            // Every config was checked when the server started: not seen in practice.
+            warn!(room = %request.room, %error, "the game did not start");
+            RejectReason::UnknownGame
+        })?;
         let generation = {
             let mut entries = lock(&self.entries);
             // Another join may have opened it meanwhile: this world is not needed then.
             if let Some(commands) = open(&entries) {
-                return Ok(commands);
+                return commands;
             }
             if entries.len() >= max_rooms {
                 return Err(RejectReason::TooManyRooms);
@@ -171,12 +175,13 @@ impl Rooms {
                 Entry {
                     commands: commands.clone(),
                     status,
+                    game: game_name.clone(),
                     generation,
                 },
             );
             generation
         };
-        info!(room = %request.room, scenario = %scenario_name, "room created");
+        info!(room = %request.room, game = %game_name, config = %config_name, "room created");
         self.metrics.rooms.increment(1.0);
         let on_end = {
             let entries = Arc::clone(&self.entries);
@@ -199,6 +204,33 @@ impl Rooms {
             on_end,
         });
         Ok(commands)
+    }
+
+    /// The config a new room starts with: the one the join names (`?scenario=`), else the
+    /// default config if it is for the game the join names (`?game=`, or none), else that
+    /// game's own default config.
+    fn config_for(&self, request: &RoomPath) -> Result<GameConfig, RejectReason> {
+        let named = match &request.scenario {
+            Some(name) => Some(
+                self.config
+                    .configs
+                    .get(name)
+                    .ok_or(RejectReason::UnknownScenario)?,
+            ),
+            None => None,
+        };
+        let default = &self.config.game;
+        match (&request.game, named) {
+            (Some(game), Some(named)) if named.game != *game => Err(RejectReason::GameMismatch),
+            (_, Some(named)) => Ok(named.clone()),
+            (None, None) => Ok(default.clone()),
+            (Some(game), None) if *game == default.game => Ok(default.clone()),
+            (Some(game), None) => self
+                .config
+                .games
+                .default_config(game)
+                .map_err(|_| RejectReason::UnknownGame),
+        }
     }
 
     /// The `/metrics` series of every open room.

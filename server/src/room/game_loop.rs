@@ -1,4 +1,4 @@
-//! The fixed-tick game loop. It owns the arena on its own thread and never waits on a socket:
+//! The fixed-tick game loop. It owns a room's game on its own thread and never waits on a socket:
 //! sessions -> [`Command`]s and per-client bounded [`ClientEvent`] queues -> loop -> each tick's
 //! encoded messages, one batch per snapshot writer -> sockets.
 //!
@@ -13,19 +13,17 @@ use crate::ops::config::Limits;
 use crate::ops::metrics::RoomMetrics;
 use crate::ops::status::{RoomStatus, SeatCounts};
 use crate::ops::tick_stats::TickStats;
-use crate::room::arena::Arena;
 use crate::room::replication::Replication;
-use crate::room::scenario::Scenario;
-use crate::room::world::EntityKey;
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tickwire_game::{ConfigError, GameConfig, Games, HostedGame};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::{
-    EntityId, InputFrame, InputMessage, RejectReason, Resume, ResumeToken, SchemaHash, SentAt,
-    ServerMessage, Tick, Welcome, codec,
+    EntityId, InputMessage, RejectReason, Resume, ResumeToken, SchemaHash, SentAt, ServerMessage,
+    Tick, Welcome, codec,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -102,8 +100,8 @@ pub(crate) enum ClientEvent {
 #[derive(Debug)]
 struct Seat {
     name: String,
-    /// `None` for a spectator.
-    player: Option<(EntityKey, EntityId)>,
+    /// Its entity; `None` for a spectator.
+    player: Option<EntityId>,
     /// The last input sequence applied: a resumed session continues from it.
     last_input: u32,
     /// The single-use token of the latest Welcome.
@@ -149,10 +147,10 @@ pub(crate) enum Refused {
 /// One room's fixed-tick loop and everything it owns. The room threads call [`Self::run_due`].
 #[derive(Debug)]
 pub(crate) struct GameLoop {
-    scenario: Scenario,
+    config: GameConfig,
     limits: Limits,
     commands: mpsc::Receiver<Command>,
-    arena: Arena,
+    game: Box<dyn HostedGame>,
     replication: Replication,
     clients: BTreeMap<ClientId, Client>,
     /// Seats whose connection was lost, by resume token, kept until the deadline.
@@ -178,20 +176,24 @@ const FRAME_BUFFER_CAP: usize = 1 << 20;
 const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 impl GameLoop {
+    /// A room playing `config`'s game from `games`; fails only if the game refuses the config
+    /// (servers check every config when they start).
     pub(crate) fn new(
-        scenario: Scenario,
+        config: GameConfig,
+        games: &Games,
         limits: Limits,
         commands: mpsc::Receiver<Command>,
         outbox: Outbox,
         status: Arc<RoomStatus>,
         metrics: RoomMetrics,
-    ) -> Self {
+    ) -> Result<Self, ConfigError> {
         let history = limits.history_ticks.max(1);
         let now = Instant::now();
-        let arena = Arena::new(&scenario, history as u32 + 1);
-        Self {
-            replication: Replication::new(history, Arc::clone(arena.layout())),
-            arena,
+        // Wire ids outlive every baseline that could name them.
+        let game = games.start(&config, history as u32 + 1)?;
+        Ok(Self {
+            replication: Replication::new(history, Arc::clone(game.layout())),
+            game,
             clients: BTreeMap::new(),
             detached: HashMap::new(),
             next_client_id: 1,
@@ -206,9 +208,9 @@ impl GameLoop {
             // A room starts empty: its first client is on its way.
             empty_since: Some(now),
             slow_since: None,
-            scenario,
+            config,
             limits,
-        }
+        })
     }
 
     /// Runs the tick that is due at `now`, if any. Returns when the next one is due, or why
@@ -218,13 +220,13 @@ impl GameLoop {
         if now < self.next_tick {
             return Ok(self.next_tick);
         }
-        let period = self.scenario.tick_period();
+        let period = self.config.tick_period();
         let started = Instant::now();
         self.tick(started, wall_clock_stamp());
         let took = started.elapsed();
         self.stats.record_tick(took);
         self.status
-            .record_tick(self.arena.tick(), self.seat_counts(), took);
+            .record_tick(self.game.tick(), self.seat_counts(), took);
 
         self.next_tick += period;
         let now = Instant::now();
@@ -286,18 +288,27 @@ impl GameLoop {
         }
     }
 
-    /// One tick: step the world, admit joins, apply inputs, record the state, send snapshots
-    /// stamped `sent_at`.
+    /// One tick: the game's rules, joins and leaves, inputs (each through the shared step),
+    /// then the world recorded and snapshots sent stamped `sent_at`.
     fn tick(&mut self, now: Instant, sent_at: SentAt) {
-        self.arena.step();
+        let tick = self.game.step();
+        self.inject_faults(tick);
         self.handle_commands(now);
         self.expire_detached(now);
         self.apply_client_events();
-        let tick = self.arena.tick();
-        let state = self.arena.replicated();
-        self.replication.record(tick, state, sent_at);
+        self.replication.record(tick, self.game.world(), sent_at);
         self.send_snapshots(now);
         self.outbox.flush();
+    }
+
+    /// The config's fault injection, for tests of room isolation.
+    fn inject_faults(&self, tick: Tick) {
+        if self.config.panic_at_tick == Some(tick.0) {
+            panic!("fault injection: the config panics at tick {}", tick.0);
+        }
+        if let Some(delay) = self.config.tick_delay {
+            std::thread::sleep(delay);
+        }
     }
 
     fn handle_commands(&mut self, now: Instant) {

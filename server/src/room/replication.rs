@@ -149,30 +149,32 @@ impl Replication {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glam::IVec2;
-    use tickwire_shared::entity::arena_schema;
-    use tickwire_shared::{
-        ClientWorld, EntityId, EntityKind, EntityState, MovementRules, ServerMessage, WorldState,
-    };
+    use tickwire_shared::component::Component;
+    use tickwire_shared::{ClientWorld, EntityData, EntityId, Schema, ServerMessage};
 
-    fn layout() -> Arc<Layout> {
-        let rules = MovementRules {
-            step_per_tick: 1,
-            min: IVec2::ZERO,
-            max: IVec2::splat(100),
-        };
-        Arc::new(Layout::new(arena_schema(30, &rules).expect("encodes")).expect("valid"))
+    #[derive(Clone, Debug, PartialEq, Component)]
+    struct Dot {
+        #[net(int(min = 0, max = 100))]
+        x: i32,
     }
 
+    fn layout() -> Arc<Layout> {
+        let schema = Schema::new("dots", 1, 30)
+            .component::<Dot>()
+            .kind("dot", &["Dot"]);
+        Arc::new(Layout::new(schema).expect("valid"))
+    }
+
+    /// Dots 0 to n - 1, each at x = its id.
     fn world_with(n: u32) -> World {
-        let mut w = WorldState::new();
+        let layout = layout();
+        let mut world = World::new();
         for id in 0..n {
-            w.insert(
-                EntityId(id),
-                EntityState::new(EntityKind::Prop, IVec2::new(id as i32, 0)),
-            );
+            let mut dot = EntityData::new(&layout, 0).expect("a kind");
+            dot.set_component(&layout, &Dot { x: id as i32 });
+            world.insert(EntityId(id), dot);
         }
-        w.to_world(&layout())
+        world
     }
 
     fn snapshot(replication: &mut Replication, baseline: Option<Tick>, input: u32) -> Snapshot {

@@ -11,13 +11,12 @@ impl GameLoop {
                 match client.events.try_recv() {
                     Ok(ClientEvent::Input(input)) => {
                         // Stale or replayed frames are ignored: each sequence moves the player once.
-                        // (Sessions refuse spectators' inputs before they get here.)
-                        if let Some((player, _)) = client.seat.player
+                        // (Sessions refuse spectators' inputs, and inputs that do not fit the
+                        // game's input schema, before they get here.)
+                        if let Some(player) = client.seat.player
                             && input.sequence > client.seat.last_input
-                            && let Some(frame) =
-                                InputFrame::from_lanes(input.sequence, &input.lanes)
+                            && self.game.input(player, &input.lanes)
                         {
-                            self.arena.apply_input(player, &frame);
                             client.seat.last_input = input.sequence;
                             inputs += 1;
                         }

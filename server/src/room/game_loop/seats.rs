@@ -32,9 +32,15 @@ impl GameLoop {
                 return;
             }
             None => {
+                // A game may seat a player as a spectator (one without players always does).
+                let player = if spectator {
+                    None
+                } else {
+                    self.game.join(&name)
+                };
                 let seat = Seat {
                     name,
-                    player: (!spectator).then(|| self.arena.spawn_player()),
+                    player,
                     last_input: 0,
                     resume_token: ResumeToken(0),
                     address,
@@ -52,14 +58,14 @@ impl GameLoop {
         let seated = Seated {
             client_id,
             spectator: seat.player.is_none(),
-            layout: Arc::clone(self.arena.layout()),
+            layout: Arc::clone(self.game.layout()),
         };
         let welcome = Welcome {
             client_id,
-            player: seat.player.map(|(_, id)| id),
-            tick_rate: self.scenario.tick_rate,
-            schema: (request_schema != Some(self.arena.schema_hash()))
-                .then(|| self.arena.layout().schema().clone()),
+            player: seat.player,
+            tick_rate: self.config.tick_rate,
+            schema: (request_schema != Some(self.game.schema_hash()))
+                .then(|| self.game.layout().schema().clone()),
             resume_token: seat.resume_token,
         };
         let welcome = codec::encode_server(&ServerMessage::Welcome(welcome));
@@ -169,8 +175,8 @@ impl GameLoop {
     }
 
     pub(super) fn despawn(&mut self, seat: Seat) {
-        if let Some((player, _)) = seat.player {
-            self.arena.remove_player(player);
+        if let Some(player) = seat.player {
+            self.game.leave(player);
         }
     }
 

@@ -1,9 +1,69 @@
 use super::*;
 use crate::net::writers::{Delivery, Writers};
 use crate::ops::metrics::Metrics;
-use crate::room::scenario::Scenario;
+use tickwire_game::{Game, GameWorld};
 use tickwire_shared::client_world::Applied;
-use tickwire_shared::{Buttons, ClientWorld, ServerMessage, codec};
+use tickwire_shared::component::{Component, Input};
+use tickwire_shared::{ClientWorld, ServerMessage, SharedStep, codec};
+
+/// The room's test game: each player is a dot on a line that an input moves `step` along.
+#[derive(Debug)]
+struct Walkers;
+
+#[derive(Clone, Debug, PartialEq, Component)]
+struct Dot {
+    #[net(int(min = -1000000, max = 1000000))]
+    x: i32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Input)]
+struct Walk {
+    #[net(int(min = 0, max = 1))]
+    go: u8,
+}
+
+#[derive(Debug)]
+struct WalkStep;
+
+impl SharedStep for WalkStep {
+    type Input = Walk;
+    type State = Dot;
+    /// How far one input moves a dot.
+    type Rules = i32;
+    fn step(step: &i32, dot: &mut Dot, walk: &Walk) {
+        dot.x += step * i32::from(walk.go);
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct WalkConfig {
+    step: i32,
+}
+
+impl Game for Walkers {
+    const NAME: &'static str = "walkers";
+    const DEFAULT_CONFIG: &'static str =
+        "game = \"walkers\"\nname = \"line\"\ntick_rate = 30\nstep = 5\n";
+    type Config = WalkConfig;
+    type Step = WalkStep;
+    fn schema(tick_rate: u16) -> tickwire_shared::Schema {
+        tickwire_shared::Schema::new("walkers", 1, tick_rate)
+            .component::<Dot>()
+            .kind("dot", &["Dot"])
+            .input::<Walk>()
+    }
+    fn rules(config: &WalkConfig, _tick_rate: u16) -> Result<i32, String> {
+        Ok(config.step)
+    }
+    fn create(_config: WalkConfig, _step: &i32, _world: &mut GameWorld) -> Self {
+        Self
+    }
+    fn join(&mut self, world: &mut GameWorld, _name: &str) -> Option<EntityId> {
+        let dot = world.kind("dot")?;
+        Some(world.spawn(dot)?.with(&Dot { x: 0 }).id())
+    }
+    fn tick(&mut self, _world: &mut GameWorld) {}
+}
 
 /// The test plays the snapshot writer: it decodes what the loop hands over, and writes it to
 /// a real socket (whose other end is never read) so the in-flight counts are the real ones.
@@ -41,20 +101,19 @@ impl TestGame {
     }
 
     fn with_limits(limits: Limits) -> Self {
-        let scenario = Scenario {
-            seed: Some(1),
-            ..Scenario::arena()
-        };
+        let config = GameConfig::parse(Walkers::DEFAULT_CONFIG).expect("a config");
         let (writers, mut receivers) = Writers::new(1);
         let (commands, command_rx) = mpsc::channel(8);
         let game = GameLoop::new(
-            scenario,
+            config,
+            &Games::new().with::<Walkers>(),
             limits,
             command_rx,
             writers.outbox(),
-            Arc::new(RoomStatus::new("test", "arena")),
+            Arc::new(RoomStatus::new("test", "walkers", "line")),
             Metrics::new().room(),
-        );
+        )
+        .expect("the game starts");
         Self {
             game,
             commands,
@@ -156,7 +215,7 @@ impl TestGame {
             other => panic!("then a snapshot: {other:?}"),
         };
         let mut world = world;
-        world.set_layout(Arc::clone(self.game.arena.layout()));
+        world.set_layout(Arc::clone(self.game.game.layout()));
         let mut client = TestClient {
             events,
             kick,
@@ -207,8 +266,8 @@ async fn a_client_that_is_behind_is_skipped_and_too_long_behind_kicked() {
     assert_eq!(client.kick.try_recv(), Ok(CloseReason::SLOW_CONSUMER));
     assert!(
         test.game
-            .arena
-            .replicated()
+            .game
+            .world()
             .get(client.welcome.player.expect("a player"))
             .is_none(),
         "player despawned"
@@ -220,51 +279,33 @@ async fn many_inputs_in_one_tick_move_the_player_no_faster_than_the_cap() {
     let mut test = TestGame::new(1000, 64);
     let now = Instant::now();
     let mut client = test.join(now).await;
-    let start = client
-        .world
-        .entity(client.welcome.player.expect("a player"))
-        .expect("own player")
-        .pos;
+    let x = |client: &TestClient| {
+        let me = client.welcome.player.expect("a player");
+        client.world.state().get(me).expect("own player").lanes[0]
+    };
+    let start = x(&client);
     for sequence in 1..=10 {
-        let input = InputFrame {
-            sequence,
-            move_x: 127,
-            move_y: 0,
-            aim: 0,
-            buttons: Buttons::default(),
-        };
         client
             .events
-            .try_send(ClientEvent::Input(input.message()))
+            .try_send(input(sequence))
             .expect("queue has room");
     }
     test.tick(now);
     client.apply(&test.deliver());
-    let moved = client
-        .world
-        .entity(client.welcome.player.expect("a player"))
-        .expect("own player")
-        .pos
-        - start;
     let schema = client.welcome.schema.as_ref().expect("the schema");
-    let rules: tickwire_shared::MovementRules =
-        codec::decode_rules(&schema.rules).expect("the arena's rules");
-    let step = rules.step_per_tick;
-    assert_eq!(moved.x, step * test.game.limits.max_inputs_per_tick as i32);
+    let step: i32 = codec::decode_rules(&schema.rules).expect("the game's rules");
+    assert_eq!(
+        x(&client) - start,
+        step * test.game.limits.max_inputs_per_tick as i32
+    );
     assert_eq!(client.world.last_input(), 2);
 }
 
 fn input(sequence: u32) -> ClientEvent {
-    ClientEvent::Input(
-        InputFrame {
-            sequence,
-            move_x: 127,
-            move_y: 0,
-            aim: 0,
-            buttons: Buttons::default(),
-        }
-        .message(),
-    )
+    ClientEvent::Input(InputMessage {
+        sequence,
+        lanes: vec![1],
+    })
 }
 
 #[tokio::test]
@@ -290,7 +331,7 @@ async fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace
     test.tick(t0);
     test.tick(t0);
     assert!(
-        test.game.arena.replicated().get(player).is_some(),
+        test.game.game.world().get(player).is_some(),
         "the seat is kept"
     );
 
@@ -343,10 +384,7 @@ async fn a_seat_is_despawned_when_the_grace_window_ends() {
         .expect("room");
     test.tick(t0);
     test.tick(t0 + grace);
-    assert!(
-        test.game.arena.replicated().get(player).is_none(),
-        "despawned"
-    );
+    assert!(test.game.game.world().get(player).is_none(), "despawned");
     let resume = Resume {
         token: client.welcome.resume_token,
         last_applied: client.world.tick(),
@@ -373,7 +411,7 @@ impl TestGame {
 
     fn player_exists(&mut self, client: &TestClient) -> bool {
         let player = client.welcome.player.expect("a player");
-        self.game.arena.replicated().get(player).is_some()
+        self.game.game.world().get(player).is_some()
     }
 }
 

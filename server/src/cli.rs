@@ -1,14 +1,18 @@
-//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--admin-bind ADDR:PORT] [--scenario FILE]
-//! [--scenarios-dir DIR] [--web-dir DIR] [--tick-rate HZ] [--log-format text|json]
-//! [--tls-cert PEM --tls-key PEM]`
+//! The server's command line, for the stock `tickwire-server` and for a game's own server
+//! binary alike:
+//!
+//! `tickwire-server [--config FILE] [--bind ADDR:PORT] [--admin-bind ADDR:PORT] [--game NAME]
+//! [--scenario FILE] [--scenarios-dir DIR] [--web-dir DIR] [--tick-rate HZ]
+//! [--log-format text|json] [--tls-cert PEM --tls-key PEM]`
+//! `tickwire-server list-games`
 //! `tickwire-server mint-token --player ID [--room ROOM] [--ttl SECS]`
 
+use crate::{ConfigFile, GameConfig, Games, JoinClaims, JoinSecret, ServerConfig};
 use anyhow::Context;
 use clap::Parser;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tickwire_server::{ConfigFile, JoinClaims, JoinSecret, Scenario, ServerConfig};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -31,10 +35,16 @@ struct Args {
     /// [default: the config's admin_bind, else none].
     #[arg(long)]
     admin_bind: Option<SocketAddr>,
-    /// Scenario a room starts with [default: the built-in arena, assets/scenarios/arena.toml].
+    /// The game rooms play unless a join names another (`/ws/ROOM?game=NAME`), with its own
+    /// default config [default: the first game of `list-games`' binary, the arena for the stock
+    /// server].
+    #[arg(long)]
+    game: Option<String>,
+    /// Game config file rooms start with; it names its game (`game = "NAME"`) [default: the
+    /// default game's own config].
     #[arg(long)]
     scenario: Option<PathBuf>,
-    /// Folder of scenarios a join may name (`/ws/ROOM?scenario=NAME` plays NAME.toml)
+    /// Folder of game configs a join may name (`/ws/ROOM?scenario=NAME` plays NAME.toml)
     /// [default: the config's scenarios_dir, else assets/scenarios if it exists].
     #[arg(long)]
     scenarios_dir: Option<PathBuf>,
@@ -42,7 +52,7 @@ struct Args {
     /// index.html) [default: the config's web_dir, else assets/web if it exists].
     #[arg(long)]
     web_dir: Option<PathBuf>,
-    /// Ticks per second, overriding the scenario's.
+    /// Ticks per second, overriding the default config's.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=240))]
     tick_rate: Option<u16>,
     /// Log lines as text, or as one JSON object per line (for log pipelines and the benchmark).
@@ -58,6 +68,8 @@ struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Print the name of every game this server serves, one per line.
+    ListGames,
     /// Print a signed join token (the secret comes from TICKWIRE_JOIN_SECRET, or --config).
     MintToken {
         /// The player's id (1 to 32 of A-Z a-z 0-9 - _); the server uses it as the name.
@@ -78,7 +90,7 @@ enum Command {
 /// The environment variable that holds the join secret (it overrides the config's).
 const JOIN_SECRET_ENV: &str = "TICKWIRE_JOIN_SECRET";
 
-/// Where the repository keeps its scenarios (the default when running from a checkout).
+/// Where the repository keeps its game configs (the default when running from a checkout).
 const DEFAULT_SCENARIOS_DIR: &str = "assets/scenarios";
 
 /// Where the repository keeps the browser client's page (the default when running from a
@@ -91,18 +103,32 @@ enum LogFormat {
     Json,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Runs the server command line (`std::env::args`) with `games`: what a game's own server
+/// binary calls from its `main`.
+pub fn main(games: Games) -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(Command::MintToken {
-        player,
-        room,
-        ttl,
-        config,
-    }) = args.command
-    {
-        return mint_token(player, room, ttl, config.as_deref());
+    match args.command {
+        Some(Command::ListGames) => {
+            for name in games.names() {
+                println!("{name}");
+            }
+            Ok(())
+        }
+        Some(Command::MintToken {
+            player,
+            room,
+            ttl,
+            config,
+        }) => mint_token(player, room, ttl, config.as_deref()),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?
+            .block_on(serve(args, games)),
     }
+}
+
+async fn serve(args: Args, games: Games) -> anyhow::Result<()> {
     let logs = tracing_subscriber::fmt().with_env_filter(
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     );
@@ -119,19 +145,20 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
     };
-    let mut scenario = match args.scenario.as_ref().or(file.scenario.as_ref()) {
-        Some(path) => Scenario::load(path)?,
-        None => Scenario::arena(),
-    };
+    let mut game = default_config(
+        &games,
+        args.game.as_deref(),
+        args.scenario.or(file.scenario),
+    )?;
     if let Some(hz) = args.tick_rate {
-        scenario.tick_rate = hz;
+        game.tick_rate = hz;
     }
     let scenarios_dir = args
         .scenarios_dir
         .or(file.scenarios_dir)
         .or_else(|| Some(PathBuf::from(DEFAULT_SCENARIOS_DIR)).filter(|dir| dir.is_dir()));
-    let scenarios = match &scenarios_dir {
-        Some(dir) => tickwire_server::load_scenarios(dir)?,
+    let configs = match &scenarios_dir {
+        Some(dir) => crate::load_configs(dir)?,
         None => Default::default(),
     };
     let web_dir = args
@@ -147,12 +174,14 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("join tokens required");
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tickwire_server::tls::server_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
         _ => None,
     };
+    tracing::info!(game = %game.game, config = %game.name, "rooms start with");
     let config = ServerConfig {
-        scenario,
-        scenarios,
+        games,
+        game,
+        configs,
         allowed_origins: file.allowed_origins,
         join_secret,
         tls,
@@ -168,11 +197,36 @@ async fn main() -> anyhow::Result<()> {
             let admin = TcpListener::bind(admin_bind)
                 .await
                 .with_context(|| format!("cannot listen on {admin_bind} (admin)"))?;
-            tickwire_server::run_with_admin(listener, admin, config, shutdown_signal()).await?;
+            crate::run_with_admin(listener, admin, config, shutdown_signal()).await?;
         }
-        None => tickwire_server::run(listener, config, shutdown_signal()).await?,
+        None => crate::run(listener, config, shutdown_signal()).await?,
     }
     Ok(())
+}
+
+/// The config rooms start with: the `--scenario` file (which must be for `--game`, if both are
+/// given), else the game's own default config.
+fn default_config(
+    games: &Games,
+    game: Option<&str>,
+    scenario: Option<PathBuf>,
+) -> anyhow::Result<GameConfig> {
+    let config = match (scenario, game) {
+        (Some(path), _) => GameConfig::load(&path)?,
+        (None, Some(game)) => games.default_config(game)?,
+        (None, None) => {
+            let game = games.default_game().context("this server has no games")?;
+            games.default_config(game)?
+        }
+    };
+    if let Some(game) = game {
+        anyhow::ensure!(
+            config.game == game,
+            "--scenario is a config for {:?}, not for --game {game:?}",
+            config.game
+        );
+    }
+    Ok(config)
 }
 
 /// The join secret from the environment, else from the config file.
@@ -213,7 +267,7 @@ fn mint_token(
         room,
         expires_unix,
     };
-    let token = tickwire_server::join_token::mint(&secret, &claims)
+    let token = crate::join_token::mint(&secret, &claims)
         .context("player and room must be 1 to 32 of A-Z a-z 0-9 - _")?;
     println!("{token}");
     Ok(())

@@ -1,0 +1,421 @@
+//! The arena's rules on the server: players aim and fire (their movement is the shared step),
+//! projectiles fly and hit, drones wander and bounce, the dead respawn and shooters score.
+
+use crate::config::ArenaConfig;
+use crate::step::ArenaStep;
+use glam::{IVec2, Vec2};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::f32::consts::TAU;
+use tickwire_game::{Game, GameWorld};
+use tickwire_shared::entity::{
+    Aim, Body, Health, STEPS_PER_UNIT, Score, arena_schema_without_rules, quantize,
+};
+use tickwire_shared::{EntityId, InputFrame, MovementRules, Schema, Tick};
+
+/// The arena's rules in tick units, derived once from the config.
+#[derive(Debug)]
+struct Rules {
+    size: IVec2,
+    player_radius: f32,
+    player_hp: u8,
+    fire_cooldown: u32,
+    /// Units per tick.
+    projectile_speed: f32,
+    projectile_radius: f32,
+    projectile_damage: u8,
+    projectile_lifetime: u32,
+    drone_speed: f32,
+    drone_radius: f32,
+    drone_hp: u8,
+    drone_turn_every: u32,
+}
+
+/// The kinds' indices in the arena's schema.
+#[derive(Debug)]
+struct Kinds {
+    player: u16,
+    drone: u16,
+    projectile: u16,
+}
+
+/// A drone's motion: its velocity (1/64 units per tick) and when it turns.
+#[derive(Debug)]
+struct Drone {
+    velocity: IVec2,
+    turn_at: Tick,
+}
+
+/// A projectile's flight.
+#[derive(Debug)]
+struct Projectile {
+    velocity: IVec2,
+    /// Who fired it: it never hits its shooter, and a kill scores for them.
+    shooter: EntityId,
+    expires: Tick,
+}
+
+/// One room's arena: what the server knows beyond the replicated world.
+#[derive(Debug)]
+pub struct Arena {
+    rules: Rules,
+    kinds: Kinds,
+    rng: StdRng,
+    /// Players, with when each may fire next.
+    players: BTreeMap<EntityId, Tick>,
+    drones: BTreeMap<EntityId, Drone>,
+    projectiles: BTreeMap<EntityId, Projectile>,
+}
+
+impl Game for Arena {
+    const NAME: &'static str = "arena";
+    const DEFAULT_CONFIG: &'static str = include_str!("../configs/arena.toml");
+    type Config = ArenaConfig;
+    type Step = ArenaStep;
+
+    fn schema(tick_rate: u16) -> Schema {
+        arena_schema_without_rules(tick_rate)
+    }
+
+    fn rules(config: &ArenaConfig, tick_rate: u16) -> Result<MovementRules, String> {
+        config.validate()?;
+        let size = quantize(Vec2::new(config.arena.width, config.arena.height));
+        let r = quantize(Vec2::splat(config.player.radius));
+        Ok(MovementRules {
+            step_per_tick: (config.player.speed * STEPS_PER_UNIT / f32::from(tick_rate)).round()
+                as i32,
+            min: r,
+            max: size - r,
+        })
+    }
+
+    fn create(config: ArenaConfig, _movement: &MovementRules, world: &mut GameWorld) -> Self {
+        let hz = f32::from(world.tick_rate());
+        let rules = Rules {
+            size: quantize(Vec2::new(config.arena.width, config.arena.height)),
+            player_radius: config.player.radius,
+            player_hp: config.player.max_hp,
+            fire_cooldown: world.ticks(config.player.fire_cooldown_ms),
+            projectile_speed: config.projectile.speed / hz,
+            projectile_radius: config.projectile.radius,
+            projectile_damage: config.projectile.damage,
+            projectile_lifetime: world.ticks(config.projectile.lifetime_ms),
+            drone_speed: config.drones.speed / hz,
+            drone_radius: config.drones.radius,
+            drone_hp: config.drones.max_hp,
+            drone_turn_every: world.ticks(config.drones.turn_every_ms),
+        };
+        let kind = |name| world.kind(name).expect("the arena's schema has the kind");
+        let kinds = Kinds {
+            player: kind("player"),
+            drone: kind("drone"),
+            projectile: kind("projectile"),
+        };
+        let rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let mut arena = Self {
+            rules,
+            kinds,
+            rng,
+            players: BTreeMap::new(),
+            drones: BTreeMap::new(),
+            projectiles: BTreeMap::new(),
+        };
+        for _ in 0..config.drones.count {
+            arena.spawn_drone(world);
+        }
+        arena
+    }
+
+    fn join(&mut self, world: &mut GameWorld, _name: &str) -> Option<EntityId> {
+        let pos = self.random_position(self.rules.player_radius);
+        let id = world
+            .spawn(self.kinds.player)?
+            .with(&Body {
+                pos: pos.to_array(),
+            })
+            .with(&Aim { aim: 0 })
+            .with(&Health {
+                hp: self.rules.player_hp,
+            })
+            .with(&Score { score: 0 })
+            .id();
+        self.players.insert(id, world.tick());
+        Some(id)
+    }
+
+    fn leave(&mut self, world: &mut GameWorld, player: EntityId) {
+        self.players.remove(&player);
+        world.despawn(player);
+    }
+
+    /// Aims, and fires if the button is down and the cooldown is over.
+    fn input(&mut self, world: &mut GameWorld, player: EntityId, input: &InputFrame) {
+        let now = world.tick();
+        let (Some(next_shot), Some(body)) =
+            (self.players.get_mut(&player), world.get::<Body>(player))
+        else {
+            return;
+        };
+        world.set(player, &Aim { aim: input.aim });
+        if !input.buttons.fire() || now.wrapping_cmp(*next_shot).is_lt() {
+            return;
+        }
+        *next_shot = Tick(now.0.wrapping_add(self.rules.fire_cooldown));
+        let direction = Vec2::from_angle(f32::from(input.aim) / 65536.0 * TAU);
+        let muzzle =
+            direction * (self.rules.player_radius + self.rules.projectile_radius) * STEPS_PER_UNIT;
+        let pos = IVec2::from_array(body.pos) + muzzle.round().as_ivec2();
+        let velocity = (direction * self.rules.projectile_speed * STEPS_PER_UNIT)
+            .round()
+            .as_ivec2();
+        let Some(spawn) = world.spawn(self.kinds.projectile) else {
+            return;
+        };
+        let id = spawn
+            .with(&Body {
+                pos: pos.to_array(),
+            })
+            .with(&Aim { aim: input.aim })
+            .id();
+        let expires = Tick(now.0.wrapping_add(self.rules.projectile_lifetime));
+        self.projectiles.insert(
+            id,
+            Projectile {
+                velocity,
+                shooter: player,
+                expires,
+            },
+        );
+    }
+
+    fn tick(&mut self, world: &mut GameWorld) {
+        self.move_drones(world);
+        self.move_projectiles(world);
+    }
+}
+
+impl Arena {
+    fn move_drones(&mut self, world: &mut GameWorld) {
+        let now = world.tick();
+        let r = quantize(Vec2::splat(self.rules.drone_radius));
+        let (min, max) = (r, self.rules.size - r);
+        let ids: Vec<EntityId> = self.drones.keys().copied().collect();
+        for id in ids {
+            let turn = self.drones.get(&id).is_some_and(|d| d.turn_at == now);
+            let velocity = turn.then(|| self.random_velocity(self.rules.drone_speed));
+            let Some(drone) = self.drones.get_mut(&id) else {
+                continue;
+            };
+            if let Some(velocity) = velocity {
+                drone.velocity = velocity;
+                drone.turn_at = Tick(now.0.wrapping_add(self.rules.drone_turn_every));
+            }
+            let Some(body) = world.get::<Body>(id) else {
+                continue;
+            };
+            let pos = IVec2::from_array(body.pos);
+            let next = pos + drone.velocity;
+            // Bounce off the walls.
+            for axis in 0..2 {
+                if next[axis] < min[axis] || next[axis] > max[axis] {
+                    drone.velocity[axis] = -drone.velocity[axis];
+                }
+            }
+            let pos = (pos + drone.velocity).clamp(min, max);
+            world.set(
+                id,
+                &Body {
+                    pos: pos.to_array(),
+                },
+            );
+            world.set(
+                id,
+                &Aim {
+                    aim: angle_of(drone.velocity),
+                },
+            );
+        }
+    }
+
+    fn move_projectiles(&mut self, world: &mut GameWorld) {
+        let now = world.tick();
+        let ids: Vec<EntityId> = self.projectiles.keys().copied().collect();
+        for id in ids {
+            let Some(p) = self.projectiles.get(&id) else {
+                continue;
+            };
+            let (velocity, shooter, expired) = (p.velocity, p.shooter, p.expires == now);
+            let Some(pos) = world.update::<Body, _>(id, |body| {
+                body.pos = (IVec2::from_array(body.pos) + velocity).to_array();
+                IVec2::from_array(body.pos)
+            }) else {
+                continue;
+            };
+            let outside = pos.cmplt(IVec2::ZERO).any() || pos.cmpgt(self.rules.size).any();
+            if expired || outside {
+                self.projectiles.remove(&id);
+                world.despawn(id);
+            } else if let Some(target) = self.target_hit_at(world, pos, shooter) {
+                self.projectiles.remove(&id);
+                world.despawn(id);
+                self.damage(world, target, shooter);
+            }
+        }
+    }
+
+    /// The first player or drone (not the shooter) a projectile at `pos` touches.
+    fn target_hit_at(&self, world: &GameWorld, pos: IVec2, shooter: EntityId) -> Option<EntityId> {
+        let players = self
+            .players
+            .keys()
+            .map(|&id| (id, self.rules.player_radius));
+        let drones = self.drones.keys().map(|&id| (id, self.rules.drone_radius));
+        players
+            .chain(drones)
+            .filter(|&(id, _)| id != shooter)
+            .find(|&(id, radius)| {
+                let Some(body) = world.get::<Body>(id) else {
+                    return false;
+                };
+                let reach = (radius + self.rules.projectile_radius) * STEPS_PER_UNIT;
+                (IVec2::from_array(body.pos) - pos)
+                    .as_vec2()
+                    .length_squared()
+                    <= reach * reach
+            })
+            .map(|(id, _)| id)
+    }
+
+    /// A hit: costs hp; a kill respawns a player (full hp, elsewhere) or replaces a drone, and
+    /// scores for the shooter.
+    fn damage(&mut self, world: &mut GameWorld, target: EntityId, shooter: EntityId) {
+        let Some(hp) = world.update::<Health, _>(target, |h| {
+            h.hp = h.hp.saturating_sub(self.rules.projectile_damage);
+            h.hp
+        }) else {
+            return;
+        };
+        if hp > 0 {
+            return;
+        }
+        if self.players.contains_key(&target) {
+            let pos = self.random_position(self.rules.player_radius);
+            world.set(
+                target,
+                &Health {
+                    hp: self.rules.player_hp,
+                },
+            );
+            world.set(
+                target,
+                &Body {
+                    pos: pos.to_array(),
+                },
+            );
+        } else {
+            self.drones.remove(&target);
+            world.despawn(target);
+            self.spawn_drone(world);
+        }
+        if self.players.contains_key(&shooter) {
+            world.update::<Score, _>(shooter, |s| s.score = s.score.saturating_add(1));
+        }
+    }
+
+    fn spawn_drone(&mut self, world: &mut GameWorld) {
+        let pos = self.random_position(self.rules.drone_radius);
+        let velocity = self.random_velocity(self.rules.drone_speed);
+        let Some(spawn) = world.spawn(self.kinds.drone) else {
+            return;
+        };
+        let id = spawn
+            .with(&Body {
+                pos: pos.to_array(),
+            })
+            .with(&Aim {
+                aim: angle_of(velocity),
+            })
+            .with(&Health {
+                hp: self.rules.drone_hp,
+            })
+            .id();
+        let turn_at = Tick(world.tick().0.wrapping_add(self.rules.drone_turn_every));
+        self.drones.insert(id, Drone { velocity, turn_at });
+    }
+
+    fn random_position(&mut self, radius: f32) -> IVec2 {
+        let r = quantize(Vec2::splat(radius));
+        let max = self.rules.size - r;
+        IVec2::new(
+            self.rng.random_range(r.x..=max.x),
+            self.rng.random_range(r.y..=max.y),
+        )
+    }
+
+    fn random_velocity(&mut self, units_per_tick: f32) -> IVec2 {
+        let direction = Vec2::from_angle(self.rng.random_range(0.0..TAU));
+        (direction * units_per_tick * STEPS_PER_UNIT)
+            .round()
+            .as_ivec2()
+    }
+}
+
+/// A direction as a fraction of a full turn (the aim's format).
+fn angle_of(v: IVec2) -> u16 {
+    let turns = v.as_vec2().to_angle() / TAU;
+    (turns.rem_euclid(1.0) * 65536.0) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tickwire_shared::codec;
+    use tickwire_shared::layout::Layout;
+
+    fn arena() -> (Arena, GameWorld) {
+        let mut config: ArenaConfig = toml_config();
+        config.seed = Some(7);
+        let rules = Arena::rules(&config, 30).expect("valid");
+        let schema = Arena::schema(30).rules(codec::encode_rules(&rules).expect("encodes"));
+        let layout = Arc::new(Layout::new(schema).expect("valid"));
+        let mut world = GameWorld::new(layout, 30, 64);
+        (Arena::create(config, &rules, &mut world), world)
+    }
+
+    fn toml_config() -> ArenaConfig {
+        let text = include_str!("../configs/arena.toml");
+        let mut table: toml::Table = toml::from_str(text).expect("toml");
+        for head in ["game", "name", "tick_rate"] {
+            table.remove(head);
+        }
+        table.try_into().expect("an arena config")
+    }
+
+    #[test]
+    fn a_hit_costs_hp_and_a_kill_scores_and_respawns() {
+        let (mut arena, mut world) = arena();
+        let shooter = arena.join(&mut world, "a").expect("a player");
+        let victim = arena.join(&mut world, "b").expect("a player");
+        let before = world.get::<Body>(victim).expect("a body");
+        let (hp, damage) = (arena.rules.player_hp, arena.rules.projectile_damage);
+        let shots = u32::from(hp.div_ceil(damage));
+        for shot in 1..=shots {
+            arena.damage(&mut world, victim, shooter);
+            let health = world
+                .get::<Health>(victim)
+                .expect("players are never despawned");
+            if shot < shots {
+                assert_eq!(health.hp, hp - shot as u8 * damage);
+            } else {
+                assert_eq!(health.hp, hp, "respawned with full hp");
+                assert_ne!(world.get::<Body>(victim), Some(before.clone()), "elsewhere");
+            }
+        }
+        assert_eq!(world.get::<Score>(shooter), Some(Score { score: 1 }));
+    }
+}

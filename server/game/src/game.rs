@@ -1,0 +1,73 @@
+//! The [`Game`] trait: the server side of a game, driven by a Tickwire room.
+
+use crate::game_world::GameWorld;
+use serde::de::DeserializeOwned;
+use tickwire_shared::{EntityId, Schema, SharedStep};
+
+/// A game Tickwire serves. One value of it owns the rules of one room; the room owns the
+/// [`GameWorld`] (what clients see) and calls these hooks from its own thread, in this order
+/// each tick:
+///
+/// 1. [`Game::tick`]: the rules beyond the shared step (spawns, hits, removals, scores);
+/// 2. [`Game::join`] for each new player, [`Game::leave`] for each player gone;
+/// 3. for each input a player sent, in order: the shared step ([`Game::Step`]) on the player's
+///    entity, then [`Game::input`];
+/// 4. the world is replicated to every client.
+///
+/// No hook is given a clock or a socket: a game is deterministic given its inputs (and its own
+/// seeded randomness), and every hook is unit-testable with a bare [`GameWorld`].
+pub trait Game: Sized + Send + 'static {
+    /// The name clients and configs know it by (`--game NAME`, `/ws/ROOM?game=NAME`, a config
+    /// file's `game = "NAME"`). Equal to its schema's game name.
+    const NAME: &'static str;
+    /// Its config file, as TOML (see [`crate::GameConfig`]): the config rooms of this game start
+    /// with unless a join names another.
+    const DEFAULT_CONFIG: &'static str;
+    /// Its settings: everything in a config file besides `game`, `name` and `tick_rate`.
+    /// `#[serde(deny_unknown_fields)]` is advised, so a typo is an error at start.
+    type Config: DeserializeOwned + Send;
+    /// The step that moves a player by one input, shared with client prediction.
+    /// [`tickwire_shared::NoStep`] for a game whose clients only watch.
+    type Step: SharedStep;
+
+    /// Its schema without rules (the room adds the encoded [`Game::rules`]). The tick rate is
+    /// the config's.
+    fn schema(tick_rate: u16) -> Schema;
+
+    /// The rules the shared step needs under `config`, or why the config is invalid: called
+    /// for every config when the server starts, so a bad one stops it there.
+    fn rules(
+        config: &Self::Config,
+        tick_rate: u16,
+    ) -> Result<<Self::Step as SharedStep>::Rules, String>;
+
+    /// A new room's game, with its initial entities spawned into `world`.
+    fn create(
+        config: Self::Config,
+        rules: &<Self::Step as SharedStep>::Rules,
+        world: &mut GameWorld,
+    ) -> Self;
+
+    /// A player asks to play: spawn its entity and return it, or `None` to seat it as a
+    /// spectator (a game without players always does; the Welcome then names no player).
+    fn join(&mut self, world: &mut GameWorld, name: &str) -> Option<EntityId>;
+
+    /// A player left for good (its resume window is over): by default its entity is despawned.
+    fn leave(&mut self, world: &mut GameWorld, player: EntityId) {
+        world.despawn(player);
+    }
+
+    /// One input of `player`, after the shared step moved its entity: what else the input
+    /// does (fire, use). Nothing by default.
+    fn input(
+        &mut self,
+        world: &mut GameWorld,
+        player: EntityId,
+        input: &<Self::Step as SharedStep>::Input,
+    ) {
+        let _ = (world, player, input);
+    }
+
+    /// The rules of one tick beyond the shared step. The world's tick has already advanced.
+    fn tick(&mut self, world: &mut GameWorld);
+}

@@ -1,0 +1,19 @@
+//! Tickwire's game API, server side: what a game implements to be served ([`Game`]), the world
+//! its hooks change ([`GameWorld`]), its config files ([`GameConfig`]) and the registry a server
+//! binary is built from ([`Games`]). No I/O and no clock: a room drives it.
+//!
+//! The client side of a game (its components, input and shared step) is plain data in
+//! `tickwire-shared`, so server, bots and frontends share it. docs/GAME_API.md builds a game
+//! step by step.
+#![warn(missing_docs)]
+
+mod config;
+mod game;
+mod game_world;
+mod registry;
+mod wire_ids;
+
+pub use config::{ConfigError, GameConfig};
+pub use game::Game;
+pub use game_world::{GameWorld, Spawn};
+pub use registry::{Games, HostedGame};
