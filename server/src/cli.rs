@@ -158,7 +158,19 @@ async fn serve(args: Args, games: Games) -> anyhow::Result<()> {
         .or(file.scenarios_dir)
         .or_else(|| Some(PathBuf::from(DEFAULT_SCENARIOS_DIR)).filter(|dir| dir.is_dir()));
     let configs = match &scenarios_dir {
-        Some(dir) => crate::load_configs(dir)?,
+        Some(dir) => {
+            let mut configs = crate::load_configs(dir)?;
+            // A folder may hold configs of games this binary does not serve (the repository's
+            // holds the example games'): those are left out, and a join naming one is refused.
+            configs.retain(|name, config| {
+                let served = games.contains(&config.game);
+                if !served {
+                    tracing::warn!(config = %name, game = %config.game, "config for a game this server does not serve; left out");
+                }
+                served
+            });
+            configs
+        }
         None => Default::default(),
     };
     let web_dir = args
