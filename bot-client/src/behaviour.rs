@@ -1,24 +1,22 @@
-//! What a bot does each tick: in the arena, its behaviours; in any other game, a random walk
-//! through the input its schema declares.
+//! What a bot does each tick: the room's game's own behaviour when the bots know the game
+//! (`crate::games`), otherwise a random walk through the input its schema declares.
 
-use glam::Vec2;
 use rand::Rng;
-use std::f32::consts::TAU;
-use tickwire_shared::entity::dequantize;
-use tickwire_shared::{Buttons, ClientSession, ClientWorld, Controls, EntityId, EntityKind};
+use tickwire_shared::bot_behaviour::BotBehaviour;
+use tickwire_shared::{ClientSession, EntityId};
 
-/// How a bot plays. In a game other than the arena, every behaviour but `idle` sends inputs
-/// drawn from the game's input schema (a random walk inside each field's range).
+/// How a bot plays. In a game whose behaviours the bots do not know, every behaviour but `idle`
+/// sends inputs drawn from the game's input schema (a random walk inside each field's range).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Behaviour {
     /// Sends no input: a spectator that only receives and verifies snapshots.
     Idle,
-    /// Walks in a random direction, turning now and then.
+    /// The arena: walks in a random direction, turning now and then.
     Wander,
-    /// Walks toward the nearest other player (or drone) and aims at it.
+    /// The arena: walks toward the nearest other player (or drone) and aims at it.
     Chase,
-    /// Chases and fires at its target.
+    /// The arena: chases and fires at its target.
     #[default]
     Fire,
     /// A random walk through the game's input schema, in any game (the arena too): what every
@@ -26,92 +24,74 @@ pub enum Behaviour {
     Walk,
 }
 
-/// A behaviour with its memory (the wander heading, the walk's current input).
-#[derive(Debug)]
-pub(crate) struct Brain {
-    behaviour: Behaviour,
-    heading: f32,
-    ticks_to_turn: u32,
-    walk: Option<InputWalk>,
+impl Behaviour {
+    /// Its name on the command line, which is also the name a game's behaviour goes by.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Wander => "wander",
+            Self::Chase => "chase",
+            Self::Fire => "fire",
+            Self::Walk => "walk",
+        }
+    }
 }
 
-/// One tick's input: the arena's controls, or any game's input lanes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
-    Controls(Controls),
-    Lanes(Vec<i32>),
+/// A bot's way of playing, picked once the Welcome has named the game.
+pub(crate) struct Brain {
+    behaviour: Behaviour,
+    playing: Option<Playing>,
+}
+
+enum Playing {
+    /// The game's own behaviour.
+    Game(Box<dyn BotBehaviour>),
+    Walk(InputWalk),
+}
+
+impl std::fmt::Debug for Brain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Brain")
+            .field("behaviour", &self.behaviour)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Brain {
     pub(crate) fn new(behaviour: Behaviour) -> Self {
         Self {
             behaviour,
-            heading: 0.0,
-            ticks_to_turn: 0,
-            walk: None,
+            playing: None,
         }
     }
 
-    /// The input for this tick, or `None` for a bot that sends none.
+    /// The input lanes for this tick, or `None` for a bot that sends none.
     pub(crate) fn decide(
         &mut self,
         session: &ClientSession,
         me: EntityId,
         rng: &mut impl Rng,
-    ) -> Option<Decision> {
+    ) -> Option<Vec<i32>> {
         if self.behaviour == Behaviour::Idle {
             return None;
         }
-        if self.behaviour == Behaviour::Walk || session.movement().is_none() {
-            let walk = match &mut self.walk {
-                Some(walk) => walk,
-                None => self.walk.insert(InputWalk::new(
-                    session.world().layout()?.input_ranges(),
-                    rng,
-                )),
-            };
-            return Some(Decision::Lanes(walk.step(rng).to_vec()));
-        }
-        self.arena(session.world(), me, rng).map(Decision::Controls)
-    }
-
-    fn arena(&mut self, world: &ClientWorld, me: EntityId, rng: &mut impl Rng) -> Option<Controls> {
-        let my_pos = dequantize(world.entity(me)?.pos);
-        match self.behaviour {
-            Behaviour::Idle | Behaviour::Walk => None,
-            Behaviour::Wander => {
-                if self.ticks_to_turn == 0 {
-                    self.heading = rng.random_range(0.0..TAU);
-                    self.ticks_to_turn = rng.random_range(15..90);
-                }
-                self.ticks_to_turn -= 1;
-                Some(toward(Vec2::from_angle(self.heading), Buttons::default()))
+        let playing = match &mut self.playing {
+            Some(playing) => playing,
+            None => {
+                let layout = session.world().layout()?;
+                let game = &layout.schema().game;
+                let own = crate::games::behaviour(game, self.behaviour.name(), rng.random());
+                self.playing.insert(match own {
+                    Some(behaviour) => Playing::Game(behaviour),
+                    None => Playing::Walk(InputWalk::new(layout.input_ranges(), rng)),
+                })
             }
-            Behaviour::Chase | Behaviour::Fire => {
-                let target = nearest_target(world, me, my_pos);
-                let direction = target.map_or(Vec2::X, |t| (t - my_pos).normalize_or(Vec2::X));
-                let fire = self.behaviour == Behaviour::Fire && target.is_some();
-                Some(toward(
-                    direction,
-                    Buttons(if fire { Buttons::FIRE } else { 0 }),
-                ))
-            }
+        };
+        match playing {
+            Playing::Game(behaviour) => behaviour.input(session, me),
+            Playing::Walk(walk) => Some(walk.step(rng).to_vec()),
         }
     }
-}
-
-fn nearest_target(world: &ClientWorld, me: EntityId, from: Vec2) -> Option<Vec2> {
-    let candidates = |kind| {
-        world
-            .entities()
-            .filter(move |(id, s)| *id != me && s.kind == kind)
-            .map(|(_, s)| dequantize(s.pos))
-            .min_by(|a, b| {
-                a.distance_squared(from)
-                    .total_cmp(&b.distance_squared(from))
-            })
-    };
-    candidates(EntityKind::Player).or_else(|| candidates(EntityKind::Drone))
 }
 
 /// A random walk through a game's input: each tick every lane moves by up to a sixteenth of its
@@ -140,17 +120,6 @@ impl InputWalk {
             *lane = next.clamp(i64::from(min), i64::from(max)) as i32;
         }
         &self.lanes
-    }
-}
-
-fn toward(direction: Vec2, buttons: Buttons) -> Controls {
-    let v = (direction * 127.0).round();
-    let turns = direction.to_angle() / TAU;
-    Controls {
-        move_x: v.x.clamp(-127.0, 127.0) as i8,
-        move_y: v.y.clamp(-127.0, 127.0) as i8,
-        aim: (turns.rem_euclid(1.0) * 65536.0) as u16,
-        buttons,
     }
 }
 

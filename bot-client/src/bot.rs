@@ -6,8 +6,9 @@
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
+use tickwire_shared::component::Input;
 use tickwire_shared::{
-    ClientConfig, ClientError, ClientEvent, ClientSession, ClientWorld, Controls, EntityId, Hello,
+    ClientConfig, ClientError, ClientEvent, ClientSession, ClientWorld, EntityId, Hello,
     PROTOCOL_VERSION, RejectReason, Tick, Welcome, codec,
 };
 use tokio::net::TcpStream;
@@ -229,7 +230,8 @@ impl Bot {
         tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<Self, BotError> {
         let name = hello.name.clone();
-        let mut session = ClientSession::new(hello, ClientConfig::default())?;
+        let session = ClientSession::new(hello, ClientConfig::default())?;
+        let mut session = crate::games::predicting(session);
         let mut ws = open(url, tls.clone()).await?;
         let epoch = Instant::now();
         let welcome = await_welcome(&mut ws, &mut session, epoch).await?;
@@ -373,34 +375,36 @@ impl Bot {
         }
     }
 
-    /// Sends one input frame with the next sequence number now (predicted once a snapshot has
-    /// shown the player); returns the sequence.
-    pub async fn send_input(&mut self, controls: Controls) -> Result<u32, BotError> {
+    /// Sends one input with the next sequence number now (predicted when the bots know the
+    /// game's step, once a snapshot has shown the player); returns the sequence.
+    pub async fn send_input(&mut self, input: &impl Input) -> Result<u32, BotError> {
+        let mut lanes = Vec::new();
+        input.write(&mut lanes);
         let sequence = self
             .session
-            .send_input(controls, self.now())
+            .send_lanes(lanes, self.now())
             .ok_or(BotError::Protocol("a spectator has no player to move"))?;
         self.flush().await?;
         Ok(sequence)
     }
 
-    /// Once per frame, like a game frontend: sends the input frames due (one per server tick,
-    /// predicted) with `controls`, or none for `None`; pings when due; moves the render clock.
-    pub async fn update(&mut self, controls: Option<Controls>) -> Result<(), BotError> {
-        let now = self.now();
-        match controls {
-            Some(controls) => self.session.update(now, controls),
-            None => self.session.advance(now),
-        }
-        self.record_session_stats();
-        self.flush().await
+    /// Once per frame, like a game frontend: sends the inputs due (one per server tick,
+    /// predicted when the bots know the game's step) with `input`; pings when due; moves the
+    /// render clock.
+    pub async fn update(&mut self, input: &impl Input) -> Result<(), BotError> {
+        let mut lanes = Vec::new();
+        input.write(&mut lanes);
+        self.update_lanes(Some(&lanes)).await
     }
 
-    /// [`Bot::update`] for any game: the input frames due carry the game's input `lanes`
-    /// (unpredicted).
-    pub async fn update_lanes(&mut self, lanes: &[i32]) -> Result<(), BotError> {
+    /// [`Bot::update`] with the game's input `lanes`, or no input for `None` (pings and the
+    /// render clock only).
+    pub async fn update_lanes(&mut self, lanes: Option<&[i32]>) -> Result<(), BotError> {
         let now = self.now();
-        self.session.update_lanes(now, lanes);
+        match lanes {
+            Some(lanes) => self.session.update_lanes(now, lanes),
+            None => self.session.advance(now),
+        }
         self.record_session_stats();
         self.flush().await
     }

@@ -17,6 +17,7 @@ mod bench_client;
 mod bench_figures;
 mod bot;
 mod chaos;
+mod games;
 mod link_conditioner;
 mod progress;
 mod server_process;
@@ -35,7 +36,7 @@ pub use server_process::{ServerProcessError, locate_server_binary};
 pub use soak::{MAX_OVERRUN_PCT, MAX_RSS_GROWTH_PCT, SoakConfig, SoakFigures, run_soak};
 pub use summary::Summary;
 
-use behaviour::{Brain, Decision};
+use behaviour::Brain;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::sync::Arc;
@@ -171,12 +172,8 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
         let step: Result<bool, BotError> = tokio::select! {
             () = tokio::time::sleep_until(deadline) => Ok(true),
             _ = frames.tick() => {
-                let decision = bot.player().and_then(|me| brain.decide(bot.session(), me, &mut rng));
-                let sent = match decision {
-                    Some(Decision::Lanes(lanes)) => bot.update_lanes(&lanes).await,
-                    Some(Decision::Controls(controls)) => bot.update(Some(controls)).await,
-                    None => bot.update(None).await,
-                };
+                let lanes = bot.player().and_then(|me| brain.decide(bot.session(), me, &mut rng));
+                let sent = bot.update_lanes(lanes.as_deref()).await;
                 sent.map(|()| false)
             }
             // Only the read is raced: it is cancel-safe. Handling (apply, ack, reconcile) runs to

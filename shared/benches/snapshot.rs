@@ -1,5 +1,5 @@
 //! Snapshot encode and decode on the benchmark world "parity-320" (`parity/mod.rs`, see
-//! BENCHMARKS.md), in the arena's schema as the server serves it. Decoding a frame leaves the
+//! BENCHMARKS.md), in the parity game's schema as the server serves it. Decoding a frame leaves the
 //! delta packed; applying unpacks it by the schema.
 //!
 //! Run: `cargo bench -p tickwire-shared --bench snapshot`. Criterion's output is the figure;
@@ -12,12 +12,9 @@ use parity::{ENTITIES, Parity};
 use std::hint::black_box;
 use std::sync::Arc;
 use tickwire_shared::codec::{self, SharedSnapshot};
-use tickwire_shared::entity::arena_schema;
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::PackedDelta;
-use tickwire_shared::{
-    Applied, ClientWorld, Delta, MovementRules, SentAt, ServerMessage, Snapshot, Tick, World,
-};
+use tickwire_shared::{Applied, ClientWorld, Delta, SentAt, ServerMessage, Snapshot, Tick, World};
 
 /// The tick of the benchmarked patch: three minutes in at 30 Hz, so ticks take their usual
 /// three varint bytes on the wire.
@@ -47,17 +44,10 @@ impl Fixture {
         for _ in 0..7 {
             parity.step();
         }
-        // The arena's schema, which the server serves parity-320 with (rules do not matter here).
-        let rules = MovementRules {
-            step_per_tick: 427,
-            min: glam::IVec2::ZERO,
-            max: glam::IVec2::splat(64_000),
-        };
-        let layout =
-            Arc::new(Layout::new(arena_schema(30, &rules).expect("encodes")).expect("valid"));
-        let before = parity.world.to_world(&layout);
+        let layout = Arc::new(parity::layout());
+        let before = parity.world.clone();
         parity.step();
-        let after = parity.world.to_world(&layout);
+        let after = parity.world.clone();
         let pack = |delta: &Delta| PackedDelta::pack(delta, &layout).expect("a diff packs");
         let patch_delta = before.diff(&after, &layout);
         let full_delta = World::new().diff(&after, &layout);

@@ -4,19 +4,21 @@
 //!
 //! Inside: the handshake, snapshots applied to a [`ClientWorld`] with every checksum verified
 //! (a mismatch asks for a full snapshot), acks, ping/pong, one input frame per server tick with
-//! the local player predicted at once ([`Prediction`]), and the other entities drawn between
-//! snapshots ([`Interpolation`]). docs/EMBEDDING.md shows a complete frontend loop.
+//! the local player predicted at once by the game's shared step when the frontend has it
+//! compiled in ([`ClientSession::predicting`], [`Prediction`]), and the other entities drawn
+//! between snapshots ([`Interpolation`]). docs/EMBEDDING.md shows a complete frontend loop.
 
 use crate::client_world::Applied;
 use crate::codec::{self, DecodeError, EncodeError};
-use crate::entity::STEPS_PER_UNIT;
+use crate::component::Input;
 use crate::interpolation::{DrawnEntity, Interpolation};
 use crate::layout::Layout;
-use crate::prediction::Prediction;
+use crate::prediction::{Prediction, Predictor};
 use crate::schema::{Schema, SchemaError};
+use crate::shared_step::SharedStep;
 use crate::{
-    ClientMessage, ClientWorld, Controls, EntityId, Hello, InputFrame, InputMessage, MovementRules,
-    RejectReason, RenderedEntity, Resume, ServerMessage, Tick, Welcome,
+    ClientMessage, ClientWorld, EntityId, Hello, InputMessage, RejectReason, Resume, ServerMessage,
+    Tick, Welcome,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -34,7 +36,8 @@ pub struct ClientConfig {
     pub smoothing_frames: u32,
     /// A correction of the local player longer than this, or a remote entity moving faster
     /// than this per tick, is a jump (a respawn): shown at once, not smoothed or interpolated.
-    /// In world units. Default: 32.0 (the arena's projectiles move 20 per tick, players 6.7).
+    /// In world units (a fixed-point field's value, or an integer field's). Default: 32.0 (the
+    /// arena's projectiles move 20 per tick, players 6.7).
     pub snap_distance: f32,
     /// How far behind the newest snapshot remote entities are drawn, in snapshot intervals:
     /// it absorbs that much jitter without a stall. Default: 3.0 (100 ms at 30 Hz).
@@ -104,7 +107,8 @@ pub struct ClientStats {
     pub snapshots: u64,
     /// Snapshots that did not match (each asked for a full snapshot).
     pub desyncs: u64,
-    /// Times the server's position of the local player differed from the prediction.
+    /// Times the server's state of the local player differed from the prediction (beyond the
+    /// fields' tolerances).
     pub corrections: u64,
     /// Of those, jumps longer than [`ClientConfig::snap_distance`], shown at once.
     pub correction_snaps: u64,
@@ -124,17 +128,6 @@ pub struct ClientStats {
     pub inputs_sent: u64,
 }
 
-/// What to draw this frame.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RenderState {
-    /// The newest snapshot's tick applied.
-    pub tick: Option<Tick>,
-    /// The local player: predicted position, local aim, replicated hp and score.
-    pub me: Option<RenderedEntity>,
-    /// Every other entity, interpolated.
-    pub others: Vec<RenderedEntity>,
-}
-
 /// One client's session with a Tickwire server: see the module docs.
 #[derive(Debug)]
 pub struct ClientSession {
@@ -145,17 +138,15 @@ pub struct ClientSession {
     world: ClientWorld,
     /// The schema this client was built with, if any (its hash went in the Hello).
     own_layout: Option<Arc<Layout>>,
-    /// The arena's movement rules from the room's schema, when the room plays the arena: what
-    /// the local player is predicted with. (Prediction generic over any game's shared step
-    /// replaces this.)
-    movement: Option<MovementRules>,
+    /// The shared steps compiled into this client: the first that fits the room's game (its
+    /// state component and input declared exactly so) predicts the local player.
+    predictors: Vec<fn(&Layout) -> Option<Predictor>>,
     prediction: Prediction,
     interpolation: Option<Interpolation>,
     outgoing: VecDeque<Vec<u8>>,
     next_sequence: u32,
     /// Input frames not yet queued to send: after a resume, the ones to replay.
     unsent_inputs: VecDeque<InputMessage>,
-    controls: Controls,
     /// When the next input frame is due, and when the latest one was sent.
     next_input_at: Option<Duration>,
     last_input_at: Duration,
@@ -190,12 +181,22 @@ impl ClientSession {
             .map_err(|_| ClientError::Protocol("the Hello does not encode"))
     }
 
+    /// Predicts the local player with the game's shared step `S` (its rules come from the
+    /// room's schema): each input moves it at once, and snapshots correct it. Without this,
+    /// the local player is drawn like every other entity. A room that declares `S`'s state or
+    /// input otherwise (another version of the game) is not predicted. A client that may join
+    /// rooms of several games (a bot) names each game's step: the first that fits is used.
+    #[must_use]
+    pub fn predicting<S: SharedStep>(mut self) -> Self {
+        self.predictors.push(Predictor::new::<S>);
+        self
+    }
+
     fn open(
         hello: Hello,
         config: ClientConfig,
         own_layout: Option<Arc<Layout>>,
     ) -> Result<Self, EncodeError> {
-        let snap_distance = config.snap_distance * STEPS_PER_UNIT;
         let mut session = Self {
             config,
             hello: hello.clone(),
@@ -203,13 +204,12 @@ impl ClientSession {
             awaiting_welcome: true,
             world: ClientWorld::new(),
             own_layout,
-            movement: None,
-            prediction: Prediction::new(config.smoothing_frames, snap_distance),
+            predictors: Vec::new(),
+            prediction: Prediction::new(config.smoothing_frames, config.snap_distance),
             interpolation: None,
             outgoing: VecDeque::new(),
             next_sequence: 1,
             unsent_inputs: VecDeque::new(),
-            controls: Controls::default(),
             next_input_at: None,
             last_input_at: Duration::ZERO,
             next_ping_at: None,
@@ -273,12 +273,13 @@ impl ClientSession {
                 .clone()
                 .ok_or(ClientError::Protocol("a Welcome without the schema"))?,
         };
-        self.movement = (layout.schema().game == "arena")
-            .then(|| codec::decode_rules(&layout.schema().rules).ok())
-            .flatten();
+        let resumed = self.welcome.is_some();
+        if !resumed {
+            let predictor = self.predictors.iter().find_map(|new| new(&layout));
+            self.prediction.set_predictor(predictor);
+        }
         self.world.set_layout(layout);
         self.awaiting_welcome = false;
-        let resumed = self.welcome.is_some();
         self.interpolation.get_or_insert_with(|| {
             Interpolation::new(
                 tick_period(&welcome),
@@ -291,53 +292,39 @@ impl ClientSession {
         if resumed {
             // Inputs the old connection may have lost go out again, ahead of new ones and a few
             // per frame (see `send_input`); the server ignores any it has already applied.
-            self.unsent_inputs = self
-                .prediction
-                .unconfirmed()
-                .map(InputFrame::message)
-                .collect();
+            self.unsent_inputs = self.prediction.unconfirmed().cloned().collect();
         }
         Ok(ClientEvent::Welcomed)
     }
 
     fn on_snapshot_applied(&mut self, tick: Tick, now: Duration) {
-        if let (Some(me), Some(movement)) = (self.player(), &self.movement)
-            && let Some(state) = self.world.entity(me)
-        {
-            self.prediction
-                .reconcile(movement, state.pos, self.world.last_input());
-        }
+        let server = self.player().and_then(|me| self.predicted_lanes(me));
+        self.prediction
+            .reconcile(server.as_deref(), self.world.last_input());
         if let Some(interpolation) = &mut self.interpolation {
             interpolation.push(tick, self.world.state(), now);
         }
     }
 
-    /// Once per rendered frame: sends the input frames due by `now` (one per server tick, each
-    /// carrying `controls` and predicted at once), then [`ClientSession::advance`]s. Input
-    /// starts once a snapshot has shown the local player.
-    pub fn update(&mut self, now: Duration, controls: Controls) {
-        self.controls = controls;
-        self.send_due_inputs(now, |session, due| {
-            session.send_input(controls, due);
-        });
+    /// The lanes of the predicted component of entity `id` as the world holds it.
+    fn predicted_lanes(&self, id: EntityId) -> Option<Vec<i32>> {
+        let component = self.prediction.predictor()?.component();
+        let layout = self.world.layout()?;
+        let entity = self.world.state().get(id)?;
+        let (first, _) = layout.component_offsets(entity.kind, component)?;
+        let lanes = layout.components()[component].lanes as usize;
+        entity.lanes.get(first..first + lanes).map(<[i32]>::to_vec)
     }
 
-    /// [`ClientSession::update`] for any game: the input frames due by `now` carry `lanes`, the
-    /// game's input lanes in its schema's order (see [`crate::layout::Layout::input_ranges`]).
-    /// Not predicted (prediction for any game's shared step is yet to come).
+    /// Once per rendered frame: sends the input frames due by `now` (one per server tick), each
+    /// carrying `lanes`, the game's input in its schema's order (an `Input`'s `write`; see also
+    /// [`crate::layout::Layout::input_ranges`]) and predicted at once when the session is
+    /// [`ClientSession::predicting`]; then [`ClientSession::advance`]s. Input starts once a
+    /// snapshot has shown the local player.
     pub fn update_lanes(&mut self, now: Duration, lanes: &[i32]) {
-        self.send_due_inputs(now, |session, due| {
-            session.send_lanes(lanes.to_vec(), due);
-        });
-    }
-
-    /// Sends, through `send`, one input per server tick due by `now` once a snapshot has shown
-    /// the local player, then [`ClientSession::advance`]s.
-    fn send_due_inputs(&mut self, now: Duration, mut send: impl FnMut(&mut Self, Duration)) {
         let shown = self
             .player()
             .is_some_and(|me| self.world.state().get(me).is_some());
-        let predicted = self.movement.is_none() || self.prediction.position().is_some();
         // While the server confirms nothing (a dead link), stop piling up inputs to replay.
         let unconfirmed = self
             .next_sequence
@@ -345,13 +332,12 @@ impl ClientSession {
             .saturating_sub(self.world.last_input()) as usize;
         if let Some(tick) = self.tick_if_welcomed()
             && shown
-            && predicted
             && unconfirmed < self.config.max_unconfirmed_inputs
         {
             let mut due = *self.next_input_at.get_or_insert(now);
             let mut sent = 0;
             while due <= now && sent < self.config.max_catch_up_frames {
-                send(self, due);
+                self.send_lanes(lanes.to_vec(), due);
                 due += tick;
                 sent += 1;
             }
@@ -360,7 +346,14 @@ impl ClientSession {
         self.advance(now);
     }
 
-    /// Everything [`ClientSession::update`] does but input (for spectators, or a player who
+    /// [`ClientSession::update_lanes`] with a typed input.
+    pub fn update<I: Input>(&mut self, now: Duration, input: &I) {
+        let mut lanes = Vec::new();
+        input.write(&mut lanes);
+        self.update_lanes(now, &lanes);
+    }
+
+    /// Everything [`ClientSession::update_lanes`] does but input (for spectators, or a player who
     /// sends none): pings when due, and moves the render clock.
     pub fn advance(&mut self, now: Duration) {
         if self.tick_if_welcomed().is_some() && self.next_ping_at.is_none_or(|at| at <= now) {
@@ -378,23 +371,10 @@ impl ClientSession {
         Some(tick_period(welcome))
     }
 
-    /// Sends one input frame with `controls` now and predicts it (once a snapshot has shown
-    /// the player); returns its sequence, or `None` when there is no player to move (not
-    /// welcomed, or a spectator). [`ClientSession::update`] calls this once per tick; call it
-    /// directly only if the frontend keeps its own fixed-rate input clock.
-    pub fn send_input(&mut self, controls: Controls, now: Duration) -> Option<u32> {
-        let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
-        welcome.player?;
-        let frame = controls.frame(self.next_sequence);
-        if let Some(movement) = &self.movement {
-            self.prediction.apply_input(movement, frame);
-        }
-        self.controls = controls;
-        self.send_lanes(frame.to_lanes(), now)
-    }
-
-    /// Sends one input with the game's input `lanes` now, unpredicted; returns its sequence, or
-    /// `None` when there is no player (not welcomed, or a spectator).
+    /// Sends one input with the game's input `lanes` now, and predicts it (see
+    /// [`ClientSession::predicting`]); returns its sequence, or `None` when there is no player
+    /// (not welcomed, or a spectator). [`ClientSession::update_lanes`] calls this once per
+    /// tick; call it directly only if the frontend keeps its own fixed-rate input clock.
     pub fn send_lanes(&mut self, lanes: Vec<i32>, now: Duration) -> Option<u32> {
         let welcome = self.welcome.as_ref().filter(|_| !self.awaiting_welcome)?;
         welcome.player?;
@@ -402,9 +382,10 @@ impl ClientSession {
         self.next_sequence += 1;
         self.last_input_at = now;
         self.stats.inputs_sent += 1;
+        let input = InputMessage { sequence, lanes };
+        self.prediction.apply_input(input.clone());
         // In sequence order: the server skips a sequence older than one it applied.
-        self.unsent_inputs
-            .push_back(InputMessage { sequence, lanes });
+        self.unsent_inputs.push_back(input);
         for _ in 0..MAX_INPUTS_PER_FRAME {
             let Some(input) = self.unsent_inputs.pop_front() else {
                 break;
@@ -448,64 +429,44 @@ impl ClientSession {
         true
     }
 
-    /// What to draw at `now`, for the arena: the local player predicted, the others
-    /// interpolated. (Any game: [`ClientSession::draw`].)
-    #[must_use]
-    pub fn render(&self, now: Duration) -> RenderState {
-        let me = self.player();
-        let mut drawn = Vec::new();
-        self.draw(now, &mut drawn);
-        let others = match self.world.layout() {
-            Some(layout) => drawn
-                .iter()
-                .filter_map(|d| RenderedEntity::from_drawn(d, layout))
-                .collect(),
-            None => Vec::new(),
-        };
-        RenderState {
-            tick: self.world.tick(),
-            me: me.and_then(|id| self.render_me(id, now)),
-            others,
-        }
-    }
-
     /// The entities of any game to draw at `now` into `out`, interpolated as the game's schema
-    /// declares each field: every entity but the local player when it is predicted (the arena),
-    /// every entity otherwise.
+    /// declares each field; the local player, when predicted, as its latest world state with
+    /// the predicted component drawn between input frames (see [`Prediction::render_lanes`]).
     pub fn draw(&self, now: Duration, out: &mut Vec<DrawnEntity>) {
         out.clear();
         let (Some(interpolation), Some(layout)) = (&self.interpolation, self.world.layout()) else {
             return;
         };
-        let predicted = self.movement.as_ref().and(self.player());
-        interpolation.sample(now, predicted, layout, out);
+        let me = self.predicted_me(now, layout);
+        interpolation.sample(now, me.as_ref().map(|me| me.id), layout, out);
+        out.extend(me);
     }
 
-    fn render_me(&self, id: EntityId, now: Duration) -> Option<RenderedEntity> {
-        let mut me = RenderedEntity::from_state(id, &self.world.entity(id)?);
+    /// The local player as drawn, when it is predicted.
+    fn predicted_me(&self, now: Duration, layout: &Layout) -> Option<DrawnEntity> {
+        let id = self.player()?;
+        let component = self.prediction.predictor()?.component();
         // How far between the latest input frame and the next one `now` is.
-        let tick = self
-            .welcome
-            .as_ref()
-            .map_or(Duration::from_secs(1), tick_period);
+        let tick = self.tick_if_welcomed().unwrap_or(Duration::from_secs(1));
         let alpha = now.saturating_sub(self.last_input_at).as_secs_f32() / tick.as_secs_f32();
-        if let Some(pos) = self.prediction.render_position(alpha) {
-            me.pos = pos / STEPS_PER_UNIT;
-            me.aim = f32::from(self.controls.aim) / 65536.0;
-        }
-        Some(me)
+        let predicted = self.prediction.render_lanes(alpha)?;
+        let entity = self.world.state().get(id)?;
+        let (first, _) = layout.component_offsets(entity.kind, component)?;
+        let mut lanes: Vec<f64> = entity.lanes.iter().map(|&l| f64::from(l)).collect();
+        lanes
+            .get_mut(first..first + predicted.len())?
+            .copy_from_slice(&predicted);
+        Some(DrawnEntity {
+            id,
+            kind: entity.kind,
+            lanes,
+        })
     }
 
     /// The server's Welcome, once received.
     #[must_use]
     pub fn welcome(&self) -> Option<&Welcome> {
         self.welcome.as_ref()
-    }
-
-    /// The arena's movement rules, when the room plays the arena (from its schema's rules).
-    #[must_use]
-    pub fn movement(&self) -> Option<&MovementRules> {
-        self.movement.as_ref()
     }
 
     /// The local player's entity (`None` before the Welcome and for spectators).
@@ -538,7 +499,7 @@ impl ClientSession {
         ClientStats {
             corrections: prediction.corrections,
             correction_snaps: prediction.snaps,
-            prediction_error_max: prediction.error_max / STEPS_PER_UNIT,
+            prediction_error_max: prediction.error_max,
             interpolation_stalls: interpolation.stalls,
             stalled: interpolation.stalled,
             ..self.stats

@@ -4,7 +4,7 @@
 use crate::layout::Layout;
 use crate::world_diff::WorldDeltaError;
 use crate::world_wire::WorldWireError;
-use crate::{Checksum, EntityId, EntityState, Snapshot, Tick, World};
+use crate::{Checksum, Snapshot, Tick, World};
 use std::sync::Arc;
 
 /// A client's copy of the replicated world.
@@ -136,19 +136,5 @@ impl ClientWorld {
     #[must_use]
     pub fn state(&self) -> &World {
         &self.state
-    }
-
-    /// One entity as the arena's [`EntityState`] (`None` for another game's entities).
-    #[must_use]
-    pub fn entity(&self, id: EntityId) -> Option<EntityState> {
-        EntityState::from_data(self.state.get(id)?, self.layout.as_deref()?)
-    }
-
-    /// All entities that read as the arena's [`EntityState`], in id order.
-    pub fn entities(&self) -> impl Iterator<Item = (EntityId, EntityState)> + '_ {
-        let layout = self.layout.as_deref();
-        self.state
-            .iter()
-            .filter_map(move |(id, data)| Some((id, EntityState::from_data(data, layout?)?)))
     }
 }

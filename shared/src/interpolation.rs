@@ -327,28 +327,59 @@ fn length(steps: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity::arena_schema;
-    use crate::{EntityKind, EntityState, MovementRules, RenderedEntity, WorldState};
-    use glam::IVec2;
+    use crate::component::Component;
+    use crate::{EntityData, Schema, World};
+
+    /// A position in 1/64 units, interpolated on a line.
+    #[derive(Clone, Debug, PartialEq, Component)]
+    struct Mover {
+        #[net(
+            fixed(frac_bits = 6, min = -1000000, max = 1000000),
+            delta,
+            interpolate = "linear"
+        )]
+        pos: [i32; 2],
+    }
+
+    /// A direction, interpolated the short way round.
+    #[derive(Clone, Debug, PartialEq, Component)]
+    struct Facing {
+        #[net(angle(bits = 16), interpolate = "angle")]
+        aim: u16,
+    }
+
+    /// Hit points, held until changed.
+    #[derive(Clone, Debug, PartialEq, Component)]
+    struct Hp {
+        #[net(int(min = 0, max = 255))]
+        hp: u8,
+    }
 
     fn layout() -> Layout {
-        let rules = MovementRules {
-            step_per_tick: 427,
-            min: IVec2::ZERO,
-            max: IVec2::splat(64_000),
-        };
-        Layout::new(arena_schema(30, &rules).expect("encodes")).expect("valid")
+        let schema = Schema::new("things", 1, 30)
+            .component::<Mover>()
+            .component::<Facing>()
+            .component::<Hp>()
+            .kind("thing", &["Mover", "Facing", "Hp"]);
+        Layout::new(schema).expect("valid")
+    }
+
+    /// A thing at `x` (1/64 units) on the x axis; its lanes are x, y, aim, hp.
+    fn thing(x: i32, aim: u16, hp: u8) -> EntityData {
+        let layout = layout();
+        let mut data = EntityData::new(&layout, 0).expect("a kind");
+        data.set_component(&layout, &Mover { pos: [x, 0] });
+        data.set_component(&layout, &Facing { aim });
+        data.set_component(&layout, &Hp { hp });
+        data
     }
 
     const TICK: Duration = Duration::from_micros(33_333);
 
-    fn world(entities: &[(u32, i32)]) -> WorldState {
-        let mut world = WorldState::new();
+    fn world(entities: &[(u32, i32)]) -> World {
+        let mut world = World::new();
         for &(id, x) in entities {
-            world.insert(
-                EntityId(id),
-                EntityState::new(EntityKind::Drone, IVec2::new(x, 0)),
-            );
+            world.insert(EntityId(id), thing(x, 0, 0));
         }
         world
     }
@@ -362,8 +393,7 @@ mod tests {
         let (layout, mut out) = (layout(), Vec::new());
         interpolation.sample(now, None, &layout, &mut out);
         out.iter()
-            .map(|e| RenderedEntity::from_drawn(e, &layout).expect("an arena entity"))
-            .map(|e| (e.id.0, e.pos.x))
+            .map(|e| (e.id.0, (e.lanes[0] / 64.0) as f32))
             .collect()
     }
 
@@ -373,11 +403,7 @@ mod tests {
         let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 8.0);
         for i in 0..n {
             let arrival = 50.0 + f64::from(i) * 33.333 + jitter(i);
-            interpolation.push(
-                Tick(i),
-                &world(&[(1, 64 * i as i32)]).to_world(&layout()),
-                at_ms(arrival),
-            );
+            interpolation.push(Tick(i), &world(&[(1, 64 * i as i32)]), at_ms(arrival));
         }
         interpolation
     }
@@ -402,11 +428,7 @@ mod tests {
         let mut last_x = f32::MIN;
         for i in 0..300u32 {
             let arrival = 50.0 + f64::from(i) * 33.333 + f64::from((i * 7919) % 41);
-            interpolation.push(
-                Tick(i),
-                &world(&[(1, 64 * i as i32)]).to_world(&layout()),
-                at_ms(arrival),
-            );
+            interpolation.push(Tick(i), &world(&[(1, 64 * i as i32)]), at_ms(arrival));
             for frame in 0..2 {
                 let now = at_ms(arrival + f64::from(frame) * 8.0);
                 interpolation.advance(now);
@@ -423,17 +445,9 @@ mod tests {
     #[test]
     fn created_and_removed_entities_appear_and_vanish_when_the_clock_reaches_them() {
         let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 8.0);
-        interpolation.push(Tick(0), &world(&[(1, 0)]).to_world(&layout()), at_ms(0.0));
-        interpolation.push(
-            Tick(1),
-            &world(&[(1, 0), (2, 0)]).to_world(&layout()),
-            at_ms(33.333),
-        );
-        interpolation.push(
-            Tick(2),
-            &world(&[(2, 0)]).to_world(&layout()),
-            at_ms(66.667),
-        );
+        interpolation.push(Tick(0), &world(&[(1, 0)]), at_ms(0.0));
+        interpolation.push(Tick(1), &world(&[(1, 0), (2, 0)]), at_ms(33.333));
+        interpolation.push(Tick(2), &world(&[(2, 0)]), at_ms(66.667));
         let ids = |ms: f64| -> Vec<u32> {
             drawn(&interpolation, at_ms(ms))
                 .into_iter()
@@ -457,14 +471,11 @@ mod tests {
         let at = |tick: i32, respawned: bool| {
             let mut world = world(&[(1, 427 * tick), (2, 1280 * tick)]);
             let x = if respawned { 40_000 } else { 0 };
-            world.insert(
-                EntityId(3),
-                EntityState::new(EntityKind::Player, IVec2::new(x, 0)),
-            );
+            world.insert(EntityId(3), thing(x, 0, 0));
             world
         };
-        interpolation.push(Tick(0), &at(0, false).to_world(&layout()), at_ms(0.0));
-        interpolation.push(Tick(1), &at(1, true).to_world(&layout()), at_ms(33.333));
+        interpolation.push(Tick(0), &at(0, false), at_ms(0.0));
+        interpolation.push(Tick(1), &at(1, true), at_ms(33.333));
         // Half way between ticks 0 and 1.
         let now = at_ms(33.333 * 3.5);
         let xs = drawn(&interpolation, now);
@@ -498,26 +509,22 @@ mod tests {
     fn angles_take_the_short_way_round_and_plain_fields_hold_until_the_next_snapshot() {
         let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 32.0);
         let drone = |aim: u16, hp: u8| {
-            let mut world = WorldState::new();
-            let state = EntityState {
-                aim,
-                hp,
-                ..EntityState::new(EntityKind::Drone, IVec2::ZERO)
-            };
-            world.insert(EntityId(1), state);
-            world.to_world(&layout())
+            let mut world = World::new();
+            world.insert(EntityId(1), thing(0, aim, hp));
+            world
         };
         interpolation.push(Tick(0), &drone(65_000, 60), at_ms(0.0));
         interpolation.push(Tick(1), &drone(500, 40), at_ms(33.333));
         // Half way between ticks 0 and 1.
         let (layout, mut out) = (layout(), Vec::new());
         interpolation.sample(at_ms(33.333 * 3.5), None, &layout, &mut out);
-        let drawn = RenderedEntity::from_drawn(&out[0], &layout).expect("a drone");
+        let [_, _, aim, hp] = out[0].lanes[..] else {
+            panic!("four lanes: {:?}", out[0]);
+        };
         // 65000 -> 500 is +1036 through 0, not -64500: half way is 65518.
-        let expected = 65_518.0 / 65_536.0;
-        assert!((drawn.aim - expected).abs() < 1e-4, "aim {}", drawn.aim);
+        assert!((aim - 65_518.0).abs() < 1.0, "aim {aim}");
         assert_eq!(
-            drawn.hp, 60,
+            hp, 60.0,
             "hit points hold until the snapshot that changed them"
         );
     }

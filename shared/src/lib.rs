@@ -3,24 +3,25 @@
 //!
 //! # Layout
 //! - [`tick`]: the [`Tick`] counter and its wrap rule.
-//! - [`entity`]: compact wire ids; the arena's entity kinds and state, its schema and the
-//!   conversion to its replicated form (the arena moves out to examples/ with the game API).
-//! - [`input`]: the arena's [`InputFrame`] a client sends once per tick.
+//! - [`entity`]: compact wire ids.
 //! - [`message`]: every message in both directions ([`ClientMessage`], [`ServerMessage`]).
 //! - [`codec`]: the only file that names the serializer; size limits and trailing-byte checks.
 //! - [`sent_at`]: the server's send stamp on snapshots, for one-way latency on one host.
 //! - [`checksum`]: the order-independent, incrementally updated checksum of a world.
 //! - [`shared_step`]: [`SharedStep`], the function that moves a player by one input, run by
 //!   the server's room and replayed by client prediction.
-//! - [`movement`]: the movement rules run by the server and by client prediction.
 //! - [`client_world`]: [`ClientWorld`], which applies snapshots and verifies their checksums.
-//! - [`prediction`]: the local player predicted with [`MovementRules`], reconciled with snapshots.
+//! - [`prediction`]: the local player predicted with the game's [`SharedStep`], reconciled with
+//!   snapshots field by field.
 //! - [`interpolation`]: any game's entities drawn between snapshots on a delayed render clock,
 //!   each field as the schema declares.
-//! - [`client_session`]: [`ClientSession`], the sans-I/O client a frontend drives (bytes, controls
-//!   and time in; bytes and [`RenderState`] out). docs/EMBEDDING.md has a complete frontend loop.
+//! - [`bot_behaviour`]: [`bot_behaviour::BotBehaviour`], how a game's own bot behaviours plug into
+//!   `tickwire-bot`.
+//! - [`client_session`]: [`ClientSession`], the sans-I/O client a frontend drives (bytes, inputs
+//!   and time in; bytes and entities to draw out). docs/EMBEDDING.md has a complete frontend
+//!   loop.
 //! - [`close_code`]: the WebSocket close codes Tickwire sends, with their meaning.
-//! - [`room_path`]: the room an upgrade URL names (`/ws`, `/ws/ROOM?scenario=NAME`).
+//! - [`room_path`]: the room an upgrade URL names (`/ws`, `/ws/ROOM?game=NAME&scenario=NAME`).
 //! - [`join_token`]: signed join tokens (mint and verify; HMAC-SHA256).
 //! - [`component`]: the [`component::Component`], [`component::Input`] and
 //!   [`component::NetEnum`] traits a game's types implement (with their derives), lossless to and
@@ -36,9 +37,9 @@
 //!
 //! # Embedding in a frontend
 //! Open a WebSocket to `ws://HOST:PORT/ws` (binary frames only) and drive a [`ClientSession`]
-//! once per frame: every received frame into [`ClientSession::receive`], the local controls into
-//! [`ClientSession::update`], every [`ClientSession::poll_outgoing`] frame onto the socket, and
-//! draw [`ClientSession::render`]. docs/EMBEDDING.md has a complete frontend loop (compiled and
+//! once per frame: every received frame into [`ClientSession::receive`], the local player's input
+//! into [`ClientSession::update`], every [`ClientSession::poll_outgoing`] frame onto the socket,
+//! and draw [`ClientSession::draw`]. docs/EMBEDDING.md has a complete frontend loop (compiled and
 //! run as a doctest of this crate) and the tuning knobs.
 //!
 //! docs/PROTOCOL.md describes every message byte by byte.
@@ -48,6 +49,7 @@
 extern crate self as tickwire_shared;
 
 mod bits;
+pub mod bot_behaviour;
 pub mod checksum;
 pub mod client_session;
 pub mod client_world;
@@ -55,12 +57,10 @@ pub mod close_code;
 pub mod codec;
 pub mod component;
 pub mod entity;
-pub mod input;
 pub mod interpolation;
 pub mod join_token;
 pub mod layout;
 pub mod message;
-pub mod movement;
 pub mod prediction;
 pub mod room_path;
 pub mod schema;
@@ -72,18 +72,14 @@ pub mod world_diff;
 pub mod world_wire;
 
 pub use checksum::Checksum;
-pub use client_session::{
-    ClientConfig, ClientError, ClientEvent, ClientSession, ClientStats, RenderState,
-};
+pub use client_session::{ClientConfig, ClientError, ClientEvent, ClientSession, ClientStats};
 pub use client_world::{Applied, ApplyError, ClientWorld};
-pub use entity::{EntityId, EntityKind, EntityState, RenderedEntity, WorldState};
-pub use input::{Buttons, Controls, InputFrame};
+pub use entity::EntityId;
 pub use interpolation::DrawnEntity;
 pub use message::{
     ClientMessage, Hello, InputMessage, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot,
     Welcome,
 };
-pub use movement::MovementRules;
 pub use schema::{Schema, SchemaHash};
 pub use sent_at::SentAt;
 pub use shared_step::{NoStep, SharedStep};

@@ -6,8 +6,8 @@ use tickwire_shared::layout::Layout;
 use tickwire_shared::schema::SchemaHash;
 use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
-    Buttons, Checksum, ClientMessage, EntityData, EntityId, Hello, InputFrame, RejectReason,
-    Resume, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, World,
+    Checksum, ClientMessage, EntityData, EntityId, Hello, InputMessage, RejectReason, Resume,
+    ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, World,
 };
 
 fn client(m: ClientMessage) -> Vec<u8> {
@@ -62,18 +62,16 @@ fn hello() {
 
 #[test]
 fn input() {
-    let input = InputFrame {
+    // The arena's input (examples/arena): move_x -127, move_y 127, aim 16384, buttons FIRE.
+    let input = InputMessage {
         sequence: 300,
-        move_x: -127,
-        move_y: 127,
-        aim: 16384,
-        buttons: Buttons(Buttons::FIRE),
+        lanes: vec![-127, 127, 16384, 1],
     };
     // The arena's input lanes, in its input schema's order: move_x, move_y, aim, buttons.
     // sequence 300 = 251 + u16 LE; 4 lanes; each lane an i32 zigzag varint: -127 -> 253 and
     // 127 -> 254 (both 251 + u16 LE), 16384 -> 32768 = 251 + u16 LE, 1 -> 2.
     assert_eq!(
-        client(ClientMessage::Input(input.message())),
+        client(ClientMessage::Input(input)),
         [
             1, 251, 44, 1, 4, 251, 0xfd, 0, 251, 0xfe, 0, 251, 0, 0x80, 2
         ]

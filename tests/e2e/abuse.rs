@@ -91,10 +91,8 @@ async fn one_address_keeps_a_bounded_number_of_seats_for_a_resume() {
     wait_for_detached(&server, "churn", 2).await;
     let mut observer = Bot::spectate(&url, "observer").await.expect("joins");
     observer.next_snapshot().await.expect("snapshot");
-    let players = observer
-        .world()
-        .entities()
-        .filter(|(_, e)| e.kind == tickwire_shared::EntityKind::Player)
+    let players = tickwire_arena::client::entities(observer.world())
+        .filter(|(_, e)| e.kind == tickwire_arena::EntityKind::Player)
         .count();
     assert_eq!(players, 2, "the world holds only the kept seats' players");
     observer.close().await;

@@ -4,9 +4,7 @@
 use crate::util::{SOON, TestServer, assert_contiguous, expect_close, raw_connect, raw_joined};
 use futures_util::SinkExt;
 use tickwire_bot::Bot;
-use tickwire_shared::{
-    Buttons, ClientMessage, Hello, InputFrame, InputMessage, PROTOCOL_VERSION, close_code,
-};
+use tickwire_shared::{ClientMessage, Hello, InputMessage, PROTOCOL_VERSION, close_code};
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
@@ -163,12 +161,12 @@ async fn an_input_flood_is_dropped_then_closed_with_1008() {
     let flood = (1..=2000)
         .map(|sequence| {
             encoded(&ClientMessage::Input(
-                InputFrame {
+                tickwire_arena::InputFrame {
                     sequence,
                     move_x: 127,
                     move_y: 0,
                     aim: 0,
-                    buttons: Buttons::default(),
+                    buttons: tickwire_arena::Buttons::default(),
                 }
                 .message(),
             ))

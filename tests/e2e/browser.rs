@@ -18,8 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tickwire_arena::{Buttons, Controls};
 use tickwire_bot::Bot;
-use tickwire_shared::{Buttons, Controls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -186,7 +186,7 @@ impl Players {
                         aim: 0,
                         buttons: Buttons::default(),
                     };
-                    if bot.send_input(controls).await.is_err() {
+                    if bot.send_input(&controls.frame(0)).await.is_err() {
                         break;
                     }
                 }

@@ -1,9 +1,8 @@
 //! The game as two players see it: movement, each other, projectiles, leaving.
 
 use crate::util::{SOON, TestServer};
+use tickwire_arena::{Buttons, Controls, EntityKind};
 use tickwire_bot::Bot;
-use tickwire_shared::Controls;
-use tickwire_shared::{Buttons, EntityKind};
 use tokio::time::{Instant, timeout};
 
 /// Reads snapshots until `done` holds for the bot's world.
@@ -28,15 +27,11 @@ async fn players_see_each_other() {
     );
     assert_ne!(pa, pb);
     until(&mut a, "a sees b", |a| {
-        a.world()
-            .entity(pb)
-            .is_some_and(|e| e.kind == EntityKind::Player)
+        tickwire_arena::client::entity(a.world(), pb).is_some_and(|e| e.kind == EntityKind::Player)
     })
     .await;
     until(&mut b, "b sees a", |b| {
-        b.world()
-            .entity(pa)
-            .is_some_and(|e| e.kind == EntityKind::Player)
+        tickwire_arena::client::entity(b.world(), pa).is_some_and(|e| e.kind == EntityKind::Player)
     })
     .await;
 }
@@ -48,29 +43,34 @@ async fn an_input_moves_the_player_exactly_as_the_shared_rules_say_in_another_bo
     let mut watcher = Bot::connect(&server.url, "watcher").await.expect("joins");
     let id = mover.player().expect("joined as a player");
     until(&mut watcher, "watcher sees the mover", |w| {
-        w.world().entity(id).is_some()
+        tickwire_arena::client::entity(w.world(), id).is_some()
     })
     .await;
     mover.next_snapshot().await.expect("snapshot");
-    let start = mover.world().entity(id).expect("own player").pos;
-    let rules = *mover.session().movement().expect("the arena's rules");
+    let start = tickwire_arena::client::entity(mover.world(), id)
+        .expect("own player")
+        .pos;
+    let rules = tickwire_arena::client::movement(mover.session()).expect("the arena's rules");
     // Head for the middle so no wall interferes.
     let intent = Controls {
         move_x: if start.x < rules.max.x / 2 { 127 } else { -127 },
         move_y: 0,
         aim: 0,
-        buttons: Buttons::default(),
+        buttons: tickwire_arena::Buttons::default(),
     };
     let mut expected = start;
     let mut last_sequence = 0;
     for _ in 0..10 {
-        last_sequence = mover.send_input(intent).await.expect("input sent");
-        let frame = tickwire_shared::InputFrame {
+        last_sequence = mover
+            .send_input(&intent.frame(0))
+            .await
+            .expect("input sent");
+        let frame = tickwire_arena::InputFrame {
             sequence: last_sequence,
             move_x: intent.move_x,
             move_y: 0,
             aim: 0,
-            buttons: Buttons::default(),
+            buttons: tickwire_arena::Buttons::default(),
         };
         expected = rules.step(expected, &frame);
     }
@@ -79,13 +79,15 @@ async fn an_input_moves_the_player_exactly_as_the_shared_rules_say_in_another_bo
         m.world().last_input() == last_sequence
     })
     .await;
-    let server_pos = mover.world().entity(id).expect("own player").pos;
+    let server_pos = tickwire_arena::client::entity(mover.world(), id)
+        .expect("own player")
+        .pos;
     assert_eq!(
         server_pos, expected,
         "the server ran the shared movement rules"
     );
     until(&mut watcher, "the watcher sees the new position", |w| {
-        w.world().entity(id).is_some_and(|e| e.pos == expected)
+        tickwire_arena::client::entity(w.world(), id).is_some_and(|e| e.pos == expected)
     })
     .await;
 }
@@ -99,10 +101,9 @@ async fn projectiles_appear_and_disappear() {
         buttons: Buttons(Buttons::FIRE),
         ..Controls::default()
     };
-    shooter.send_input(fire).await.expect("fired");
+    shooter.send_input(&fire.frame(0)).await.expect("fired");
     let projectile = |w: &Bot| {
-        w.world()
-            .entities()
+        tickwire_arena::client::entities(w.world())
             .find(|(_, e)| e.kind == EntityKind::Projectile)
             .map(|(id, _)| id)
     };
@@ -113,7 +114,7 @@ async fn projectiles_appear_and_disappear() {
     let id = projectile(&watcher).expect("seen");
     let appeared = Instant::now();
     until(&mut watcher, "the projectile disappears", |w| {
-        w.world().entity(id).is_none()
+        tickwire_arena::client::entity(w.world(), id).is_none()
     })
     .await;
     // It lives at most its lifetime (1.5 s in the arena), plus scheduling slack.
@@ -131,12 +132,12 @@ async fn a_disconnect_despawns_the_player() {
     let mut watcher = Bot::connect(&server.url, "watcher").await.expect("joins");
     let id = leaver.player().expect("joined as a player");
     until(&mut watcher, "the watcher sees the leaver", |w| {
-        w.world().entity(id).is_some()
+        tickwire_arena::client::entity(w.world(), id).is_some()
     })
     .await;
     leaver.close().await;
     until(&mut watcher, "the leaver's player is gone", |w| {
-        w.world().entity(id).is_none()
+        tickwire_arena::client::entity(w.world(), id).is_none()
     })
     .await;
 }

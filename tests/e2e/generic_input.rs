@@ -20,13 +20,17 @@ async fn lanes_from_the_input_schema_move_the_player() {
         .collect();
     assert_eq!(fields, ["move_x", "move_y", "aim", "buttons"]);
     bot.next_snapshot().await.expect("a snapshot");
-    let start = bot.world().entity(me).expect("own player").pos;
+    let start = tickwire_arena::client::entity(bot.world(), me)
+        .expect("own player")
+        .pos;
     // Full speed toward +x, by the schema's field order, until the server shows a move.
     let moved = timeout(SOON, async {
         loop {
-            bot.update_lanes(&[127, 0, 0, 0]).await.expect("sent");
+            bot.update_lanes(Some(&[127, 0, 0, 0])).await.expect("sent");
             bot.next_snapshot().await.expect("snapshots keep coming");
-            let now = bot.world().entity(me).expect("own player").pos;
+            let now = tickwire_arena::client::entity(bot.world(), me)
+                .expect("own player")
+                .pos;
             if now.x > start.x {
                 break now;
             }

@@ -4,7 +4,7 @@ use crate::util::{TestServer, expect_close, next_server_message, raw_connect, se
 use futures_util::{SinkExt, StreamExt};
 use tickwire_bot::{Bot, BotError};
 use tickwire_shared::{
-    ClientMessage, Hello, InputFrame, PROTOCOL_VERSION, RejectReason, ServerMessage, close_code,
+    ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, close_code,
 };
 
 #[tokio::test]
@@ -18,14 +18,12 @@ async fn hello_gets_welcome_then_a_full_snapshot_with_the_own_player() {
         .as_ref()
         .expect("a generic client gets the schema");
     assert_eq!(schema.game, "arena");
-    let movement = bot.session().movement().expect("the arena's rules");
+    let movement = tickwire_arena::client::movement(bot.session()).expect("the arena's rules");
     assert!(movement.step_per_tick > 0);
     bot.next_snapshot().await.expect("a snapshot");
-    let me = bot
-        .world()
-        .entity(bot.player().expect("joined as a player"))
+    let me = tickwire_arena::client::entity(bot.world(), bot.player().expect("joined as a player"))
         .expect("own player in the first snapshot");
-    assert_eq!(me.kind, tickwire_shared::EntityKind::Player);
+    assert_eq!(me.kind, tickwire_arena::EntityKind::Player);
     assert!(me.hp > 0);
     assert!(
         bot.world().tick().is_some(),
@@ -86,7 +84,7 @@ async fn input_before_hello_is_closed_with_4004() {
     let mut ws = raw_connect(&server.url).await;
     send_client(
         &mut ws,
-        &ClientMessage::Input(InputFrame::default().message()),
+        &ClientMessage::Input(tickwire_arena::InputFrame::default().message()),
     )
     .await;
     let (code, reason) = expect_close(&mut ws).await;
@@ -139,13 +137,11 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
     let mut seen = false;
     for _ in 0..30 {
         watcher.next_snapshot().await.expect("a snapshot");
-        seen |= watcher.world().entity(player_id).is_some();
+        seen |= tickwire_arena::client::entity(watcher.world(), player_id).is_some();
     }
     assert!(seen, "the player appears in the spectator's world");
-    let players = watcher
-        .world()
-        .entities()
-        .filter(|(_, s)| s.kind == tickwire_shared::EntityKind::Player)
+    let players = tickwire_arena::client::entities(watcher.world())
+        .filter(|(_, s)| s.kind == tickwire_arena::EntityKind::Player)
         .count();
     assert_eq!(players, 1, "only the player, no entity for the spectator");
     assert_eq!(watcher.stats().desyncs, 0);
@@ -164,9 +160,9 @@ async fn a_spectator_gets_snapshots_without_a_player_and_may_not_send_inputs() {
         next_server_message(&mut ws).await,
         Some(ServerMessage::Welcome(w)) if w.player.is_none()
     ));
-    let input = InputFrame {
+    let input = tickwire_arena::InputFrame {
         sequence: 1,
-        ..InputFrame::default()
+        ..tickwire_arena::InputFrame::default()
     };
     send_client(&mut ws, &ClientMessage::Input(input.message())).await;
     let (code, reason) = expect_close(&mut ws).await;

@@ -7,6 +7,7 @@ mod bad_input;
 #[cfg(unix)]
 mod browser;
 mod gameplay;
+mod games;
 mod generic_input;
 mod handshake;
 mod join_tokens;

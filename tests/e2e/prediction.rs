@@ -3,8 +3,8 @@
 
 use crate::util::TestServer;
 use std::time::Duration;
+use tickwire_arena::Controls;
 use tickwire_bot::{Bot, BotEvent, Link};
-use tickwire_shared::Controls;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// 80 ms ± 20 ms in each direction: a 160 ms round trip with 40 ms of spread.
@@ -67,7 +67,10 @@ async fn predicted_players_match_the_server_exactly_over_a_laggy_link() {
 /// bot and whether the server ever had its player at the arena's lowest x.
 async fn play(mut bot: Bot, duration: Duration) -> (Bot, bool) {
     let me = bot.player().expect("a player");
-    let min_x = bot.session().movement().expect("the arena's rules").min.x;
+    let min_x = tickwire_arena::client::movement(bot.session())
+        .expect("the arena's rules")
+        .min
+        .x;
     let tick = Duration::from_secs_f64(1.0 / f64::from(bot.welcome().tick_rate));
     let mut frames = tokio::time::interval(tick);
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -75,13 +78,13 @@ async fn play(mut bot: Bot, duration: Duration) -> (Bot, bool) {
     while Instant::now() < deadline {
         tokio::select! {
             _ = frames.tick() => {
-                bot.update(Some(controls_at(frame))).await.expect("update");
+                bot.update(&controls_at(frame).frame(0)).await.expect("update");
                 frame += 1;
             }
             received = bot.receive_frame() => {
                 let received = received.expect("frame");
                 if let BotEvent::Snapshot(_) = bot.handle_frame(&received).await.expect("handled") {
-                    reached_wall |= bot.world().entity(me).is_some_and(|p| p.pos.x == min_x);
+                    reached_wall |= tickwire_arena::client::entity(bot.world(), me).is_some_and(|p| p.pos.x == min_x);
                 }
             }
         }

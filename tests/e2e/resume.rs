@@ -68,10 +68,10 @@ async fn after_the_grace_window_a_resume_is_rejected_and_the_player_is_gone() {
     let player = bot.player().expect("a player");
     let mut observer = Bot::spectate(&server.url, "observer").await.expect("joins");
     observer.next_snapshot().await.expect("snapshot");
-    assert!(observer.world().entity(player).is_some());
+    assert!(tickwire_arena::client::entity(observer.world(), player).is_some());
     proxy.cut();
     tokio::time::timeout(SOON, async {
-        while observer.world().entity(player).is_some() {
+        while tickwire_arena::client::entity(observer.world(), player).is_some() {
             observer.next_snapshot().await.expect("snapshot");
         }
     })

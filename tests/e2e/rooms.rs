@@ -7,9 +7,10 @@ use crate::util::{
 };
 use serde_json::Value;
 use std::time::Duration;
+use tickwire_arena::EntityKind;
 use tickwire_bot::{Bot, BotError};
 use tickwire_server::{GameConfig, ServerConfig};
-use tickwire_shared::{EntityKind, RejectReason, ServerMessage, Tick, close_code};
+use tickwire_shared::{RejectReason, ServerMessage, Tick, close_code};
 use tokio::time::timeout;
 
 async fn rooms(server: &TestServer) -> Vec<Value> {
@@ -48,9 +49,7 @@ async fn rooms_are_created_on_join_listed_and_closed_once_empty() {
     }
     // Separate worlds: each holds its own player only.
     for bot in [&lobby, &alpha] {
-        let players = bot
-            .world()
-            .entities()
+        let players = tickwire_arena::client::entities(bot.world())
             .filter(|(_, e)| e.kind == EntityKind::Player)
             .count();
         assert_eq!(players, 1);

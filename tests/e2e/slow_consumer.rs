@@ -67,7 +67,8 @@ async fn a_client_that_never_reads_is_kicked_and_the_others_get_every_tick() {
                 let ping = ClientMessage::Ping { client_time_us: 0 };
                 let _ = timeout(Duration::from_millis(5), send_client(&mut stalled, &ping)).await;
             }
-            let present = observer.world().entity(stalled_player).is_some();
+            let present =
+                tickwire_arena::client::entity(observer.world(), stalled_player).is_some();
             seen |= present;
             if seen && !present {
                 return;

@@ -2,6 +2,11 @@
 //! projectiles fly and hit, drones wander and bounce, the dead respawn and shooters score.
 
 use crate::config::ArenaConfig;
+use crate::entities::{
+    Aim, Body, Health, STEPS_PER_UNIT, Score, arena_schema_without_rules, quantize,
+};
+use crate::input::InputFrame;
+use crate::movement::MovementRules;
 use crate::step::ArenaStep;
 use glam::{IVec2, Vec2};
 use rand::rngs::StdRng;
@@ -9,10 +14,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::f32::consts::TAU;
 use tickwire_game::{Game, GameWorld};
-use tickwire_shared::entity::{
-    Aim, Body, Health, STEPS_PER_UNIT, Score, arena_schema_without_rules, quantize,
-};
-use tickwire_shared::{EntityId, InputFrame, MovementRules, Schema, Tick};
+use tickwire_shared::{EntityId, Schema, Tick};
 
 /// The arena's rules in tick units, derived once from the config.
 #[derive(Debug)]
@@ -114,7 +116,7 @@ impl Game for Arena {
         };
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
+            None => StdRng::seed_from_u64(random_seed()),
         };
         let mut arena = Self {
             rules,
@@ -362,6 +364,15 @@ impl Arena {
             .round()
             .as_ivec2()
     }
+}
+
+/// A seed that differs between rooms and runs: std's hasher keys are random per process and
+/// per `RandomState`.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 /// A direction as a fraction of a full turn (the aim's format).

@@ -1,9 +1,11 @@
 //! The arena's shared step: a player's body moved by one input with the movement rules, on the
 //! server and in client prediction alike.
 
+use crate::entities::Body;
+use crate::input::InputFrame;
+use crate::movement::MovementRules;
 use glam::IVec2;
-use tickwire_shared::entity::Body;
-use tickwire_shared::{InputFrame, MovementRules, SharedStep};
+use tickwire_shared::SharedStep;
 
 /// Moves a player's [`Body`] by one [`InputFrame`] (aiming and firing are the game's
 /// [`tickwire_game::Game::input`]).

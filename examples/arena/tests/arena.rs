@@ -1,9 +1,9 @@
 //! The arena through the public API, as a server room runs it.
 
-use tickwire_arena::{Arena, ArenaStep};
+use tickwire_arena::entities::Body;
+use tickwire_arena::{Arena, ArenaStep, Buttons, InputFrame, MovementRules};
 use tickwire_game::{GameConfig, Games, HostedGame};
-use tickwire_shared::entity::Body;
-use tickwire_shared::{Buttons, EntityId, InputFrame, MovementRules, SharedStep, codec};
+use tickwire_shared::{EntityId, SharedStep, codec};
 
 fn arena() -> Box<dyn HostedGame> {
     let games = Games::new().with::<Arena>();

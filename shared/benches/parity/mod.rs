@@ -2,13 +2,34 @@
 //!
 //! 320 props at uniform random positions in a 1000 x 1000 world (1/64-unit steps, so 0..=64000
 //! on each axis); every tick the next window of 64 of them moves by a uniform random integer in
-//! [-32, 32] steps on x and on y, clamped to the world as the server's arena does. The RNG is
-//! seeded, so every run measures the same worlds and the same frames.
+//! [-32, 32] steps on x and on y, clamped to the world as examples/parity does. The RNG is
+//! seeded, so every run measures the same worlds and the same frames. The schema is the parity
+//! game's: one kind, `prop`, of one component, `Body`.
 
-use glam::IVec2;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tickwire_shared::{EntityId, EntityKind, EntityState, WorldState};
+use tickwire_shared::component::Component;
+use tickwire_shared::layout::Layout;
+use tickwire_shared::{EntityData, EntityId, Schema, World};
+
+/// A prop's place, as examples/parity declares it.
+#[derive(Clone, Debug, PartialEq, Component)]
+pub(crate) struct Body {
+    #[net(
+        fixed(frac_bits = 6, min = -16777216, max = 16777215),
+        delta,
+        interpolate = "linear"
+    )]
+    pub(crate) pos: [i32; 2],
+}
+
+/// The parity game's layout.
+pub(crate) fn layout() -> Layout {
+    let schema = Schema::new("parity", 1, 30)
+        .component::<Body>()
+        .kind("prop", &["Body"]);
+    Layout::new(schema).expect("valid")
+}
 
 /// Entities in the world.
 pub(crate) const ENTITIES: u32 = 320;
@@ -22,40 +43,44 @@ pub(crate) const JITTER_STEPS: i32 = 32;
 pub(crate) struct Parity {
     rng: StdRng,
     /// The world as of the latest step.
-    pub(crate) world: WorldState,
+    pub(crate) world: World,
+    layout: Layout,
     next: u32,
 }
 
 impl Parity {
     pub(crate) fn new(seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut world = WorldState::new();
+        let layout = layout();
+        let mut world = World::new();
         for id in 0..ENTITIES {
-            let pos = IVec2::new(
-                rng.random_range(0..=WORLD_STEPS),
-                rng.random_range(0..=WORLD_STEPS),
-            );
-            world.insert(EntityId(id), EntityState::new(EntityKind::Prop, pos));
+            let pos = [(); 2].map(|()| rng.random_range(0..=WORLD_STEPS));
+            let mut prop = EntityData::new(&layout, 0).expect("the prop kind");
+            prop.set_component(&layout, &Body { pos });
+            world.insert(EntityId(id), prop);
         }
         Self {
             rng,
             world,
+            layout,
             next: 0,
         }
     }
 
-    /// Moves the next window of entities, as the server's arena does each tick.
+    /// Moves the next window of entities, as examples/parity does each tick.
     pub(crate) fn step(&mut self) {
         for _ in 0..MOVING_PER_TICK {
             let id = EntityId(self.next);
             self.next = (self.next + 1) % ENTITIES;
-            let step = IVec2::new(
-                self.rng.random_range(-JITTER_STEPS..=JITTER_STEPS),
-                self.rng.random_range(-JITTER_STEPS..=JITTER_STEPS),
-            );
-            let mut state = *self.world.get(id).expect("every id below ENTITIES exists");
-            state.pos = (state.pos + step).clamp(IVec2::ZERO, IVec2::splat(WORLD_STEPS));
-            self.world.insert(id, state);
+            let step = [(); 2].map(|()| self.rng.random_range(-JITTER_STEPS..=JITTER_STEPS));
+            let layout = &self.layout;
+            self.world.update(id, |prop| {
+                let mut body = prop.component::<Body>(layout).expect("a prop has a body");
+                for (pos, step) in body.pos.iter_mut().zip(step) {
+                    *pos = (*pos + step).clamp(0, WORLD_STEPS);
+                }
+                prop.set_component(layout, &body);
+            });
         }
     }
 }

@@ -5,13 +5,13 @@
 use glam::IVec2;
 use libfuzzer_sys::fuzz_target;
 use std::time::Duration;
-use tickwire_shared::entity::arena_schema;
+use tickwire_arena::entities::arena_schema;
+use tickwire_arena::{ArenaStep, Controls, EntityKind, EntityState, MovementRules, WorldState};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
-    ClientConfig, ClientSession, Controls, EntityId, EntityKind, EntityState, Hello, MovementRules,
-    PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, World,
-    WorldState, codec,
+    ClientConfig, ClientSession, EntityId, Hello, PROTOCOL_VERSION, ResumeToken, SentAt,
+    ServerMessage, Snapshot, Tick, Welcome, World, codec,
 };
 
 const RULES: MovementRules =
@@ -47,7 +47,8 @@ fn snapshot_from(bytes: &[u8]) -> Option<Vec<u8>> {
 
 fuzz_target!(|data: &[u8]| {
     let hello = Hello { protocol_version: PROTOCOL_VERSION, name: "fuzz".into(), spectator: false, resume: None, token: None, schema_hash: None };
-    let Ok(mut session) = ClientSession::new(hello, ClientConfig::default()) else { return };
+    let Ok(session) = ClientSession::new(hello, ClientConfig::default()) else { return };
+    let mut session = session.predicting::<ArenaStep>();
     let welcome = ServerMessage::Welcome(Welcome {
         client_id: 1,
         player: Some(EntityId(0)),
@@ -70,8 +71,8 @@ fuzz_target!(|data: &[u8]| {
         } else if let Some(snapshot) = snapshot_from(frame) {
             let _ = session.receive(&snapshot, now);
         }
-        session.update(now, Controls { move_x: *move_x as i8, ..Controls::default() });
-        let _ = session.render(now);
+        session.update(now, &Controls { move_x: *move_x as i8, ..Controls::default() }.frame(0));
+        let _ = tickwire_arena::render(&session, now, Some(0));
         while session.poll_outgoing().is_some() {}
         rest = tail;
     }

@@ -5,13 +5,11 @@
 use glam::IVec2;
 use libfuzzer_sys::fuzz_target;
 use std::sync::Arc;
-use tickwire_shared::entity::arena_schema;
+use tickwire_arena::entities::arena_schema;
+use tickwire_arena::{EntityKind, EntityState, MovementRules, WorldState};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::PackedDelta;
-use tickwire_shared::{
-    ClientWorld, EntityId, EntityKind, EntityState, MovementRules, SentAt, ServerMessage,
-    Snapshot, Tick, World, WorldState, codec,
-};
+use tickwire_shared::{ClientWorld, EntityId, SentAt, ServerMessage, Snapshot, Tick, World, codec};
 
 /// A client world that knows the arena's schema.
 fn client_world(layout: &Arc<Layout>) -> ClientWorld {

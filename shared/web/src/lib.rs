@@ -7,18 +7,19 @@
 //! [`WebClient::render`]. Build it with `bash assets/web/build.sh`.
 
 use std::time::Duration;
+use tickwire_arena::entities::STEPS_PER_UNIT;
+use tickwire_arena::{ArenaStep, Buttons, Controls, RenderedEntity};
 use tickwire_shared::codec::EncodeError;
 use tickwire_shared::{
-    Buttons, ClientConfig, ClientError, ClientEvent, ClientSession, Controls, Hello,
-    PROTOCOL_VERSION, RejectReason, RenderedEntity,
+    ClientConfig, ClientError, ClientEvent, ClientSession, Hello, PROTOCOL_VERSION, RejectReason,
 };
 use wasm_bindgen::prelude::*;
 
 /// Floats per entity in [`WebClient::render`]: id, kind, x, y, aim, hp, score, is_me.
 pub const RENDER_STRIDE: usize = 8;
 
-/// World units per 1/64-unit movement step (see `tickwire_shared::entity::STEPS_PER_UNIT`).
-const UNITS_PER_STEP: f32 = 1.0 / tickwire_shared::entity::STEPS_PER_UNIT;
+/// World units per 1/64-unit movement step.
+const UNITS_PER_STEP: f32 = 1.0 / STEPS_PER_UNIT;
 
 /// A `performance.now()` time in milliseconds as the session's clock; negative, NaN and
 /// out-of-range times count as 0.
@@ -35,6 +36,8 @@ pub struct WebClient {
     /// Whether the latest connection was welcomed (reset by [`WebClient::reconnect`]).
     welcomed: bool,
     rejected: Option<RejectReason>,
+    /// The local aim of the latest update: the own player is drawn aiming there.
+    aim: u16,
 }
 
 impl WebClient {
@@ -49,9 +52,10 @@ impl WebClient {
             schema_hash: None,
         };
         Ok(Self {
-            session: ClientSession::new(hello, ClientConfig::default())?,
+            session: ClientSession::new(hello, ClientConfig::default())?.predicting::<ArenaStep>(),
             welcomed: false,
             rejected: None,
+            aim: 0,
         })
     }
 
@@ -100,7 +104,9 @@ impl WebClient {
             aim,
             buttons: Buttons(if fire { Buttons::FIRE } else { 0 }),
         };
-        self.session.update(time_from_ms(now_ms), controls);
+        self.aim = aim;
+        self.session
+            .update(time_from_ms(now_ms), &controls.frame(0));
     }
 
     /// The next frame to send as one binary WebSocket message, oldest first; `undefined` when
@@ -120,7 +126,7 @@ impl WebClient {
     /// `EntityKind::as_u8`, x, y in world units, aim in turns, hp, score, is_me 1 or 0), the
     /// local player first when it exists.
     pub fn render(&self, now_ms: f64) -> Vec<f32> {
-        let state = self.session.render(time_from_ms(now_ms));
+        let state = tickwire_arena::render(&self.session, time_from_ms(now_ms), Some(self.aim));
         let mut out = Vec::with_capacity((state.others.len() + 1) * RENDER_STRIDE);
         let mut push = |e: &RenderedEntity, is_me: bool| {
             out.extend_from_slice(&[
@@ -203,7 +209,7 @@ impl WebClient {
     /// Welcome's movement rules; empty before the Welcome.
     #[wasm_bindgen(getter)]
     pub fn arena(&self) -> Vec<f32> {
-        self.session.movement().map_or_else(Vec::new, |rules| {
+        tickwire_arena::client::movement(&self.session).map_or_else(Vec::new, |rules| {
             [rules.min.x, rules.min.y, rules.max.x, rules.max.y]
                 .iter()
                 .map(|&v| v as f32 * UNITS_PER_STEP)
@@ -216,10 +222,10 @@ impl WebClient {
 mod tests {
     use super::*;
     use glam::IVec2;
+    use tickwire_arena::{EntityKind, EntityState, MovementRules, WorldState};
     use tickwire_shared::codec::{decode_client, encode_server};
     use tickwire_shared::{
-        ClientMessage, EntityId, EntityKind, EntityState, MovementRules, ResumeToken, SentAt,
-        ServerMessage, Snapshot, Tick, Welcome, WorldState,
+        ClientMessage, EntityId, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome,
     };
 
     const ME: EntityId = EntityId(3);
@@ -231,7 +237,7 @@ mod tests {
             min: IVec2::new(768, 768),
             max: IVec2::new(63_232, 63_232),
         };
-        let schema = tickwire_shared::entity::arena_schema(30, &rules).expect("encodes");
+        let schema = tickwire_arena::entities::arena_schema(30, &rules).expect("encodes");
         tickwire_shared::layout::Layout::new(schema).expect("valid")
     }
 

@@ -1,9 +1,10 @@
-//! The movement rules, run identically by the server and by client-side prediction.
+//! The arena's movement rules: its shared step's arithmetic, run identically by the server and
+//! by client-side prediction.
 //!
 //! Integer-only (positions are 1/64-unit fixed point), so native and wasm32 builds agree bit for
 //! bit and a predicted position equals the server's exactly when nothing else moved the player.
 
-use crate::InputFrame;
+use crate::input::InputFrame;
 use glam::IVec2;
 use serde::{Deserialize, Serialize};
 

@@ -7,13 +7,15 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::VecDeque;
 use std::time::Duration;
-use tickwire_shared::entity::arena_schema;
+use tickwire_arena::entities::arena_schema;
+use tickwire_arena::{
+    ArenaStep, Controls, EntityKind, EntityState, InputFrame, MovementRules, WorldState, render,
+};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
-    ClientConfig, ClientMessage, ClientSession, Controls, EntityId, EntityKind, EntityState, Hello,
-    MovementRules, PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome,
-    WorldState, codec,
+    ClientConfig, ClientMessage, ClientSession, EntityId, Hello, PROTOCOL_VERSION, ResumeToken,
+    SentAt, ServerMessage, Snapshot, Tick, Welcome, codec,
 };
 
 /// The arena's layout with [`RULES`].
@@ -69,7 +71,7 @@ struct Server {
     world: WorldState,
     sent: WorldState,
     tick: Tick,
-    inputs: VecDeque<tickwire_shared::InputFrame>,
+    inputs: VecDeque<InputFrame>,
     last_input: u32,
     /// A one-off push of the player at this tick (an outside influence).
     shove_at: Option<(Tick, IVec2)>,
@@ -111,8 +113,7 @@ impl Server {
     fn receive(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
         match codec::decode_client(bytes).expect("valid") {
             ClientMessage::Input(input) => self.inputs.push_back(
-                tickwire_shared::InputFrame::from_lanes(input.sequence, &input.lanes)
-                    .expect("an arena input"),
+                InputFrame::from_lanes(input.sequence, &input.lanes).expect("an arena input"),
             ),
             ClientMessage::Ping { client_time_us } => {
                 let pong = ServerMessage::Pong { client_time_us };
@@ -181,7 +182,9 @@ fn run(seconds: u64, latency: u64, jitter: u64, shove_at: Option<(Tick, IVec2)>)
         token: None,
         schema_hash: None,
     };
-    let mut session = ClientSession::new(hello, ClientConfig::default()).expect("hello encodes");
+    let mut session = ClientSession::new(hello, ClientConfig::default())
+        .expect("hello encodes")
+        .predicting::<ArenaStep>();
     let mut server = Server {
         shove_at,
         ..Server::new()
@@ -215,8 +218,8 @@ fn run(seconds: u64, latency: u64, jitter: u64, shove_at: Option<(Tick, IVec2)>)
                 move_y,
                 ..Controls::default()
             };
-            session.update(at, controls);
-            if let Some(me) = session.render(at).me {
+            session.update(at, &controls.frame(0));
+            if let Some(me) = render(&session, at, Some(controls.aim)).me {
                 drawn.push(me.pos);
             }
         }
@@ -257,7 +260,10 @@ fn a_long_laggy_run_predicts_the_server_exactly() {
     );
     assert_eq!(stats.desyncs, 0);
     assert_eq!(stats.corrections, 0, "prediction never differed");
-    assert_eq!(session.prediction().position(), Some(server_pos));
+    assert_eq!(
+        session.prediction().state(),
+        Some(&server_pos.to_array()[..])
+    );
     assert_eq!(
         stats.interpolation_stalls, 0,
         "40 ms of jitter fits in a 100 ms delay"
@@ -276,11 +282,19 @@ fn a_shove_by_the_server_is_one_correction_faded_in_without_a_jump() {
     let stats = shoved.session.stats();
     assert_eq!((stats.corrections, stats.correction_snaps), (1, 0));
     assert_eq!(stats.prediction_error_max, 2.0);
+    let server_pos = shoved.server.world.get(ME).expect("player").pos;
     assert_eq!(
-        shoved.session.prediction().position(),
-        shoved.server.world.get(ME).map(|p| p.pos)
+        shoved.session.prediction().state(),
+        Some(&server_pos.to_array()[..])
     );
-    assert_eq!(shoved.session.prediction().offset(), glam::Vec2::ZERO);
+    assert!(
+        shoved
+            .session
+            .prediction()
+            .offset()
+            .iter()
+            .all(|&o| o == 0.0)
+    );
     // The same run without the shove draws the same path until the shove: how far apart the
     // two drawn players are must grow by a sixth of the shove per input frame (the default
     // smoothing), never all at once. Compared while the walk keeps clear of the y walls.
@@ -314,7 +328,9 @@ fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
         token: None,
         schema_hash: None,
     };
-    let mut session = ClientSession::new(hello, ClientConfig::default()).expect("hello encodes");
+    let mut session = ClientSession::new(hello, ClientConfig::default())
+        .expect("hello encodes")
+        .predicting::<ArenaStep>();
     let mut server = Server::new();
     session
         .receive(&Server::welcome(), Duration::ZERO)
@@ -330,7 +346,7 @@ fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
         sequences
     };
     for _ in 0..5 {
-        session.send_input(Controls::default(), TICK);
+        session.send_lanes(Controls::default().frame(0).to_lanes(), TICK);
     }
     assert_eq!(sent_inputs(&mut session), [1, 2, 3, 4, 5]);
     // The connection is lost before any of them is confirmed.
@@ -348,7 +364,7 @@ fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
         .expect("welcome back");
     let mut replayed = Vec::new();
     for _ in 0..5 {
-        session.send_input(Controls::default(), TICK * 3);
+        session.send_lanes(Controls::default().frame(0).to_lanes(), TICK * 3);
         let frame = sent_inputs(&mut session);
         assert!(frame.len() <= 2, "at most two per frame: {frame:?}");
         replayed.extend(frame);

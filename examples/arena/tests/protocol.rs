@@ -3,15 +3,15 @@
 
 use glam::IVec2;
 use proptest::prelude::*;
+use tickwire_arena::entities::arena_schema;
+use tickwire_arena::{Buttons, EntityKind, EntityState, InputFrame, MovementRules, WorldState};
 use tickwire_shared::client_world::Applied;
 use tickwire_shared::codec::{self, DecodeError};
-use tickwire_shared::entity::arena_schema;
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::{self, PackedDelta};
 use tickwire_shared::{
-    Buttons, Checksum, ClientMessage, ClientWorld, EntityId, EntityKind, EntityState, Hello,
-    InputFrame, InputMessage, MovementRules, RejectReason, Resume, ResumeToken, SchemaHash, SentAt,
-    ServerMessage, Snapshot, Tick, Welcome, WorldState,
+    Checksum, ClientMessage, ClientWorld, EntityId, Hello, InputMessage, RejectReason, Resume,
+    ResumeToken, SchemaHash, SentAt, ServerMessage, Snapshot, Tick, Welcome,
 };
 
 const RULES: MovementRules = MovementRules {

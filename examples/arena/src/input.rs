@@ -1,4 +1,4 @@
-//! The per-tick player input.
+//! The arena's per-tick player input.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +36,7 @@ pub struct InputFrame {
     pub move_x: i8,
     /// See `move_x`.
     pub move_y: i8,
-    /// Aim as a fraction of a full turn, like [`crate::EntityState::aim`].
+    /// Aim as a fraction of a full turn, like [`crate::entities::EntityState::aim`].
     pub aim: u16,
     /// Buttons held this frame.
     pub buttons: Buttons,
@@ -101,8 +101,8 @@ impl InputFrame {
 
     /// Its message on the wire.
     #[must_use]
-    pub fn message(&self) -> crate::InputMessage {
-        crate::InputMessage {
+    pub fn message(&self) -> tickwire_shared::InputMessage {
+        tickwire_shared::InputMessage {
             sequence: self.sequence,
             lanes: self.to_lanes(),
         }
@@ -112,8 +112,8 @@ impl InputFrame {
 /// The arena's input fields as its schema declares them (the sequence number is the protocol's,
 /// not the game's).
 #[must_use]
-pub fn arena_input_fields() -> Vec<crate::schema::FieldDesc> {
-    use crate::schema::{Coding, Domain, FieldDesc, Interpolate};
+pub fn arena_input_fields() -> Vec<tickwire_shared::schema::FieldDesc> {
+    use tickwire_shared::schema::{Coding, Domain, FieldDesc, Interpolate};
     let field = |name: &str, domain: Domain| FieldDesc {
         name: name.into(),
         lanes: 1,
@@ -140,10 +140,10 @@ pub fn arena_input_fields() -> Vec<crate::schema::FieldDesc> {
     ]
 }
 
-/// The arena's input as a game's [`crate::component::Input`]: the sequence is the protocol's, so
+/// The arena's input as a game's [`tickwire_shared::component::Input`]: the sequence is the protocol's, so
 /// a frame read back has sequence 0.
-impl crate::component::Input for InputFrame {
-    fn fields() -> Vec<crate::schema::FieldDesc> {
+impl tickwire_shared::component::Input for InputFrame {
+    fn fields() -> Vec<tickwire_shared::schema::FieldDesc> {
         arena_input_fields()
     }
     fn write(&self, lanes: &mut Vec<i32>) {

@@ -1,25 +1,75 @@
-//! What a frontend's `ClientSession` costs on the benchmark world "parity-320" (see
-//! BENCHMARKS.md): per snapshot interval (33 ms at 30 Hz), one snapshot received (decode, apply,
-//! checksum, reconcile, buffer for interpolation) and two frames of a 60 fps frontend (update:
-//! input and render clock; render: the predicted player and 320 interpolated entities).
+//! What an arena frontend's `ClientSession` costs on a world the size of the benchmark world
+//! "parity-320" (see BENCHMARKS.md: 320 props, a window of 64 jittering each tick, here as the
+//! arena's props) plus the local player: per snapshot interval (33 ms at 30 Hz), one snapshot
+//! received (decode, apply, checksum, reconcile, buffer for interpolation) and two frames of a
+//! 60 fps frontend (update: input and prediction; render: the predicted player and 320
+//! interpolated entities).
 //!
-//! Run: `cargo bench -p tickwire-shared --bench client_session`.
-
-mod parity;
+//! Run: `cargo bench -p tickwire-arena --bench client_session`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use glam::IVec2;
-use parity::{ENTITIES, Parity, WORLD_STEPS};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tickwire_shared::entity::arena_schema;
+use tickwire_arena::entities::arena_schema;
+use tickwire_arena::{
+    ArenaStep, Controls, EntityKind, EntityState, MovementRules, WorldState, render,
+};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::PackedDelta;
 use tickwire_shared::{
-    ClientConfig, ClientSession, Controls, EntityId, EntityKind, EntityState, Hello, MovementRules,
-    PROTOCOL_VERSION, ResumeToken, SentAt, ServerMessage, Snapshot, Tick, Welcome, WorldState,
-    codec,
+    ClientConfig, ClientSession, EntityId, Hello, PROTOCOL_VERSION, ResumeToken, SentAt,
+    ServerMessage, Snapshot, Tick, Welcome, codec,
 };
+
+/// Props in the world, and how many move each tick.
+const ENTITIES: u32 = 320;
+const MOVING_PER_TICK: u32 = 64;
+/// The world's edge in 1/64-unit steps (1000 units), and the largest jitter (half a unit).
+const WORLD_STEPS: i32 = 1000 * 64;
+const JITTER_STEPS: i32 = 32;
+
+/// The props, seeded, with their rotating window.
+struct Props {
+    rng: StdRng,
+    world: WorldState,
+    next: u32,
+}
+
+impl Props {
+    fn new(seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut world = WorldState::new();
+        for id in 0..ENTITIES {
+            let pos = IVec2::new(
+                rng.random_range(0..=WORLD_STEPS),
+                rng.random_range(0..=WORLD_STEPS),
+            );
+            world.insert(EntityId(id), EntityState::new(EntityKind::Prop, pos));
+        }
+        Self {
+            rng,
+            world,
+            next: 0,
+        }
+    }
+
+    fn step(&mut self) {
+        for _ in 0..MOVING_PER_TICK {
+            let id = EntityId(self.next);
+            self.next = (self.next + 1) % ENTITIES;
+            let jitter = IVec2::new(
+                self.rng.random_range(-JITTER_STEPS..=JITTER_STEPS),
+                self.rng.random_range(-JITTER_STEPS..=JITTER_STEPS),
+            );
+            let mut prop = *self.world.get(id).expect("every id below ENTITIES exists");
+            prop.pos = (prop.pos + jitter).clamp(IVec2::ZERO, IVec2::splat(WORLD_STEPS));
+            self.world.insert(id, prop);
+        }
+    }
+}
 
 /// The local player: one more entity, moved by its inputs.
 const ME: EntityId = EntityId(ENTITIES);
@@ -34,7 +84,7 @@ const FRAME: Duration = Duration::from_micros(16_667);
 /// The server side: `count` consecutive snapshot frames, the first full, the rest patches,
 /// with the player applying one input (moving +x) per tick.
 fn snapshot_frames(count: usize) -> Vec<Vec<u8>> {
-    let mut parity = Parity::new(320);
+    let mut parity = Props::new(320);
     parity.world.insert(
         ME,
         EntityState::new(EntityKind::Player, IVec2::splat(1_000)),
@@ -90,7 +140,9 @@ fn welcomed_session() -> ClientSession {
         token: None,
         schema_hash: None,
     };
-    let mut session = ClientSession::new(hello, ClientConfig::default()).expect("encodes");
+    let mut session = ClientSession::new(hello, ClientConfig::default())
+        .expect("encodes")
+        .predicting::<ArenaStep>();
     let welcome = ServerMessage::Welcome(Welcome {
         client_id: 1,
         player: Some(ME),
@@ -120,8 +172,8 @@ fn client_benches(c: &mut Criterion) {
                 session.receive(black_box(frame), now).expect("applies");
                 for f in 0..2 {
                     let at = now + FRAME * f;
-                    session.update(at, controls());
-                    black_box(session.render(at));
+                    session.update(at, &controls().frame(0));
+                    black_box(render(&session, at, Some(0)));
                 }
                 while session.poll_outgoing().is_some() {}
             }
