@@ -234,7 +234,7 @@ fn default_config(
     if let Some(game) = game {
         anyhow::ensure!(
             config.game == game,
-            "--scenario is a config for {:?}, not for --game {game:?}",
+            "the scenario (--scenario, or the config file's) is a config for {:?}, not for --game {game:?}",
             config.game
         );
     }

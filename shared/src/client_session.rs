@@ -291,7 +291,7 @@ impl ClientSession {
         self.welcome = Some(welcome);
         if resumed {
             // Inputs the old connection may have lost go out again, ahead of new ones and a few
-            // per frame (see `send_input`); the server ignores any it has already applied.
+            // per frame (see `send_lanes`); the server ignores any it has already applied.
             self.unsent_inputs = self.prediction.unconfirmed().cloned().collect();
         }
         Ok(ClientEvent::Welcomed)

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A compact entity id as it travels on the wire; not a server-side slotmap key.
+/// A compact entity id as it travels on the wire; not a server-side handle.
 ///
 /// The server hands out the smallest free ids and only reuses an id after every client's baseline
 /// has moved past its removal, so ids stay small (one byte on the wire below 251).

@@ -134,6 +134,9 @@ impl Predictor {
     /// How far `server` is from `predicted`, in world units: the longest difference of a linear
     /// field (a position), or of any field when none is linear.
     fn distance(&self, predicted: &[i32], server: &[i32]) -> f32 {
+        if predicted.len() != server.len() {
+            return f32::INFINITY;
+        }
         let length = |f: &PredictedField| {
             (f.first_lane..f.first_lane + f.lanes)
                 .map(|i| f.difference(predicted, server, i) as f32 / f.unit)
@@ -243,12 +246,15 @@ impl Prediction {
     }
 
     /// The predicted state component's lanes after every input sent; `None` until a snapshot
-    /// has shown the player, and when there is no predictor.
+    /// has shown the player, when there is no predictor, and after an input the step could not
+    /// read (until the next snapshot re-predicts).
     #[must_use]
     pub fn state(&self) -> Option<&[i32]> {
         let (_, confirmed) = self.confirmed.as_ref()?;
-        let latest = self.pending.back().and_then(|p| p.after.as_ref());
-        Some(latest.unwrap_or(confirmed))
+        match self.pending.back() {
+            Some(latest) => latest.after.as_deref(),
+            None => Some(confirmed),
+        }
     }
 
     /// The state to draw: linear lanes `alpha` (0..=1) of the way from the state before the

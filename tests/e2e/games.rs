@@ -2,7 +2,7 @@
 //! everyone as a spectator, and a client with the race's step compiled in predicts its car
 //! exactly.
 
-use crate::util::{SOON, TestServer};
+use crate::util::{SOON, TestServer, test_config};
 use tickwire_bot::{Bot, BotError};
 use tickwire_race::{Car, Drive};
 use tickwire_shared::RejectReason;
@@ -10,7 +10,13 @@ use tokio::time::timeout;
 
 #[tokio::test]
 async fn a_join_picks_the_game_of_a_new_room_and_must_match_an_open_one() {
-    let server = TestServer::start().await;
+    let mut config = test_config();
+    let parity = config
+        .games
+        .default_config("parity")
+        .expect("parity's config");
+    config.configs.insert("parity-320".into(), parity);
+    let server = TestServer::start_with(config).await;
     let url = |room: &str, query: &str| format!("ws://{}/ws/{room}?{query}", server.addr);
     let race = Bot::connect(&url("track", "game=race"), "ann")
         .await
@@ -32,11 +38,22 @@ async fn a_join_picks_the_game_of_a_new_room_and_must_match_an_open_one() {
             other => panic!("{query}: expected {reason:?}, got {other:?}"),
         }
     }
-    // A config of one game asked for under another's name.
-    match Bot::connect(&url("r2", "game=race&scenario=parity-320"), "cy").await {
-        Err(BotError::Rejected(got)) => assert_eq!(got, RejectReason::UnknownScenario),
-        other => panic!("expected UnknownScenario (no configs folder here), got {other:?}"),
+    // A config of one game asked for under another's name, for a new room or the open one.
+    for (room, query) in [
+        ("new", "game=race&scenario=parity-320"),
+        ("track", "scenario=parity-320"),
+    ] {
+        match Bot::connect(&url(room, query), "cy").await {
+            Err(BotError::Rejected(got)) => assert_eq!(got, RejectReason::GameMismatch, "{query}"),
+            other => panic!("{room}?{query}: expected GameMismatch, got {other:?}"),
+        }
     }
+    // The config alone opens a room of its game.
+    let watcher = Bot::connect(&url("bench", "scenario=parity-320"), "dee")
+        .await
+        .expect("joins");
+    let schema = watcher.world().layout().expect("the schema").schema();
+    assert_eq!(schema.game, "parity");
 }
 
 #[tokio::test]

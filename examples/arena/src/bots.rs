@@ -12,10 +12,7 @@ use std::f32::consts::TAU;
 use tickwire_shared::bot_behaviour::BotBehaviour;
 use tickwire_shared::{ClientSession, ClientWorld, EntityId};
 
-/// The behaviours by name.
-pub const BEHAVIOURS: [&str; 3] = ["wander", "chase", "fire"];
-
-/// The arena behaviour called `name` (one of [`BEHAVIOURS`]), seeded with `seed`.
+/// The arena behaviour called `name` (`wander`, `chase` or `fire`), seeded with `seed`.
 #[must_use]
 pub fn behaviour(name: &str, seed: u64) -> Option<Box<dyn BotBehaviour>> {
     let kind = match name {

@@ -64,12 +64,21 @@ pub fn movement(session: &ClientSession) -> Option<MovementRules> {
 /// The arena entity `id` as `world` holds it (the server's view, not the prediction).
 #[must_use]
 pub fn entity(world: &ClientWorld, id: EntityId) -> Option<EntityState> {
-    EntityState::from_data(world.state().get(id)?, world.layout()?)
+    EntityState::from_data(world.state().get(id)?, arena_layout(world)?)
+}
+
+/// The world's layout if its room plays the arena: another game's kinds and components are not
+/// the arena's, whatever their names.
+fn arena_layout(world: &ClientWorld) -> Option<&tickwire_shared::layout::Layout> {
+    world
+        .layout()
+        .map(|l| &**l)
+        .filter(|l| l.schema().game == "arena")
 }
 
 /// Every arena entity `world` holds, in id order.
 pub fn entities(world: &ClientWorld) -> impl Iterator<Item = (EntityId, EntityState)> + '_ {
-    let layout = world.layout();
+    let layout = arena_layout(world);
     world
         .state()
         .iter()
@@ -113,6 +122,9 @@ impl RenderedEntity {
         drawn: &tickwire_shared::DrawnEntity,
         layout: &tickwire_shared::layout::Layout,
     ) -> Option<Self> {
+        if layout.schema().game != "arena" {
+            return None;
+        }
         let kind = EntityKind::from_u8(u8::try_from(drawn.kind).ok()?)?;
         // Each arena component is one field; its lanes start where the kind places it.
         let lane = |component: &str| -> Option<&[f64]> {
@@ -121,12 +133,14 @@ impl RenderedEntity {
             let len = layout.schema().components[c].fields.first()?.lanes;
             drawn.lanes.get(at..at + usize::from(len))
         };
-        let pos = lane("Body")?;
+        let &[x, y] = lane("Body")? else {
+            return None;
+        };
         let whole = |component| lane(component).and_then(|l| l.first().copied());
         Some(Self {
             id: drawn.id,
             kind,
-            pos: Vec2::new(pos[0] as f32, pos[1] as f32) / STEPS_PER_UNIT,
+            pos: Vec2::new(x as f32, y as f32) / STEPS_PER_UNIT,
             aim: whole("Aim").map_or(0.0, |a| (a / 65536.0) as f32),
             hp: whole("Health").map_or(0, |h| h as u8),
             score: whole("Score").map_or(0, |s| s as u16),

@@ -192,8 +192,8 @@ impl EntityState {
     }
 }
 
-/// An arena world as its simulation holds it: entity states by id. The server keeps one to find
-/// what changed cheaply; tests build worlds with it. Its replicated form is [`WorldState::to_world`].
+/// An arena world as plain entity states by id: tests and benches build worlds with it. Its
+/// replicated form is [`WorldState::to_world`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorldState {
     entities: std::collections::BTreeMap<EntityId, EntityState>,

@@ -96,8 +96,8 @@ impl Game for Parity {
         if props.count > 10_000 || props.moving_per_tick > props.count {
             return Err("props.count must be at most 10000, moving_per_tick at most count".into());
         }
-        if !(props.jitter.is_finite() && props.jitter >= 0.0) {
-            return Err("props.jitter must be finite and >= 0".into());
+        if !(props.jitter.is_finite() && props.jitter >= 0.0 && props.jitter <= width.min(height)) {
+            return Err("props.jitter must be from 0 to the world's smaller side".into());
         }
         Ok(())
     }
@@ -140,7 +140,9 @@ impl Game for Parity {
             let size = self.size;
             world.update::<Body, _>(id, |body| {
                 for axis in 0..2 {
-                    body.pos[axis] = (body.pos[axis] + step[axis]).clamp(0, size[axis]);
+                    body.pos[axis] = body.pos[axis]
+                        .saturating_add(step[axis])
+                        .clamp(0, size[axis]);
                 }
             });
         }

@@ -75,8 +75,10 @@ impl RaceConfig {
             car.drag,
             car.turn_rate,
         ];
-        if !handling.into_iter().all(positive) || car.max_speed > 1000.0 * f32::from(tick_rate) {
-            return Err("car speeds, acceleration, drag and turn_rate must be positive, max_speed at most 1000 units per tick".into());
+        // `Car::speed` holds up to 256 units per tick.
+        let fits = |v: f32| v <= 255.0 * f32::from(tick_rate);
+        if !handling.into_iter().all(positive) || !fits(car.max_speed) || !fits(car.reverse_speed) {
+            return Err("car speeds, acceleration, drag and turn_rate must be positive, speeds at most 255 units per tick".into());
         }
         let hz = f32::from(tick_rate);
         let per_tick = |v: f32| ((v / hz * SPEED_PER_UNIT).round() as i32).max(1);

@@ -75,7 +75,8 @@ impl Game for Race {
 
     /// A car on the start line, facing the first checkpoint after it.
     fn join(&mut self, world: &mut GameWorld, name: &str) -> Option<EntityId> {
-        let [start, next] = [self.checkpoints[0], self.checkpoints[1]];
+        // `Game::rules` refuses a track of fewer than two checkpoints.
+        let (&start, &next) = (self.checkpoints.first()?, self.checkpoints.get(1)?);
         let heading = ((f64::from(next[1] - start[1])).atan2(f64::from(next[0] - start[0]))
             / std::f64::consts::TAU
             * 4096.0)

@@ -11,9 +11,10 @@ use std::time::Duration;
 /// name = "oval"          # shown in logs and /rooms
 /// tick_rate = 30         # ticks (and snapshots) per second, 1 to 240
 ///
-/// # everything else is the game's own settings (its `Game::Config`)
+/// # everything else is the game's own settings (its `Game::Config`), here the race's
 /// [track]
-/// radius = 300.0
+/// width = 400.0
+/// # ...
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GameConfig {

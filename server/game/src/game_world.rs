@@ -82,8 +82,9 @@ impl GameWorld {
     }
 
     /// Spawns an entity of `kind` with every lane 0 and every string empty; set each of its
-    /// components with [`Spawn::with`] (a value outside its field's domain is refused when the
-    /// room replicates it). Returns `None` for a kind the schema does not have.
+    /// components with [`Spawn::with`] (a zero lane outside its field's domain, from a component
+    /// never set, is refused when the room replicates it). Returns `None` for a kind the schema
+    /// does not have.
     pub fn spawn(&mut self, kind: u16) -> Option<Spawn<'_>> {
         let data = EntityData::new(&self.layout, kind)?;
         let id = self.ids.allocate();
@@ -121,7 +122,19 @@ impl GameWorld {
 
     /// Replaces the entity's component `C`. Returns `false` (and changes nothing) for an
     /// unknown entity or one whose kind has no `C`.
+    ///
+    /// # Panics
+    /// If `value` lies outside the domains `C` declares (a game bug, such as a counter past its
+    /// `max`): the room stops at once, and its clients get close 1011, rather than every
+    /// client being sent a state it would refuse.
     pub fn set<C: Component>(&mut self, id: EntityId, value: &C) -> bool {
+        let (mut lanes, mut strings) = (Vec::new(), Vec::new());
+        value.write(&mut lanes, &mut strings);
+        assert!(
+            C::read(&lanes, &strings).is_some(),
+            "game bug: a {} outside its declared domains",
+            C::desc().name
+        );
         let layout = &self.layout;
         self.world
             .update(id, |data| data.set_component(layout, value))
@@ -234,6 +247,15 @@ mod tests {
         }
         assert_eq!(fresh.checksum(), world.replicated().checksum());
         assert!(world.despawn(a) && !world.despawn(a) && !world.contains(a));
+    }
+
+    #[test]
+    #[should_panic(expected = "game bug: a Hp outside its declared domains")]
+    fn setting_a_value_outside_its_domain_is_a_game_bug() {
+        let mut world = world();
+        let unit = world.kind("unit").expect("unit");
+        let id = world.spawn(unit).expect("a kind").id();
+        world.set(id, &Hp { hp: 10 });
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! its hooks change ([`GameWorld`]), its config files ([`GameConfig`]) and the registry a server
 //! binary is built from ([`Games`]). No I/O and no clock: a room drives it.
 //!
-//! The client side of a game (its components, input and shared step) is plain data in
-//! `tickwire-shared`, so server, bots and frontends share it. docs/GAME_API.md builds a game
+//! The client side of a game (its components, input and shared step) lives in the game's own
+//! crate, on `tickwire-shared`'s traits, so server, bots and frontends share it. docs/GAME_API.md builds a game
 //! step by step.
 #![warn(missing_docs)]
 

@@ -122,7 +122,12 @@ impl Rooms {
             let entry = entries
                 .get(&request.room)
                 .filter(|entry| !entry.commands.is_closed())?;
-            Some(match &request.game {
+            let named = request
+                .scenario
+                .as_ref()
+                .and_then(|n| self.config.configs.get(n));
+            let asked = request.game.as_ref().or(named.map(|config| &config.game));
+            Some(match asked {
                 Some(game) if *game != entry.game => Err(RejectReason::GameMismatch),
                 _ => Ok(entry.commands.clone()),
             })
