@@ -2,12 +2,6 @@
 //! default), the parity-320 benchmark world and the race. `tickwire-server --help` lists the
 //! command line; `tickwire-server list-games` the games.
 
-use tickwire_server::Games;
-
 fn main() -> anyhow::Result<()> {
-    let games = Games::new()
-        .with::<tickwire_arena::Arena>()
-        .with::<tickwire_parity::Parity>()
-        .with::<tickwire_race::Race>();
-    tickwire_server::cli::main(games)
+    tickwire_server::cli::main(tickwire_server::example_games())
 }

@@ -308,12 +308,16 @@ impl ClientSession {
 
     /// The lanes of the predicted component of entity `id` as the world holds it.
     fn predicted_lanes(&self, id: EntityId) -> Option<Vec<i32>> {
-        let component = self.prediction.predictor()?.component();
-        let layout = self.world.layout()?;
         let entity = self.world.state().get(id)?;
-        let (first, _) = layout.component_offsets(entity.kind, component)?;
-        let lanes = layout.components()[component].lanes as usize;
-        entity.lanes.get(first..first + lanes).map(<[i32]>::to_vec)
+        let range = self.predicted_range(self.world.layout()?, entity.kind)?;
+        entity.lanes.get(range).map(<[i32]>::to_vec)
+    }
+
+    /// Where the predicted component's lanes sit in an entity of `kind`.
+    fn predicted_range(&self, layout: &Layout, kind: u16) -> Option<std::ops::Range<usize>> {
+        let component = self.prediction.predictor()?.component();
+        let (first, _) = layout.component_offsets(kind, component)?;
+        Some(first..first + layout.components()[component].lanes as usize)
     }
 
     /// Once per rendered frame: sends the input frames due by `now` (one per server tick), each
@@ -445,16 +449,16 @@ impl ClientSession {
     /// The local player as drawn, when it is predicted.
     fn predicted_me(&self, now: Duration, layout: &Layout) -> Option<DrawnEntity> {
         let id = self.player()?;
-        let component = self.prediction.predictor()?.component();
         // How far between the latest input frame and the next one `now` is.
         let tick = self.tick_if_welcomed().unwrap_or(Duration::from_secs(1));
         let alpha = now.saturating_sub(self.last_input_at).as_secs_f32() / tick.as_secs_f32();
         let predicted = self.prediction.render_lanes(alpha)?;
         let entity = self.world.state().get(id)?;
-        let (first, _) = layout.component_offsets(entity.kind, component)?;
+        let range = self.predicted_range(layout, entity.kind)?;
         let mut lanes: Vec<f64> = entity.lanes.iter().map(|&l| f64::from(l)).collect();
         lanes
-            .get_mut(first..first + predicted.len())?
+            .get_mut(range)
+            .filter(|slots| slots.len() == predicted.len())?
             .copy_from_slice(&predicted);
         Some(DrawnEntity {
             id,

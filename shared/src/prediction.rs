@@ -30,7 +30,8 @@ pub struct Predictor {
     step: LaneStep,
     /// The state component's index in the room's layout.
     component: usize,
-    fields: Vec<PredictedField>,
+    /// Shared by clones: reconciling clones the predictor once per snapshot.
+    fields: Arc<[PredictedField]>,
 }
 
 impl std::fmt::Debug for Predictor {

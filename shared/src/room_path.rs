@@ -78,9 +78,10 @@ impl RoomPath {
             .into_iter()
             .filter_map(|(key, value)| Some(format!("{key}={}", value.as_ref()?)))
             .collect();
-        match query.is_empty() {
-            true => format!("{WS_PATH}/{}", self.room),
-            false => format!("{WS_PATH}/{}?{}", self.room, query.join("&")),
+        if query.is_empty() {
+            format!("{WS_PATH}/{}", self.room)
+        } else {
+            format!("{WS_PATH}/{}?{}", self.room, query.join("&"))
         }
     }
 }

@@ -4,7 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tickwire_server::{GameConfig, Games, ServerConfig, ServerError};
+use tickwire_server::{GameConfig, ServerConfig, ServerError};
 use tickwire_shared::{
     ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, Tick, Welcome, codec,
 };
@@ -30,17 +30,9 @@ pub(crate) struct TestServer {
     task: JoinHandle<Result<(), ServerError>>,
 }
 
-/// The stock server's games (its `main`): the arena first, the default.
-pub(crate) fn games() -> Games {
-    Games::new()
-        .with::<tickwire_arena::Arena>()
-        .with::<tickwire_parity::Parity>()
-        .with::<tickwire_race::Race>()
-}
-
 /// The stock server's games, rooms playing the arena with a fixed seed so runs are repeatable.
 pub(crate) fn test_config() -> ServerConfig {
-    let games = games();
+    let games = tickwire_server::example_games();
     let mut arena = games.default_config("arena").expect("the arena's config");
     set(&mut arena, &["seed"], 42);
     ServerConfig::new(games, arena)

@@ -55,10 +55,7 @@ pub fn render(session: &ClientSession, now: Duration, aim: Option<u16>) -> Rende
 /// The room's movement rules, when the session's room plays the arena.
 #[must_use]
 pub fn movement(session: &ClientSession) -> Option<MovementRules> {
-    let schema = session.world().layout()?.schema();
-    (schema.game == "arena")
-        .then(|| codec::decode_rules(&schema.rules).ok())
-        .flatten()
+    codec::decode_rules(&arena_layout(session.world())?.schema().rules).ok()
 }
 
 /// The arena entity `id` as `world` holds it (the server's view, not the prediction).
