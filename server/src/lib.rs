@@ -23,8 +23,10 @@
 //! - `room`: the rooms and their worlds.
 //!   - `directory`: rooms by name (create on first join, limits, `/rooms`).
 //!   - `threads`: one thread per core sharing one schedule of rooms; a failing room closes alone.
-//!   - `game_loop`: one room's fixed-tick loop; drives its game (a `tickwire_game::HostedGame`)
-//!     and owns its clients' seats.
+//!   - `core`: one room, sans I/O (time and events in, messages out): drives its game (a
+//!     `tickwire_game::HostedGame`), owns its clients' seats, and is unit-tested without sockets.
+//!   - `game_loop`: the tokio shell that feeds a room's core from its queues and hands its
+//!     messages to the writers.
 //!   - `replication`: tick history and per-client deltas.
 //! - `ops`: [`config`] (settings, `assets/server.toml`; game configs are
 //!   `assets/scenarios/NAME.toml`), `metrics` (Prometheus), `status` (what

@@ -47,6 +47,7 @@ pub(crate) struct RoomMetrics {
     pub(crate) messages_out: Counter,
     pub(crate) resumes: Counter,
     pub(crate) desyncs_reported: Counter,
+    pub(crate) inputs_dropped: Counter,
 }
 
 const METADATA: Metadata<'static> =
@@ -143,6 +144,7 @@ impl Metrics {
             messages_out: self.messages_out.clone(),
             resumes: self.resumes.clone(),
             desyncs_reported: self.desyncs_reported.clone(),
+            inputs_dropped: self.inputs_dropped.clone(),
         }
     }
 

@@ -5,7 +5,8 @@ use crate::net::writers::Writers;
 use crate::ops::config::ServerConfig;
 use crate::ops::metrics::{Metrics, RoomSeries};
 use crate::ops::status::{RoomStatus, RoomSummary};
-use crate::room::game_loop::{ClientLink, Command, GameLoop, JoinRequest, Refused, Seated};
+use crate::room::core::{Join, Seated};
+use crate::room::game_loop::{ClientLink, Command, GameLoop, JoinRequest, Refused};
 use crate::room::threads::{RoomTask, RoomThreads};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -84,11 +85,13 @@ impl Rooms {
                 .map_err(JoinError::Rejected)?;
             let (reply, replied) = oneshot::channel();
             let join = Command::Join(JoinRequest {
-                name: hello.name.clone(),
-                spectator: hello.spectator,
-                resume: hello.resume.clone(),
-                schema_hash: hello.schema_hash,
-                address,
+                join: Join {
+                    name: hello.name.clone(),
+                    spectator: hello.spectator,
+                    resume: hello.resume.clone(),
+                    schema_hash: hello.schema_hash,
+                    address,
+                },
                 link,
                 reply,
             });

@@ -8,7 +8,8 @@
 //! rooms keep ticking.
 
 use crate::net::close_reason::CloseReason;
-use crate::room::game_loop::{GameLoop, RoomEnd};
+use crate::room::core::RoomEnd;
+use crate::room::game_loop::GameLoop;
 use std::any::Any;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;

@@ -1,5 +1,4 @@
 use super::*;
-use crate::net::writers::{Delivery, Writers};
 use crate::ops::metrics::Metrics;
 use tickwire_game::{Game, GameWorld};
 use tickwire_shared::client_world::Applied;
@@ -65,17 +64,40 @@ impl Game for Walkers {
     fn tick(&mut self, _world: &mut GameWorld) {}
 }
 
-/// The test plays the snapshot writer: it decodes what the loop hands over, and writes it to
-/// a real socket (whose other end is never read) so the in-flight counts are the real ones.
+/// A test client's connection: a number of the test's own.
+#[derive(Debug)]
+struct TestPeer(usize);
+
+/// The test's outlet: what the room sent each peer and did not deliver yet (its in-flight
+/// count), and how each peer was let go.
+#[derive(Default)]
+struct Recorder {
+    undelivered: HashMap<usize, Vec<Bytes>>,
+    disconnected: HashMap<usize, Option<CloseReason>>,
+    peers: usize,
+}
+
+impl Outlet<TestPeer> for Recorder {
+    fn in_flight(&self, peer: &TestPeer) -> usize {
+        self.undelivered.get(&peer.0).map_or(0, Vec::len)
+    }
+
+    fn send(&mut self, _client: ClientId, peer: &TestPeer, message: Bytes) {
+        self.undelivered.entry(peer.0).or_default().push(message);
+    }
+
+    fn disconnect(&mut self, _client: ClientId, peer: TestPeer, reason: Option<CloseReason>) {
+        self.disconnected.insert(peer.0, reason);
+    }
+}
+
 struct TestClient {
-    events: mpsc::Sender<ClientEvent>,
-    kick: oneshot::Receiver<CloseReason>,
+    peer: usize,
     seated: Seated,
     welcome: Welcome,
     world: ClientWorld,
     /// The baseline of the first snapshot after the Welcome (`None`: full).
     first_baseline: Option<Tick>,
-    _peer: tokio::net::TcpStream,
 }
 
 /// What a Hello asks for and where it comes from.
@@ -85,13 +107,12 @@ struct JoinAs {
     address: Option<IpAddr>,
 }
 
-struct TestGame {
-    game: GameLoop,
-    commands: mpsc::Sender<Command>,
-    batches: mpsc::UnboundedReceiver<Vec<Delivery>>,
+struct TestRoom {
+    core: RoomCore<TestPeer>,
+    out: Recorder,
 }
 
-impl TestGame {
+impl TestRoom {
     fn new(slow_consumer_timeout_ms: u64, max_in_flight: usize) -> Self {
         Self::with_limits(Limits {
             slow_consumer_timeout_ms,
@@ -102,111 +123,80 @@ impl TestGame {
 
     fn with_limits(limits: Limits) -> Self {
         let config = GameConfig::parse(Walkers::DEFAULT_CONFIG).expect("a config");
-        let (writers, mut receivers) = Writers::new(1);
-        let (commands, command_rx) = mpsc::channel(8);
-        let game = GameLoop::new(
+        let core = RoomCore::new(
             config,
             &Games::new().with::<Walkers>(),
             limits,
-            command_rx,
-            writers.outbox(),
             Arc::new(RoomStatus::new("test", "walkers", "line")),
             Metrics::new().room(),
+            Instant::now(),
         )
         .expect("the game starts");
         Self {
-            game,
-            commands,
-            batches: receivers.pop().expect("one writer"),
+            core,
+            out: Recorder::default(),
         }
     }
 
     fn tick(&mut self, now: Instant) {
-        self.game.tick(now, SentAt(0));
+        self.core.tick(now, SentAt(0), &mut self.out);
     }
 
-    /// Writes and decodes every handed-over message.
-    fn deliver(&mut self) -> Vec<ServerMessage> {
-        self.deliver_to(None)
+    /// Delivers and decodes what the room sent this client.
+    fn deliver(&mut self, client: &TestClient) -> Vec<ServerMessage> {
+        self.deliver_to(client.peer)
     }
 
-    /// Writes every handed-over message; decodes those for `only` (all without it).
-    fn deliver_to(&mut self, only: Option<&Arc<Connection>>) -> Vec<ServerMessage> {
-        let mut messages = Vec::new();
-        while let Ok(batch) = self.batches.try_recv() {
-            for delivery in batch {
-                delivery.connection.write_message(&delivery.message);
-                if only.is_none_or(|c| Arc::ptr_eq(c, &delivery.connection)) {
-                    messages.push(codec::decode_server(&delivery.message).expect("decodes"));
-                }
-            }
-        }
-        messages
+    fn deliver_to(&mut self, peer: usize) -> Vec<ServerMessage> {
+        let sent = self.out.undelivered.remove(&peer).unwrap_or_default();
+        sent.iter()
+            .map(|bytes| codec::decode_server(bytes).expect("decodes"))
+            .collect()
     }
 
-    async fn join(&mut self, now: Instant) -> TestClient {
+    /// How the room let the client go, if it did: `Some(None)` when it left.
+    fn disconnected(&self, client: &TestClient) -> Option<Option<CloseReason>> {
+        self.out.disconnected.get(&client.peer).cloned()
+    }
+
+    fn join(&mut self, now: Instant) -> TestClient {
         self.try_join(now, None, ClientWorld::new())
-            .await
             .expect("accepted")
     }
 
     /// Joins (or resumes, keeping `world`), and applies the first snapshot.
-    async fn try_join(
+    fn try_join(
         &mut self,
         now: Instant,
         resume: Option<Resume>,
         world: ClientWorld,
     ) -> Result<TestClient, RejectReason> {
         self.try_join_as(now, resume, world, JoinAs::default())
-            .await
     }
 
     /// [`Self::try_join`] with the Hello's role and the client's address.
-    async fn try_join_as(
+    fn try_join_as(
         &mut self,
         now: Instant,
         resume: Option<Resume>,
         world: ClientWorld,
         join_as: JoinAs,
     ) -> Result<TestClient, RejectReason> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let peer = tokio::net::TcpStream::connect(listener.local_addr().expect("addr"))
-            .await
-            .expect("connect");
-        let (stream, _) = listener.accept().await.expect("accept");
-        let (events, events_rx) = mpsc::channel(16);
-        let (kick_tx, kick) = oneshot::channel();
-        let (reply, mut reply_rx) = oneshot::channel();
-        let budget = Arc::new(crate::net::queue_budget::QueueBudget::new(
-            usize::MAX,
-            metrics::Gauge::noop(),
-        ));
-        let connection = Connection::new(stream, 1 << 20, budget);
-        let link = ClientLink {
-            events: events_rx,
-            connection: Arc::clone(&connection),
-            kick: kick_tx,
+        let peer = self.out.peers;
+        self.out.peers += 1;
+        let join = Join {
+            name: "t".into(),
+            spectator: join_as.spectator,
+            resume,
+            schema_hash: None,
+            address: join_as.address,
         };
-        self.commands
-            .try_send(Command::Join(JoinRequest {
-                name: "t".into(),
-                spectator: join_as.spectator,
-                resume,
-                schema_hash: None,
-                address: join_as.address,
-                link,
-                reply,
-            }))
-            .expect("command queue has room");
+        let seated = self
+            .core
+            .join(join, TestPeer(peer), &mut self.out)
+            .map_err(|reason| reason.expect("the Welcome encodes"))?;
         self.tick(now);
-        let seated = match reply_rx.try_recv().expect("answered within the tick") {
-            Ok(seated) => seated,
-            Err(Refused::Rejected(reason)) => return Err(reason),
-            Err(Refused::RoomClosed(_)) => panic!("the room is open"),
-        };
-        let messages = self.deliver_to(Some(&connection));
+        let messages = self.deliver_to(peer);
         let Some(ServerMessage::Welcome(welcome)) = messages.first() else {
             panic!("the Welcome comes first: {messages:?}");
         };
@@ -215,18 +205,37 @@ impl TestGame {
             other => panic!("then a snapshot: {other:?}"),
         };
         let mut world = world;
-        world.set_layout(Arc::clone(self.game.game.layout()));
+        world.set_layout(Arc::clone(self.core.game.layout()));
         let mut client = TestClient {
-            events,
-            kick,
+            peer,
             seated,
             welcome: welcome.clone(),
             world,
             first_baseline,
-            _peer: peer,
         };
         assert_eq!(client.apply(&messages[1..]), 1, "then the first snapshot");
         Ok(client)
+    }
+
+    /// The client sends input `sequence` (a step forward).
+    fn input(&mut self, client: &TestClient, sequence: u32) {
+        let input = InputMessage {
+            sequence,
+            lanes: vec![1],
+        };
+        self.core.input(client.seated.client_id, input);
+    }
+
+    /// The client's session reports its connection lost.
+    fn lose(&mut self, client: &TestClient, now: Instant) {
+        self.core
+            .leave(client.seated.client_id, true, now, &mut self.out);
+        self.tick(now);
+    }
+
+    fn player_exists(&self, client: &TestClient) -> bool {
+        let player = client.welcome.player.expect("a player");
+        self.core.game.world().get(player).is_some()
     }
 }
 
@@ -243,95 +252,82 @@ impl TestClient {
     }
 }
 
-#[tokio::test]
-async fn a_client_that_is_behind_is_skipped_and_too_long_behind_kicked() {
-    let mut test = TestGame::new(1000, 2);
+/// A resume that asks for a full snapshot (these tests resume with an empty world).
+fn resume_of(client: &TestClient) -> Option<Resume> {
+    Some(Resume {
+        token: client.welcome.resume_token,
+        last_applied: None,
+    })
+}
+
+#[test]
+fn a_client_that_is_behind_is_skipped_and_too_long_behind_kicked() {
+    let mut test = TestRoom::new(1000, 2);
     let t0 = Instant::now();
-    let mut client = test.join(t0).await;
+    let mut client = test.join(t0);
     test.tick(t0);
     test.tick(t0);
     test.tick(t0); // Two in flight (the writer has not run): skipped.
-    let messages = test.deliver();
+    let messages = test.deliver(&client);
     assert_eq!(client.apply(&messages), 2, "the skipped tick was not sent");
     // Two ticks passed since the last snapshot sent: the next is a delta against it.
     test.tick(t0 + Duration::from_millis(100));
-    assert_eq!(client.apply(&test.deliver()), 1);
+    assert_eq!(client.apply(&test.deliver(&client)), 1);
 
     test.tick(t0 + Duration::from_millis(200));
     test.tick(t0 + Duration::from_millis(300));
     test.tick(t0 + Duration::from_millis(400)); // Behind since 400 ms.
     test.tick(t0 + Duration::from_millis(1300));
-    assert!(client.kick.try_recv().is_err(), "behind for 900 ms only");
+    assert_eq!(test.disconnected(&client), None, "behind for 900 ms only");
     test.tick(t0 + Duration::from_millis(1400));
-    assert_eq!(client.kick.try_recv(), Ok(CloseReason::SLOW_CONSUMER));
-    assert!(
-        test.game
-            .game
-            .world()
-            .get(client.welcome.player.expect("a player"))
-            .is_none(),
-        "player despawned"
+    assert_eq!(
+        test.disconnected(&client),
+        Some(Some(CloseReason::SLOW_CONSUMER))
     );
+    assert!(!test.player_exists(&client), "player despawned");
 }
 
-#[tokio::test]
-async fn many_inputs_in_one_tick_move_the_player_no_faster_than_the_cap() {
-    let mut test = TestGame::new(1000, 64);
+#[test]
+fn many_inputs_in_one_tick_move_the_player_no_faster_than_the_cap() {
+    let mut test = TestRoom::new(1000, 64);
     let now = Instant::now();
-    let mut client = test.join(now).await;
+    let mut client = test.join(now);
     let x = |client: &TestClient| {
         let me = client.welcome.player.expect("a player");
         client.world.state().get(me).expect("own player").lanes[0]
     };
     let start = x(&client);
     for sequence in 1..=10 {
-        client
-            .events
-            .try_send(input(sequence))
-            .expect("queue has room");
+        test.input(&client, sequence);
     }
     test.tick(now);
-    client.apply(&test.deliver());
+    client.apply(&test.deliver(&client));
     let schema = client.welcome.schema.as_ref().expect("the schema");
     let step: i32 = codec::decode_rules(&schema.rules).expect("the game's rules");
     assert_eq!(
         x(&client) - start,
-        step * test.game.limits.max_inputs_per_tick as i32
+        step * test.core.limits.max_inputs_per_tick as i32
     );
     assert_eq!(client.world.last_input(), 2);
 }
 
-fn input(sequence: u32) -> ClientEvent {
-    ClientEvent::Input(InputMessage {
-        sequence,
-        lanes: vec![1],
-    })
-}
-
-#[tokio::test]
-async fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace_window() {
-    let mut test = TestGame::new(1000, 64);
+#[test]
+fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace_window() {
+    let mut test = TestRoom::new(1000, 64);
     let t0 = Instant::now();
-    let mut client = test.join(t0).await;
+    let mut client = test.join(t0);
     let player = client.welcome.player.expect("a player");
     for sequence in 1..=2 {
-        client.events.try_send(input(sequence)).expect("room");
+        test.input(&client, sequence);
     }
     test.tick(t0);
-    client.apply(&test.deliver());
-    let id = client.welcome.client_id;
+    client.apply(&test.deliver(&client));
     let token = client.welcome.resume_token;
     let last_applied = client.world.tick();
-    test.commands
-        .try_send(Command::Leave {
-            id,
-            resumable: true,
-        })
-        .expect("room");
-    test.tick(t0);
+    test.lose(&client, t0);
     test.tick(t0);
     assert!(
-        test.game.game.world().get(player).is_some(),
+        test.core.game.world().get(player).is_some(),
         "the seat is kept"
     );
 
@@ -341,7 +337,6 @@ async fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace
     };
     let mut resumed = test
         .try_join(t0, Some(resume.clone()), client.world)
-        .await
         .expect("resumed");
     assert_eq!(resumed.welcome.player, Some(player), "the same player");
     assert!(last_applied.is_some());
@@ -355,86 +350,51 @@ async fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace
         2,
         "the input sequence continues"
     );
-    resumed.events.try_send(input(3)).expect("room");
+    test.input(&resumed, 3);
     test.tick(t0);
-    resumed.apply(&test.deliver());
+    resumed.apply(&test.deliver(&resumed));
     assert_eq!(resumed.world.last_input(), 3);
 
     assert_eq!(
-        test.try_join(t0, Some(resume), ClientWorld::new())
-            .await
-            .err(),
+        test.try_join(t0, Some(resume), ClientWorld::new()).err(),
         Some(RejectReason::ResumeExpired),
         "a token works once"
     );
 }
 
-#[tokio::test]
-async fn a_seat_is_despawned_when_the_grace_window_ends() {
-    let mut test = TestGame::new(1000, 64);
+#[test]
+fn a_seat_is_despawned_when_the_grace_window_ends() {
+    let mut test = TestRoom::new(1000, 64);
     let t0 = Instant::now();
-    let client = test.join(t0).await;
+    let client = test.join(t0);
     let player = client.welcome.player.expect("a player");
-    let grace = Duration::from_millis(test.game.limits.resume_grace_ms);
-    test.commands
-        .try_send(Command::Leave {
-            id: client.welcome.client_id,
-            resumable: true,
-        })
-        .expect("room");
-    test.tick(t0);
+    let grace = Duration::from_millis(test.core.limits.resume_grace_ms);
+    test.lose(&client, t0);
     test.tick(t0 + grace);
-    assert!(test.game.game.world().get(player).is_none(), "despawned");
+    assert!(test.core.game.world().get(player).is_none(), "despawned");
     let resume = Resume {
         token: client.welcome.resume_token,
         last_applied: client.world.tick(),
     };
     assert_eq!(
         test.try_join(t0 + grace, Some(resume), ClientWorld::new())
-            .await
             .err(),
         Some(RejectReason::ResumeExpired)
     );
 }
 
-impl TestGame {
-    /// The client's session reports its connection lost.
-    fn lose(&mut self, client: &TestClient, now: Instant) {
-        self.commands
-            .try_send(Command::Leave {
-                id: client.seated.client_id,
-                resumable: true,
-            })
-            .expect("room");
-        self.tick(now);
-    }
-
-    fn player_exists(&mut self, client: &TestClient) -> bool {
-        let player = client.welcome.player.expect("a player");
-        self.game.game.world().get(player).is_some()
-    }
-}
-
-/// A resume that asks for a full snapshot (these tests resume with an empty world).
-fn resume_of(client: &TestClient) -> Option<Resume> {
-    Some(Resume {
-        token: client.welcome.resume_token,
-        last_applied: None,
-    })
-}
-
-#[tokio::test]
-async fn seats_kept_for_a_resume_count_toward_max_clients() {
-    let mut test = TestGame::with_limits(Limits {
+#[test]
+fn seats_kept_for_a_resume_count_toward_max_clients() {
+    let mut test = TestRoom::with_limits(Limits {
         max_clients: 2,
         ..Limits::default()
     });
     let t0 = Instant::now();
-    let (a, b) = (test.join(t0).await, test.join(t0).await);
+    let (a, b) = (test.join(t0), test.join(t0));
     test.lose(&a, t0);
     test.lose(&b, t0);
     assert_eq!(
-        test.game.seat_counts(),
+        test.core.seat_counts(),
         SeatCounts {
             players: 0,
             spectators: 0,
@@ -442,24 +402,23 @@ async fn seats_kept_for_a_resume_count_toward_max_clients() {
         }
     );
     assert_eq!(
-        test.try_join(t0, None, ClientWorld::new()).await.err(),
+        test.try_join(t0, None, ClientWorld::new()).err(),
         Some(RejectReason::RoomFull),
         "two seats wait for a resume in a room of two"
     );
     let a = test
         .try_join(t0, resume_of(&a), ClientWorld::new())
-        .await
         .expect("a resume still fits: its seat is already counted");
     assert!(test.player_exists(&a));
-    let grace = Duration::from_millis(test.game.limits.resume_grace_ms);
+    let grace = Duration::from_millis(test.core.limits.resume_grace_ms);
     test.tick(t0 + grace);
     assert!(!test.player_exists(&b), "b's seat expired");
-    test.join(t0 + grace).await;
+    test.join(t0 + grace);
 }
 
-#[tokio::test]
-async fn an_address_keeps_a_bounded_number_of_seats_for_a_resume_giving_up_its_oldest() {
-    let mut test = TestGame::with_limits(Limits {
+#[test]
+fn an_address_keeps_a_bounded_number_of_seats_for_a_resume_giving_up_its_oldest() {
+    let mut test = TestRoom::with_limits(Limits {
         max_detached_seats_per_ip: 2,
         ..Limits::default()
     });
@@ -477,18 +436,16 @@ async fn an_address_keeps_a_bounded_number_of_seats_for_a_resume_giving_up_its_o
         let now = t0 + Duration::from_millis(i);
         let client = test
             .try_join_as(now, None, ClientWorld::new(), churner)
-            .await
             .expect("joins");
         test.lose(&client, now);
         churned.push(client);
     }
     let other = test
         .try_join_as(t0, None, ClientWorld::new(), neighbour)
-        .await
         .expect("joins");
     test.lose(&other, t0 + Duration::from_millis(5));
     assert_eq!(
-        test.game.seat_counts().detached,
+        test.core.seat_counts().detached,
         3,
         "two of the churner's, one other"
     );
@@ -507,18 +464,16 @@ async fn an_address_keeps_a_bounded_number_of_seats_for_a_resume_giving_up_its_o
     );
     assert_eq!(
         test.try_join(t0, resume_of(&churned[0]), ClientWorld::new())
-            .await
             .err(),
         Some(RejectReason::ResumeExpired)
     );
     test.try_join(t0, resume_of(&churned[3]), ClientWorld::new())
-        .await
         .expect("a kept seat resumes");
 }
 
-#[tokio::test]
-async fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
-    let mut test = TestGame::new(1000, 64);
+#[test]
+fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
+    let mut test = TestRoom::new(1000, 64);
     let t0 = Instant::now();
     let spectator = test
         .try_join_as(
@@ -530,7 +485,6 @@ async fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
                 address: None,
             },
         )
-        .await
         .expect("joins");
     assert!(spectator.seated.spectator);
     test.lose(&spectator, t0);
@@ -541,12 +495,11 @@ async fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
             ClientWorld::new(),
             JoinAs::default(),
         )
-        .await
         .expect("resumes");
     assert!(resumed.seated.spectator, "still a spectator");
     assert_eq!(resumed.welcome.player, None, "no player spawned");
 
-    let player = test.join(t0).await;
+    let player = test.join(t0);
     test.lose(&player, t0);
     let resumed = test
         .try_join_as(
@@ -558,29 +511,25 @@ async fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
                 address: None,
             },
         )
-        .await
         .expect("resumes");
     assert!(!resumed.seated.spectator, "still a player");
     assert_eq!(resumed.welcome.player, player.welcome.player);
 }
 
-#[tokio::test]
-async fn requested_full_snapshots_are_sent_at_most_once_per_interval() {
-    let mut test = TestGame::new(1000, 64);
+#[test]
+fn requested_full_snapshots_are_sent_at_most_once_per_interval() {
+    let mut test = TestRoom::new(1000, 64);
     let t0 = Instant::now();
-    let client = test.join(t0).await;
-    let interval = Duration::from_millis(test.game.limits.full_snapshot_interval_ms);
+    let client = test.join(t0);
+    let interval = Duration::from_millis(test.core.limits.full_snapshot_interval_ms);
     let mut fulls_at = Vec::new();
     // A request every tick for 2.5 intervals.
     let ticks = (interval.as_millis() * 5 / 2 / 33) as u64;
     for i in 1..=ticks {
         let now = t0 + Duration::from_millis(33 * i);
-        client
-            .events
-            .try_send(ClientEvent::RequestFull)
-            .expect("room");
+        test.core.request_full(client.seated.client_id);
         test.tick(now);
-        for message in test.deliver() {
+        for message in test.deliver(&client) {
             let ServerMessage::Snapshot(snapshot) = message else {
                 panic!("a snapshot");
             };
@@ -593,4 +542,44 @@ async fn requested_full_snapshots_are_sent_at_most_once_per_interval() {
     assert_eq!(fulls_at.len(), 2, "{fulls_at:?}");
     assert!(fulls_at[0] >= interval && fulls_at[0] < interval + Duration::from_millis(34));
     assert!(fulls_at[1] - fulls_at[0] >= interval);
+}
+
+#[test]
+fn a_resume_while_the_old_connection_is_still_seated_closes_the_old_one() {
+    let mut test = TestRoom::new(1000, 64);
+    let t0 = Instant::now();
+    let client = test.join(t0);
+    let resumed = test
+        .try_join(t0, resume_of(&client), ClientWorld::new())
+        .expect("resumes");
+    assert_eq!(
+        test.disconnected(&client),
+        Some(Some(CloseReason::RESUMED_ELSEWHERE))
+    );
+    assert_eq!(resumed.welcome.player, client.welcome.player);
+    assert_eq!(test.core.seat_counts().players, 1, "one seat, not two");
+}
+
+#[test]
+fn inputs_past_the_queue_are_dropped_and_the_rest_wait_for_later_ticks() {
+    let queue = 4;
+    let mut test = TestRoom::with_limits(Limits {
+        input_queue_frames: queue,
+        ..Limits::default()
+    });
+    let t0 = Instant::now();
+    let mut client = test.join(t0);
+    for sequence in 1..=10 {
+        test.input(&client, sequence);
+    }
+    let per_tick = test.core.limits.max_inputs_per_tick as u32;
+    let mut applied = Vec::new();
+    for _ in 0..4 {
+        test.tick(t0);
+        client.apply(&test.deliver(&client));
+        applied.push(client.world.last_input());
+    }
+    let queued = queue as u32;
+    let expected: Vec<u32> = (1..=4).map(|t| (t * per_tick).min(queued)).collect();
+    assert_eq!(applied, expected, "{per_tick} a tick, {queued} kept of 10");
 }

@@ -1,10 +1,10 @@
-//! Fan-out: each client's snapshot for this tick (encoded once per baseline) into the outbox,
+//! Fan-out: each client's snapshot for this tick (encoded once per baseline) to the outlet,
 //! with the per-client backlog, slow-consumer and full-snapshot rules.
 
 use super::*;
 
-impl GameLoop {
-    pub(super) fn send_snapshots(&mut self, now: Instant) {
+impl<P> RoomCore<P> {
+    pub(super) fn send_snapshots(&mut self, now: Instant, out: &mut impl Outlet<P>) {
         let slow_after = Duration::from_millis(self.limits.slow_consumer_timeout_ms);
         let full_interval = Duration::from_millis(self.limits.full_snapshot_interval_ms);
         let max_in_flight = self.limits.outbound_queue_snapshots;
@@ -14,7 +14,7 @@ impl GameLoop {
         for (index, (&id, client)) in self.clients.iter_mut().enumerate() {
             // Too many messages not yet in the kernel: skip this client for the tick; its next
             // snapshot is a delta from the last one handed over, so nothing is lost.
-            if client.connection.messages_in_flight() >= max_in_flight {
+            if out.in_flight(&client.peer) >= max_in_flight {
                 let since = *client.behind_since.get_or_insert(now);
                 if now.duration_since(since) >= slow_after {
                     to_remove.push((id, Some(CloseReason::SLOW_CONSUMER)));
@@ -64,7 +64,7 @@ impl GameLoop {
             self.stats.record_sent(bytes.len());
             sent += 1;
             sent_bytes += bytes.len() as u64;
-            self.outbox.push(id, &client.connection, bytes);
+            out.send(id, &client.peer, bytes);
             client.last_sent = Some(tick);
         }
         self.metrics.messages_out.increment(sent);
@@ -74,7 +74,7 @@ impl GameLoop {
             self.metrics.snapshot_bytes.record(len as f64);
         }
         for (id, kick) in to_remove {
-            self.remove(id, kick);
+            self.remove(id, kick, out);
         }
     }
 }

@@ -2,34 +2,36 @@
 
 use super::*;
 
-impl GameLoop {
-    pub(super) fn join(&mut self, request: JoinRequest) {
-        let JoinRequest {
+impl<P> RoomCore<P> {
+    /// Seats a client (a new seat, or with `resume` one whose connection was lost) and sends
+    /// its Welcome, ahead of its first snapshot. `Err(None)`: the Welcome did not encode
+    /// (never seen; the schema encoded when the room started), so the client has no room.
+    pub(crate) fn join(
+        &mut self,
+        join: Join,
+        peer: P,
+        out: &mut impl Outlet<P>,
+    ) -> Result<Seated, Option<RejectReason>> {
+        let Join {
             name,
             spectator,
             resume,
             schema_hash: request_schema,
             address,
-            link,
-            reply,
-        } = request;
+        } = join;
         let (seat, baseline, resumed) = match resume {
-            Some(resume) => match self.take_seat(resume.token) {
+            Some(resume) => match self.take_seat(resume.token, out) {
                 // Deltas resume from the client's last tick while the history still has it.
                 Some(seat) => {
                     let baseline = resume.last_applied.filter(|&t| self.replication.has(t));
                     (seat, baseline, true)
                 }
-                None => {
-                    let _ = reply.send(Err(Refused::Rejected(RejectReason::ResumeExpired)));
-                    return;
-                }
+                None => return Err(Some(RejectReason::ResumeExpired)),
             },
             // Seats kept for a resume count too: a client that joins and drops its connection
             // over and over must not grow the world past the cap.
             None if self.clients.len() + self.detached.len() >= self.limits.max_clients => {
-                let _ = reply.send(Err(Refused::Rejected(RejectReason::RoomFull)));
-                return;
+                return Err(Some(RejectReason::RoomFull));
             }
             None => {
                 // A game may seat a player as a spectator (one without players always does).
@@ -68,12 +70,13 @@ impl GameLoop {
                 .then(|| self.game.layout().schema().clone()),
             resume_token: seat.resume_token,
         };
-        let welcome = codec::encode_server(&ServerMessage::Welcome(welcome));
-        let (Ok(welcome), Ok(())) = (welcome, reply.send(Ok(seated))) else {
-            // The session gave up while waiting (or, never seen, the Welcome did not encode:
-            // the session then finds the loop gone); nobody will play this seat.
-            self.despawn(seat);
-            return;
+        let welcome = match codec::encode_server(&ServerMessage::Welcome(welcome)) {
+            Ok(welcome) => Bytes::from(welcome),
+            Err(e) => {
+                warn!(error = %e, "the Welcome does not encode");
+                self.despawn(seat);
+                return Err(None);
+            }
         };
         info!(client = client_id, name = %seat.name, spectator = seat.player.is_none(), resumed, ?baseline, "joined");
         if resumed {
@@ -81,25 +84,40 @@ impl GameLoop {
         }
         self.metrics.messages_out.increment(1);
         self.metrics.bytes_out.increment(welcome.len() as u64);
-        self.outbox
-            .push(client_id, &link.connection, Bytes::from(welcome));
+        out.send(client_id, &peer, welcome);
         self.clients.insert(
             client_id,
             Client {
                 seat,
-                events: link.events,
-                connection: link.connection,
-                kick: link.kick,
+                peer,
+                inputs: VecDeque::new(),
                 last_sent: baseline,
                 behind_since: None,
                 wants_full: false,
                 last_full: None,
             },
         );
+        Ok(seated)
+    }
+
+    /// A client's session ended. `resumable`: its connection was lost (not closed, not
+    /// kicked), so the seat is kept for `resume_grace_ms`; otherwise the player is despawned.
+    pub(crate) fn leave(
+        &mut self,
+        id: ClientId,
+        resumable: bool,
+        now: Instant,
+        out: &mut impl Outlet<P>,
+    ) {
+        if resumable {
+            self.detach(id, now, out);
+        } else {
+            self.remove(id, None, out);
+        }
     }
 
     /// The next client id not in use (ids wrap after 2^32 - 1 joins; 0 is never used).
-    pub(super) fn allocate_client_id(&mut self) -> ClientId {
+    fn allocate_client_id(&mut self) -> ClientId {
         loop {
             let id = self.next_client_id;
             self.next_client_id = self.next_client_id.wrapping_add(1).max(1);
@@ -112,7 +130,7 @@ impl GameLoop {
     /// The seat with this resume token: a lost one, or one still connected (a client that
     /// reconnected before the server noticed the old connection die), whose session is then
     /// closed with 4005.
-    pub(super) fn take_seat(&mut self, token: ResumeToken) -> Option<Seat> {
+    fn take_seat(&mut self, token: ResumeToken, out: &mut impl Outlet<P>) -> Option<Seat> {
         if let Some((seat, _)) = self.detached.remove(&token) {
             return Some(seat);
         }
@@ -123,14 +141,14 @@ impl GameLoop {
             .map(|(&id, _)| id)?;
         let client = self.clients.remove(&id)?;
         info!(client = id, name = %client.seat.name, "session resumed on another connection");
-        let _ = client.kick.send(CloseReason::RESUMED_ELSEWHERE);
+        out.disconnect(id, client.peer, Some(CloseReason::RESUMED_ELSEWHERE));
         Some(client.seat)
     }
 
     /// Keeps a client's seat for `resume_grace_ms` after its connection was lost. An address
     /// keeps at most `max_detached_seats_per_ip` such seats in the room: past it, its oldest
     /// one is given up.
-    pub(super) fn detach(&mut self, id: ClientId, now: Instant) {
+    fn detach(&mut self, id: ClientId, now: Instant, out: &mut impl Outlet<P>) {
         let Some(client) = self.clients.remove(&id) else {
             return;
         };
@@ -153,6 +171,7 @@ impl GameLoop {
             }
         }
         info!(client = id, name = %client.seat.name, "connection lost; seat kept for a resume");
+        out.disconnect(id, client.peer, None);
         let until = now + Duration::from_millis(self.limits.resume_grace_ms);
         self.detached
             .insert(client.seat.resume_token, (client.seat, until));
@@ -174,25 +193,30 @@ impl GameLoop {
         }
     }
 
-    pub(super) fn despawn(&mut self, seat: Seat) {
+    fn despawn(&mut self, seat: Seat) {
         if let Some(player) = seat.player {
             self.game.leave(player);
         }
     }
 
     /// Removes a client and despawns its player; `kick` also tells its session why.
-    pub(super) fn remove(&mut self, id: ClientId, kick: Option<CloseReason>) {
+    pub(super) fn remove(
+        &mut self,
+        id: ClientId,
+        kick: Option<CloseReason>,
+        out: &mut impl Outlet<P>,
+    ) {
         let Some(client) = self.clients.remove(&id) else {
             return;
         };
         let name = client.seat.name.clone();
         self.despawn(client.seat);
-        match kick {
+        match &kick {
             Some(reason) => {
-                warn!(client = id, %name, code = reason.code, reason = %reason.reason, "kicked");
-                let _ = client.kick.send(reason);
+                warn!(client = id, %name, code = reason.code, reason = %reason.reason, "kicked")
             }
             None => info!(client = id, %name, "left"),
         }
+        out.disconnect(id, client.peer, kick);
     }
 }
