@@ -176,6 +176,20 @@ impl World {
         }
     }
 
+    /// The part of this world whose ids `keep` accepts: what a client that sees only those
+    /// holds. Entities stay shared with this world.
+    #[must_use]
+    pub fn filtered(&self, mut keep: impl FnMut(EntityId) -> bool) -> Self {
+        let mut part = Self::new();
+        for (&id, data) in &self.entities {
+            if keep(id) {
+                part.checksum.add(id, data);
+                part.entities.insert(id, Arc::clone(data));
+            }
+        }
+        part
+    }
+
     /// Removes an entity, returning its last data.
     pub fn remove(&mut self, id: EntityId) -> Option<EntityData> {
         let old = self.entities.remove(&id)?;

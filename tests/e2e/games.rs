@@ -1,10 +1,13 @@
 //! The games a server serves, over real sockets: a join picks a game, a game nobody plays seats
-//! everyone as a spectator, and a client with the race's step compiled in predicts its car
-//! exactly.
+//! everyone as a spectator, a client with the race's step compiled in predicts its car
+//! exactly, and in a game with per-client visibility each player holds only what it sees.
 
-use crate::util::{SOON, TestServer, test_config};
+use crate::util::{SOON, TestServer, set, test_config};
+use tickwire_arena::InputFrame;
+use tickwire_arena::entities::Body;
 use tickwire_bot::{Bot, BotError};
 use tickwire_race::{Car, Drive};
+use tickwire_server::GameConfig;
 use tickwire_shared::RejectReason;
 use tokio::time::timeout;
 
@@ -126,4 +129,72 @@ async fn a_race_client_predicts_its_car_exactly() {
     );
     let stats = bot.session().stats();
     assert_eq!((stats.corrections, stats.desyncs), (0, 0));
+}
+
+#[tokio::test]
+async fn with_a_view_radius_each_player_holds_exactly_what_is_near_it() {
+    let mut config = test_config();
+    let mut fog = GameConfig::parse(include_str!("../../examples/arena/configs/arena-fog.toml"))
+        .expect("the arena-fog config");
+    set(&mut fog, &["seed"], 7);
+    let radius = crate::util::setting(&fog, &["player", "view_radius"]);
+    config.configs.insert("arena-fog".into(), fog);
+    let server = TestServer::start_with(config).await;
+    let url = format!("ws://{}/ws/fog?scenario=arena-fog", server.addr);
+    let mut player = Bot::connect(&url, "near").await.expect("joins");
+    let mut watcher = Bot::spectate(&url, "all").await.expect("joins");
+    let me = player.player().expect("a player");
+    let layout = player.world().layout().expect("the schema").clone();
+    let in_view = |world: &tickwire_shared::World, id| {
+        let pos = |id| world.get(id)?.component::<Body>(&layout).map(|b| b.pos);
+        let (Some(a), Some(b)) = (pos(me), pos(id)) else {
+            return false;
+        };
+        let d = |i: usize| f64::from(a[i] - b[i]) / 64.0;
+        d(0).hypot(d(1)) <= radius
+    };
+    // Walk for a while, comparing the player's world with what the spectator holds at the
+    // same tick: every snapshot's checksum is verified against what each client holds.
+    let walk = InputFrame {
+        move_x: 127,
+        ..InputFrame::default()
+    };
+    let (mut compared, mut most_held) = (0, 0);
+    timeout(SOON * 4, async {
+        while compared < 20 {
+            player.update(&walk).await.expect("sent");
+            let tick = player.next_snapshot().await.expect("a snapshot");
+            let behind = |w: &Bot| {
+                w.world()
+                    .tick()
+                    .is_none_or(|t| t.wrapping_cmp(tick).is_lt())
+            };
+            while behind(&watcher) {
+                watcher.next_snapshot().await.expect("a snapshot");
+            }
+            if watcher.world().tick() != Some(tick) {
+                continue;
+            }
+            let everything = watcher.world().state();
+            let seen: Vec<_> = everything
+                .iter()
+                .map(|(id, _)| id)
+                .filter(|&id| in_view(everything, id))
+                .collect();
+            let held: Vec<_> = player.world().state().iter().map(|(id, _)| id).collect();
+            assert_eq!(held, seen, "tick {tick:?}: exactly the entities in view");
+            assert!(held.len() < everything.len(), "not the whole arena");
+            most_held = most_held.max(held.len());
+            compared += 1;
+        }
+    })
+    .await
+    .expect("20 ticks compared");
+    assert!(
+        most_held > 1,
+        "others came into view, not only the player itself"
+    );
+    for bot in [&player, &watcher] {
+        assert_eq!(bot.session().stats().desyncs, 0);
+    }
 }

@@ -46,6 +46,10 @@ pub struct PlayerSettings {
     pub max_hp: u8,
     /// Minimum time between two shots, in ms.
     pub fire_cooldown_ms: u32,
+    /// How far a player sees, in units: a player's client holds only what is that close (it
+    /// always holds its own player; spectators see everything). Omit for the whole arena.
+    #[serde(default)]
+    pub view_radius: Option<f32>,
 }
 
 /// Projectile rules.
@@ -94,6 +98,13 @@ impl ArenaConfig {
         ];
         if !speeds.into_iter().chain(radii).all(positive) {
             return Err("speeds and radii must be positive");
+        }
+        if self
+            .player
+            .view_radius
+            .is_some_and(|r| !positive(r) || r > 100_000.0)
+        {
+            return Err("player.view_radius must be in (0, 100000]");
         }
         if 2.0 * self.player.radius.max(self.drones.radius) >= width.min(height) {
             return Err("players and drones must fit in the arena");

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::f32::consts::TAU;
-use tickwire_game::{Game, GameWorld};
+use tickwire_game::{Game, GameWorld, Visibility};
 use tickwire_shared::{EntityId, Schema, Tick};
 
 /// The arena's rules in tick units, derived once from the config.
@@ -32,6 +32,8 @@ struct Rules {
     drone_radius: f32,
     drone_hp: u8,
     drone_turn_every: u32,
+    /// How far a player sees, squared, in 1/64 units; `None`: everything.
+    view_radius_squared: Option<i64>,
 }
 
 /// The kinds' indices in the arena's schema.
@@ -107,6 +109,10 @@ impl Game for Arena {
             drone_radius: config.drones.radius,
             drone_hp: config.drones.max_hp,
             drone_turn_every: world.ticks(config.drones.turn_every_ms),
+            view_radius_squared: config.player.view_radius.map(|r| {
+                let steps = i64::from(quantize(Vec2::splat(r)).x);
+                steps * steps
+            }),
         };
         let kind = |name| world.kind(name).expect("the arena's schema has the kind");
         let kinds = Kinds {
@@ -197,6 +203,27 @@ impl Game for Arena {
     fn tick(&mut self, world: &mut GameWorld) {
         self.move_drones(world);
         self.move_projectiles(world);
+    }
+
+    fn visibility(&self) -> Visibility {
+        match self.rules.view_radius_squared {
+            Some(_) => Visibility::PerClient,
+            None => Visibility::Everything,
+        }
+    }
+
+    /// Within `player.view_radius` of the viewer's player; spectators see everything.
+    fn visible(&self, world: &GameWorld, viewer: Option<EntityId>, entity: EntityId) -> bool {
+        let (Some(radius_squared), Some(viewer)) = (self.rules.view_radius_squared, viewer) else {
+            return true;
+        };
+        let pos = |id| world.get::<Body>(id).map(|body| body.pos.map(i64::from));
+        match (pos(viewer), pos(entity)) {
+            (Some([ax, ay]), Some([bx, by])) => {
+                (ax - bx).pow(2) + (ay - by).pow(2) <= radius_squared
+            }
+            _ => false,
+        }
     }
 }
 
@@ -389,7 +416,10 @@ mod tests {
     use tickwire_shared::layout::Layout;
 
     fn arena() -> (Arena, GameWorld) {
-        let mut config: ArenaConfig = toml_config();
+        arena_with(toml_config())
+    }
+
+    fn arena_with(mut config: ArenaConfig) -> (Arena, GameWorld) {
         config.seed = Some(7);
         let rules = Arena::rules(&config, 30).expect("valid");
         let schema = Arena::schema(30).rules(codec::encode_rules(&rules).expect("encodes"));
@@ -428,5 +458,34 @@ mod tests {
             }
         }
         assert_eq!(world.get::<Score>(shooter), Some(Score { score: 1 }));
+    }
+
+    #[test]
+    fn a_view_radius_limits_what_players_see_not_spectators() {
+        let (arena, _) = arena();
+        assert_eq!(arena.visibility(), Visibility::Everything, "by default");
+        let mut config = toml_config();
+        config.player.view_radius = Some(100.0);
+        let (mut arena, mut world) = arena_with(config.clone());
+        assert_eq!(arena.visibility(), Visibility::PerClient);
+        let at = |world: &mut GameWorld, id, x: f32| {
+            let pos = quantize(Vec2::new(x, 500.0)).to_array();
+            world.set(id, &Body { pos });
+        };
+        let (a, b) = (
+            arena.join(&mut world, "a").expect("a"),
+            arena.join(&mut world, "b").expect("b"),
+        );
+        at(&mut world, a, 100.0);
+        at(&mut world, b, 200.0);
+        assert!(arena.visible(&world, Some(a), b), "100 units away: in view");
+        at(&mut world, b, 200.5);
+        assert!(!arena.visible(&world, Some(a), b), "past the radius");
+        assert!(arena.visible(&world, None, b), "spectators see everything");
+
+        for bad in [0.0, -1.0, f32::NAN, 1e6] {
+            config.player.view_radius = Some(bad);
+            assert!(config.validate().is_err(), "{bad}");
+        }
     }
 }

@@ -12,7 +12,8 @@ use tickwire_shared::{EntityId, Schema, SharedStep};
 /// 2. [`Game::join`] for each new player, [`Game::leave`] for each player gone;
 /// 3. for each input a player sent, in order: the shared step ([`Game::Step`]) on the player's
 ///    entity, then [`Game::input`];
-/// 4. the world is replicated to every client.
+/// 4. the world is replicated to every client: all of it, or with [`Visibility::PerClient`]
+///    what [`Game::visible`] lets each one see.
 ///
 /// No hook is given a clock or a socket: a game is deterministic given its inputs (and its own
 /// seeded randomness), and every hook is unit-testable with a bare [`GameWorld`].
@@ -70,4 +71,32 @@ pub trait Game: Sized + Send + 'static {
 
     /// The rules of one tick beyond the shared step. The world's tick has already advanced.
     fn tick(&mut self, world: &mut GameWorld);
+
+    /// Whether every client sees the whole world (the default: one encoding of each tick's
+    /// snapshot per baseline serves every client), or [`Game::visible`] decides for each.
+    /// Asked once, when the room starts, so it may depend on the config.
+    fn visibility(&self) -> Visibility {
+        Visibility::Everything
+    }
+
+    /// With [`Visibility::PerClient`]: whether the client whose player is `viewer` (`None`: a
+    /// spectator) sees `entity` this tick. Asked each tick for every client and entity, after
+    /// the inputs; a client always sees its own player. An entity a client stops seeing is
+    /// removed on that client, and one it sees again is sent in full; each client's checksum
+    /// covers exactly what it holds. Everything by default.
+    fn visible(&self, world: &GameWorld, viewer: Option<EntityId>, entity: EntityId) -> bool {
+        let _ = (world, viewer, entity);
+        true
+    }
+}
+
+/// Who sees what in a game's rooms (see [`Game::visibility`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Every client sees every entity.
+    #[default]
+    Everything,
+    /// [`Game::visible`] decides, per client and entity. Each client's snapshot is then
+    /// encoded for it alone.
+    PerClient,
 }

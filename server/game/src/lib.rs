@@ -14,6 +14,6 @@ mod registry;
 mod wire_ids;
 
 pub use config::{ConfigError, GameConfig};
-pub use game::Game;
+pub use game::{Game, Visibility};
 pub use game_world::{GameWorld, Spawn};
 pub use registry::{Games, HostedGame};

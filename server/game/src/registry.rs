@@ -2,7 +2,7 @@
 //! its [`GameConfig`] as a [`HostedGame`] (the one interface the room drives, whatever the game).
 
 use crate::config::{ConfigError, GameConfig};
-use crate::game::Game;
+use crate::game::{Game, Visibility};
 use crate::game_world::GameWorld;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +31,10 @@ pub trait HostedGame: Send {
     /// One input of `player`: the shared step on its entity, then the game's input hook.
     /// `false` (and nothing changes) when `lanes` are not the game's input.
     fn input(&mut self, player: EntityId, lanes: &[i32]) -> bool;
+    /// Whether each client sees the whole world or its own part of it.
+    fn visibility(&self) -> Visibility;
+    /// Whether the client whose player is `viewer` sees `entity` (see [`Game::visible`]).
+    fn visible(&self, viewer: Option<EntityId>, entity: EntityId) -> bool;
 }
 
 impl std::fmt::Debug for dyn HostedGame + '_ {
@@ -94,6 +98,14 @@ impl<G: Game> HostedGame for Hosted<G> {
             .update::<State<G>, _>(player, |state| G::Step::step(rules, state, &input));
         self.game.input(&mut self.world, player, &input);
         true
+    }
+
+    fn visibility(&self) -> Visibility {
+        self.game.visibility()
+    }
+
+    fn visible(&self, viewer: Option<EntityId>, entity: EntityId) -> bool {
+        self.game.visible(&self.world, viewer, entity)
     }
 }
 

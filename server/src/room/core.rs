@@ -16,13 +16,13 @@ use crate::ops::config::Limits;
 use crate::ops::metrics::RoomMetrics;
 use crate::ops::status::{RoomStatus, SeatCounts};
 use crate::ops::tick_stats::TickStats;
-use crate::room::replication::Replication;
+use crate::room::replication::{HeldView, Replication};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tickwire_game::{ConfigError, GameConfig, Games, HostedGame};
+use tickwire_game::{ConfigError, GameConfig, Games, HostedGame, Visibility};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::{
     EntityId, InputMessage, RejectReason, Resume, ResumeToken, SchemaHash, SentAt, ServerMessage,
@@ -89,6 +89,9 @@ struct Seat {
     resume_token: ResumeToken,
     /// Where it joined from last (see [`Join::address`]).
     address: Option<IpAddr>,
+    /// With per-client visibility: the view its last snapshot gave it, the baseline of its
+    /// next one (kept across a resume).
+    view: Option<HeldView>,
 }
 
 #[derive(Debug)]
@@ -124,6 +127,8 @@ pub(crate) struct RoomCore<P> {
     config: GameConfig,
     limits: Limits,
     game: Box<dyn HostedGame>,
+    /// Whether each client sees the whole world, or its own part of it (asked once).
+    visibility: Visibility,
     replication: Replication,
     clients: BTreeMap<ClientId, Client<P>>,
     /// Seats whose connection was lost, by resume token, kept until the deadline.
@@ -162,6 +167,7 @@ impl<P> RoomCore<P> {
         let game = games.start(&config, history as u32 + 1)?;
         Ok(Self {
             replication: Replication::new(history, Arc::clone(game.layout())),
+            visibility: game.visibility(),
             game,
             clients: BTreeMap::new(),
             detached: HashMap::new(),

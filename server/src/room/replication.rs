@@ -1,5 +1,7 @@
 //! Per-client delta snapshots: a ring of recent world states, and this tick's snapshot encoded
-//! once per baseline, its bytes shared by every client on that baseline.
+//! once per baseline, its bytes shared by every client on that baseline. For a game whose
+//! clients each see part of the world, each client's snapshot is its own: what it sees now
+//! against the view it holds.
 
 use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
@@ -7,7 +9,7 @@ use std::sync::Arc;
 use tickwire_shared::codec::{self, SharedSnapshot};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::{PackedDelta, WorldWireError};
-use tickwire_shared::{SentAt, Snapshot, Tick, World};
+use tickwire_shared::{EntityId, SentAt, Snapshot, Tick, World};
 
 /// Why a snapshot cannot be sent (the client could never catch up, so it is disconnected).
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +42,28 @@ pub(crate) struct EncodedSnapshot {
     no_input_frame: Bytes,
 }
 
+/// What a client that sees part of the world holds: the view of its last snapshot.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldView {
+    tick: Tick,
+    world: World,
+}
+
 impl EncodedSnapshot {
+    fn encode(snapshot: &Snapshot) -> Result<Self, SnapshotError> {
+        let shared = SharedSnapshot::encode(snapshot)?;
+        let len = shared.bytes().len();
+        // A client refuses anything longer, so it could never catch up.
+        if len > codec::MAX_SERVER_MESSAGE_BYTES {
+            return Err(SnapshotError::TooLarge(len));
+        }
+        Ok(Self {
+            tick: snapshot.tick,
+            no_input_frame: Bytes::copy_from_slice(shared.bytes()),
+            shared,
+        })
+    }
+
     /// The frame for a client whose last applied input is `last_input`. Players' frames are
     /// written into `frames`, one buffer for the whole tick, so a tick allocates once, not once
     /// per client.
@@ -129,20 +152,45 @@ impl Replication {
                     &self.layout,
                 )?,
             };
-            let shared = SharedSnapshot::encode(&snapshot)?;
-            let len = shared.bytes().len();
-            // A client refuses anything longer, so it could never catch up.
-            if len > codec::MAX_SERVER_MESSAGE_BYTES {
-                return Err(SnapshotError::TooLarge(len));
-            }
-            let encoded = EncodedSnapshot {
-                tick: *tick,
-                no_input_frame: Bytes::copy_from_slice(shared.bytes()),
-                shared,
-            };
-            self.encoded.insert(baseline, encoded);
+            self.encoded
+                .insert(baseline, EncodedSnapshot::encode(&snapshot)?);
         }
         Ok(self.encoded.get(&baseline))
+    }
+
+    /// The newest tick's snapshot for a client that sees only the entities `sees` accepts:
+    /// a delta from the view it `held` when that is its baseline and still in the history (so
+    /// no id in it can mean another entity now), else in full. Encoded for this client alone;
+    /// returned with the view the client holds once it has applied it. `Ok(None)`: nothing
+    /// recorded.
+    pub(crate) fn view_snapshot_for(
+        &self,
+        baseline: Option<Tick>,
+        held: Option<&HeldView>,
+        sees: impl FnMut(EntityId) -> bool,
+    ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError> {
+        let Some((tick, newest)) = self.history.back() else {
+            return Ok(None);
+        };
+        let view = newest.filtered(sees);
+        let held = held.filter(|h| Some(h.tick) == baseline && self.has(h.tick));
+        let empty = World::new();
+        let snapshot = Snapshot {
+            last_input: 0,
+            sent_at: self.sent_at,
+            tick: *tick,
+            baseline: held.map(|h| h.tick),
+            checksum: view.checksum(),
+            delta: PackedDelta::pack(
+                &held.map_or(&empty, |h| &h.world).diff(&view, &self.layout),
+                &self.layout,
+            )?,
+        };
+        let held = HeldView {
+            tick: *tick,
+            world: view,
+        };
+        Ok(Some((EncodedSnapshot::encode(&snapshot)?, held)))
     }
 }
 

@@ -33,7 +33,31 @@ impl<P> RoomCore<P> {
                 client.last_sent = None;
                 fulls_granted += 1;
             }
-            let snapshot = match self.replication.snapshot_for(client.last_sent) {
+            let own_snapshot;
+            let snapshot = match self.visibility {
+                Visibility::Everything => self.replication.snapshot_for(client.last_sent),
+                Visibility::PerClient => {
+                    let (game, viewer) = (&self.game, client.seat.player);
+                    let sees = |entity| Some(entity) == viewer || game.visible(viewer, entity);
+                    let view = client.seat.view.as_ref();
+                    match self
+                        .replication
+                        .view_snapshot_for(client.last_sent, view, sees)
+                    {
+                        Ok(Some((snapshot, view))) => {
+                            client.seat.view = Some(view);
+                            self.metrics
+                                .snapshot_bytes
+                                .record(snapshot.max_frame_len() as f64);
+                            own_snapshot = snapshot;
+                            Ok(Some(&own_snapshot))
+                        }
+                        Ok(None) => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            let snapshot = match snapshot {
                 Ok(Some(snapshot)) => snapshot,
                 Ok(None) => continue,
                 Err(e) => {

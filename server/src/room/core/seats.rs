@@ -46,6 +46,7 @@ impl<P> RoomCore<P> {
                     last_input: 0,
                     resume_token: ResumeToken(0),
                     address,
+                    view: None,
                 };
                 (seat, None, false)
             }

@@ -6,8 +6,11 @@ use tickwire_shared::component::{Component, Input};
 use tickwire_shared::{ClientWorld, ServerMessage, SharedStep, codec};
 
 /// The room's test game: each player is a dot on a line that an input moves `step` along.
+/// With `sight`, a player sees only the dots at most that far from its own.
 #[derive(Debug)]
-struct Walkers;
+struct Walkers {
+    sight: Option<i32>,
+}
 
 #[derive(Clone, Debug, PartialEq, Component)]
 struct Dot {
@@ -37,6 +40,7 @@ impl SharedStep for WalkStep {
 #[derive(serde::Deserialize)]
 struct WalkConfig {
     step: i32,
+    sight: Option<i32>,
 }
 
 impl Game for Walkers {
@@ -54,14 +58,31 @@ impl Game for Walkers {
     fn rules(config: &WalkConfig, _tick_rate: u16) -> Result<i32, String> {
         Ok(config.step)
     }
-    fn create(_config: WalkConfig, _step: &i32, _world: &mut GameWorld) -> Self {
-        Self
+    fn create(config: WalkConfig, _step: &i32, _world: &mut GameWorld) -> Self {
+        Self {
+            sight: config.sight,
+        }
     }
     fn join(&mut self, world: &mut GameWorld, _name: &str) -> Option<EntityId> {
         let dot = world.kind("dot")?;
         Some(world.spawn(dot)?.with(&Dot { x: 0 }).id())
     }
     fn tick(&mut self, _world: &mut GameWorld) {}
+
+    fn visibility(&self) -> Visibility {
+        match self.sight {
+            Some(_) => Visibility::PerClient,
+            None => Visibility::Everything,
+        }
+    }
+
+    fn visible(&self, world: &GameWorld, viewer: Option<EntityId>, entity: EntityId) -> bool {
+        let (Some(sight), Some(viewer)) = (self.sight, viewer) else {
+            return true;
+        };
+        let x = |id| world.get::<Dot>(id).map(|dot| dot.x);
+        matches!((x(viewer), x(entity)), (Some(a), Some(b)) if (a - b).abs() <= sight)
+    }
 }
 
 /// A test client's connection: a number of the test's own.
@@ -122,7 +143,11 @@ impl TestRoom {
     }
 
     fn with_limits(limits: Limits) -> Self {
-        let config = GameConfig::parse(Walkers::DEFAULT_CONFIG).expect("a config");
+        Self::with_config(Walkers::DEFAULT_CONFIG, limits)
+    }
+
+    fn with_config(config: &str, limits: Limits) -> Self {
+        let config = GameConfig::parse(config).expect("a config");
         let core = RoomCore::new(
             config,
             &Games::new().with::<Walkers>(),
@@ -582,4 +607,70 @@ fn inputs_past_the_queue_are_dropped_and_the_rest_wait_for_later_ticks() {
     let queued = queue as u32;
     let expected: Vec<u32> = (1..=4).map(|t| (t * per_tick).min(queued)).collect();
     assert_eq!(applied, expected, "{per_tick} a tick, {queued} kept of 10");
+}
+
+#[test]
+fn with_per_client_visibility_each_client_holds_what_it_sees_checksums_and_all() {
+    let config = format!("{}sight = 10\n", Walkers::DEFAULT_CONFIG);
+    let mut test = TestRoom::with_config(&config, Limits::default());
+    let t0 = Instant::now();
+    let mut a = test.join(t0);
+    let mut b = test.join(t0);
+    let spectator = JoinAs {
+        spectator: true,
+        address: None,
+    };
+    let mut watcher = test
+        .try_join_as(t0, None, ClientWorld::new(), spectator)
+        .expect("joins");
+    let (a_player, b_player) = (a.welcome.player.expect("a"), b.welcome.player.expect("b"));
+    // Every snapshot applies only if its checksum matches what the client holds.
+    let tick_all = |test: &mut TestRoom, clients: [&mut TestClient; 3]| {
+        test.tick(t0);
+        for client in clients {
+            client.apply(&test.deliver(client));
+        }
+    };
+    let held = |client: &TestClient, id| client.world.state().get(id).is_some();
+    tick_all(&mut test, [&mut a, &mut b, &mut watcher]);
+    assert!(held(&b, a_player) && held(&a, b_player), "side by side");
+
+    // a walks 15 units away (5 a step, 2 steps a tick): out of b's sight, b out of a's.
+    for sequence in 1..=3 {
+        test.input(&a, sequence);
+    }
+    tick_all(&mut test, [&mut a, &mut b, &mut watcher]);
+    tick_all(&mut test, [&mut a, &mut b, &mut watcher]);
+    assert!(!held(&b, a_player), "removed on b");
+    assert!(!held(&a, b_player), "removed on a");
+    assert!(held(&a, a_player), "a client always holds its own player");
+    assert!(
+        held(&watcher, a_player) && held(&watcher, b_player),
+        "spectators see all"
+    );
+
+    // b catches up: a comes back into b's view, in full.
+    for sequence in 1..=2 {
+        test.input(&b, sequence);
+    }
+    tick_all(&mut test, [&mut a, &mut b, &mut watcher]);
+    assert!(held(&b, a_player) && held(&a, b_player));
+    assert_eq!(
+        b.world.state().get(a_player),
+        test.core.game.world().get(a_player),
+        "created in full, as the server holds it"
+    );
+
+    // A resume continues from the view the seat held.
+    let last_applied = a.world.tick();
+    test.lose(&a, t0);
+    let resume = Some(Resume {
+        token: a.welcome.resume_token,
+        last_applied,
+    });
+    let resumed = test.try_join(t0, resume, a.world).expect("resumes");
+    assert_eq!(
+        resumed.first_baseline, last_applied,
+        "a delta from its view"
+    );
 }
