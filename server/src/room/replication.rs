@@ -81,6 +81,11 @@ impl EncodedSnapshot {
         Ok(frames.split().freeze())
     }
 
+    /// The encoded snapshot's length, without a player's input.
+    pub(crate) fn encoded_len(&self) -> usize {
+        self.no_input_frame.len()
+    }
+
     /// The frame length for a client with inputs (an upper bound for reserving buffer space).
     pub(crate) fn max_frame_len(&self) -> usize {
         self.no_input_frame.len() + 4
@@ -116,7 +121,7 @@ impl Replication {
 
     /// The sizes of the newest tick's snapshots encoded so far (one per baseline in use).
     pub(crate) fn encoded_lengths(&self) -> impl Iterator<Item = usize> + '_ {
-        self.encoded.values().map(|e| e.no_input_frame.len())
+        self.encoded.values().map(EncodedSnapshot::encoded_len)
     }
 
     /// The newest tick's snapshot for a client whose last snapshot was `baseline`. A baseline
@@ -166,7 +171,7 @@ impl Replication {
     pub(crate) fn view_snapshot_for(
         &self,
         baseline: Option<Tick>,
-        held: Option<&HeldView>,
+        held: Option<HeldView>,
         sees: impl FnMut(EntityId) -> bool,
     ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError> {
         let Some((tick, newest)) = self.history.back() else {
@@ -174,6 +179,7 @@ impl Replication {
         };
         let view = newest.filtered(sees);
         let held = held.filter(|h| Some(h.tick) == baseline && self.has(h.tick));
+        let held = held.as_ref();
         let empty = World::new();
         let snapshot = Snapshot {
             last_input: 0,

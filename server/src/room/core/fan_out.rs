@@ -33,27 +33,26 @@ impl<P> RoomCore<P> {
                 client.last_sent = None;
                 fulls_granted += 1;
             }
+            // With per-client visibility the snapshot is this client's own.
             let own_snapshot;
             let snapshot = match self.visibility {
                 Visibility::Everything => self.replication.snapshot_for(client.last_sent),
                 Visibility::PerClient => {
                     let (game, viewer) = (&self.game, client.seat.player);
                     let sees = |entity| Some(entity) == viewer || game.visible(viewer, entity);
-                    let view = client.seat.view.as_ref();
+                    let held = client.seat.view.take();
                     match self
                         .replication
-                        .view_snapshot_for(client.last_sent, view, sees)
+                        .view_snapshot_for(client.last_sent, held, sees)
                     {
                         Ok(Some((snapshot, view))) => {
                             client.seat.view = Some(view);
-                            self.metrics
-                                .snapshot_bytes
-                                .record(snapshot.max_frame_len() as f64);
+                            let len = snapshot.encoded_len() as f64;
+                            self.metrics.snapshot_bytes.record(len);
                             own_snapshot = snapshot;
                             Ok(Some(&own_snapshot))
                         }
-                        Ok(None) => Ok(None),
-                        Err(e) => Err(e),
+                        other => other.map(|_| None),
                     }
                 }
             };
