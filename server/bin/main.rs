@@ -1,7 +1,15 @@
 //! `tickwire-server`: the stock server, serving the example games (examples/): the arena (the
 //! default), the parity-320 benchmark world and the race. `tickwire-server --help` lists the
-//! command line; `tickwire-server list-games` the games.
+//! command line; `tickwire-server list-games` the games. (The generic server in `src/` names
+//! no game: this binary is built like any game's own, behind the default `example-games`
+//! feature.)
+
+use tickwire_server::Games;
 
 fn main() -> anyhow::Result<()> {
-    tickwire_server::cli::main(tickwire_server::example_games())
+    let games = Games::new()
+        .with::<tickwire_arena::Arena>()
+        .with::<tickwire_parity::Parity>()
+        .with::<tickwire_race::Race>();
+    tickwire_server::cli::main(games)
 }

@@ -43,16 +43,6 @@ pub use net::tls;
 pub use ops::config;
 pub use tickwire_game::{Game, GameConfig, GameWorld, Games};
 
-/// The stock server's games (examples/): the arena first (the default), the parity-320
-/// benchmark world and the race. Behind the default `example-games` feature.
-#[cfg(feature = "example-games")]
-#[must_use]
-pub fn example_games() -> Games {
-    Games::new()
-        .with::<tickwire_arena::Arena>()
-        .with::<tickwire_parity::Parity>()
-        .with::<tickwire_race::Race>()
-}
 pub use tickwire_shared::join_token::{self, JoinClaims, JoinSecret};
 pub use tickwire_shared::room_path::WS_PATH;
 

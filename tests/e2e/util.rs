@@ -4,7 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tickwire_server::{GameConfig, ServerConfig, ServerError};
+use tickwire_server::{GameConfig, Games, ServerConfig, ServerError};
 use tickwire_shared::{
     ClientMessage, Hello, PROTOCOL_VERSION, ServerMessage, Tick, Welcome, codec,
 };
@@ -32,7 +32,11 @@ pub(crate) struct TestServer {
 
 /// The stock server's games, rooms playing the arena with a fixed seed so runs are repeatable.
 pub(crate) fn test_config() -> ServerConfig {
-    let games = tickwire_server::example_games();
+    // The stock binary's games (server/bin/main.rs), the arena first.
+    let games = Games::new()
+        .with::<tickwire_arena::Arena>()
+        .with::<tickwire_parity::Parity>()
+        .with::<tickwire_race::Race>();
     let mut arena = games.default_config("arena").expect("the arena's config");
     set(&mut arena, &["seed"], 42);
     ServerConfig::new(games, arena)
