@@ -4,5 +4,6 @@
 pub(crate) mod core;
 pub(crate) mod directory;
 pub(crate) mod game_loop;
+pub(crate) mod interest;
 pub(crate) mod replication;
 pub(crate) mod threads;

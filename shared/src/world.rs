@@ -190,6 +190,21 @@ impl World {
         part
     }
 
+    /// The entities of this world with these ids (unknown ones skipped, repeats once): what a
+    /// client that sees only those holds. Entities stay shared with this world.
+    #[must_use]
+    pub fn subset(&self, ids: impl IntoIterator<Item = EntityId>) -> Self {
+        let mut part = Self::new();
+        for id in ids {
+            if let Some(data) = self.entities.get(&id)
+                && part.entities.insert(id, Arc::clone(data)).is_none()
+            {
+                part.checksum.add(id, data);
+            }
+        }
+        part
+    }
+
     /// Removes an entity, returning its last data.
     pub fn remove(&mut self, id: EntityId) -> Option<EntityData> {
         let old = self.entities.remove(&id)?;

@@ -145,13 +145,12 @@ async fn with_a_view_radius_each_player_holds_exactly_what_is_near_it() {
     let mut watcher = Bot::spectate(&url, "all").await.expect("joins");
     let me = player.player().expect("a player");
     let layout = player.world().layout().expect("the schema").clone();
-    let in_view = |world: &tickwire_shared::World, id| {
+    // How far an entity is from the player, in world units.
+    let distance = |world: &tickwire_shared::World, id| {
         let pos = |id| world.get(id)?.component::<Body>(&layout).map(|b| b.pos);
-        let (Some(a), Some(b)) = (pos(me), pos(id)) else {
-            return false;
-        };
+        let (a, b) = (pos(me)?, pos(id)?);
         let d = |i: usize| f64::from(a[i] - b[i]) / 64.0;
-        d(0).hypot(d(1)) <= radius
+        Some(d(0).hypot(d(1)))
     };
     // Walk for a while, comparing the player's world with what the spectator holds at the
     // same tick: every snapshot's checksum is verified against what each client holds.
@@ -160,10 +159,14 @@ async fn with_a_view_radius_each_player_holds_exactly_what_is_near_it() {
         ..InputFrame::default()
     };
     let (mut compared, mut most_held) = (0, 0);
+    let ids = |bot: &Bot| -> Vec<_> { bot.world().state().iter().map(|(id, _)| id).collect() };
+    let mut held_before = ids(&player);
     timeout(SOON * 4, async {
         while compared < 20 {
             player.update(&walk).await.expect("sent");
             let tick = player.next_snapshot().await.expect("a snapshot");
+            let held = ids(&player);
+            let was_held = std::mem::replace(&mut held_before, held.clone());
             let behind = |w: &Bot| {
                 w.world()
                     .tick()
@@ -175,13 +178,17 @@ async fn with_a_view_radius_each_player_holds_exactly_what_is_near_it() {
             if watcher.world().tick() != Some(tick) {
                 continue;
             }
+            // In view: within the radius, or held already and within a tenth more.
             let everything = watcher.world().state();
             let seen: Vec<_> = everything
                 .iter()
                 .map(|(id, _)| id)
-                .filter(|&id| in_view(everything, id))
+                .filter(|&id| {
+                    distance(everything, id).is_some_and(|d| {
+                        d <= radius || (d <= radius * 1.1 && was_held.contains(&id))
+                    })
+                })
                 .collect();
-            let held: Vec<_> = player.world().state().iter().map(|(id, _)| id).collect();
             assert_eq!(held, seen, "tick {tick:?}: exactly the entities in view");
             assert!(held.len() < everything.len(), "not the whole arena");
             most_held = most_held.max(held.len());

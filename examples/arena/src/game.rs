@@ -32,8 +32,8 @@ struct Rules {
     drone_radius: f32,
     drone_hp: u8,
     drone_turn_every: u32,
-    /// How far a player sees, squared, in 1/64 units; `None`: everything.
-    view_radius_squared: Option<i64>,
+    /// How far a player sees, in 1/64 units; `None`: everything.
+    view_radius: Option<u32>,
 }
 
 /// The kinds' indices in the arena's schema.
@@ -109,10 +109,10 @@ impl Game for Arena {
             drone_radius: config.drones.radius,
             drone_hp: config.drones.max_hp,
             drone_turn_every: world.ticks(config.drones.turn_every_ms),
-            view_radius_squared: config.player.view_radius.map(|r| {
-                let steps = i64::from(quantize(Vec2::splat(r)).x);
-                steps * steps
-            }),
+            view_radius: config
+                .player
+                .view_radius
+                .map(|r| quantize(Vec2::splat(r)).x.unsigned_abs()),
         };
         let kind = |name| world.kind(name).expect("the arena's schema has the kind");
         let kinds = Kinds {
@@ -205,25 +205,20 @@ impl Game for Arena {
         self.move_projectiles(world);
     }
 
+    /// Within `player.view_radius` of the player (leaving past a tenth more); spectators see
+    /// everything.
     fn visibility(&self) -> Visibility {
-        match self.rules.view_radius_squared {
-            Some(_) => Visibility::PerClient,
+        match self.rules.view_radius {
+            Some(radius) => Visibility::Near {
+                radius,
+                margin: radius / 10,
+            },
             None => Visibility::Everything,
         }
     }
 
-    /// Within `player.view_radius` of the viewer's player; spectators see everything.
-    fn visible(&self, world: &GameWorld, viewer: Option<EntityId>, entity: EntityId) -> bool {
-        let (Some(radius_squared), Some(viewer)) = (self.rules.view_radius_squared, viewer) else {
-            return true;
-        };
-        let pos = |id| world.get::<Body>(id).map(|body| body.pos.map(i64::from));
-        match (pos(viewer), pos(entity)) {
-            (Some([ax, ay]), Some([bx, by])) => {
-                (ax - bx).pow(2) + (ay - by).pow(2) <= radius_squared
-            }
-            _ => false,
-        }
+    fn position(&self, world: &GameWorld, entity: EntityId) -> Option<[i32; 2]> {
+        world.get::<Body>(entity).map(|body| body.pos)
     }
 }
 
@@ -461,27 +456,24 @@ mod tests {
     }
 
     #[test]
-    fn a_view_radius_limits_what_players_see_not_spectators() {
+    fn a_view_radius_is_interest_management_around_each_player() {
         let (arena, _) = arena();
         assert_eq!(arena.visibility(), Visibility::Everything, "by default");
         let mut config = toml_config();
         config.player.view_radius = Some(100.0);
         let (mut arena, mut world) = arena_with(config.clone());
-        assert_eq!(arena.visibility(), Visibility::PerClient);
-        let at = |world: &mut GameWorld, id, x: f32| {
-            let pos = quantize(Vec2::new(x, 500.0)).to_array();
-            world.set(id, &Body { pos });
-        };
-        let (a, b) = (
-            arena.join(&mut world, "a").expect("a"),
-            arena.join(&mut world, "b").expect("b"),
+        let radius = 100 * STEPS_PER_UNIT as u32;
+        assert_eq!(
+            arena.visibility(),
+            Visibility::Near {
+                radius,
+                margin: radius / 10
+            }
         );
-        at(&mut world, a, 100.0);
-        at(&mut world, b, 200.0);
-        assert!(arena.visible(&world, Some(a), b), "100 units away: in view");
-        at(&mut world, b, 200.5);
-        assert!(!arena.visible(&world, Some(a), b), "past the radius");
-        assert!(arena.visible(&world, None, b), "spectators see everything");
+        let a = arena.join(&mut world, "a").expect("a");
+        let pos = quantize(Vec2::new(100.0, 500.0)).to_array();
+        world.set(a, &Body { pos });
+        assert_eq!(arena.position(&world, a), Some(pos));
 
         for bad in [0.0, -1.0, f32::NAN, 1e6] {
             config.player.view_radius = Some(bad);

@@ -79,14 +79,23 @@ pub trait Game: Sized + Send + 'static {
         Visibility::Everything
     }
 
-    /// With [`Visibility::PerClient`]: whether the client whose player is `viewer` (`None`: a
-    /// spectator) sees `entity` this tick. Asked each tick for every client and entity, after
-    /// the inputs; a client always sees its own player. An entity a client stops seeing is
-    /// removed on that client, and one it sees again is sent in full; each client's checksum
+    /// With [`Visibility::PerClient`] or [`Visibility::Near`]: whether the client whose player
+    /// is `viewer` (`None`: a spectator) sees `entity` this tick. Asked each tick after the
+    /// inputs: for every client and entity with `PerClient`, and for the entities near each
+    /// player with `Near`. A client always sees its own player. An entity a client stops seeing
+    /// is removed on that client, and one it sees again is sent in full; each client's checksum
     /// covers exactly what it holds. Everything by default.
     fn visible(&self, world: &GameWorld, viewer: Option<EntityId>, entity: EntityId) -> bool {
         let _ = (world, viewer, entity);
         true
+    }
+
+    /// With [`Visibility::Near`]: where `entity` is, in the game's own integer units (those
+    /// of `radius` and `margin`). `None` (the default): it has no place, and every player sees
+    /// it (a scoreboard, the match clock).
+    fn position(&self, world: &GameWorld, entity: EntityId) -> Option<[i32; 2]> {
+        let _ = (world, entity);
+        None
     }
 }
 
@@ -99,4 +108,15 @@ pub enum Visibility {
     /// [`Game::visible`] decides, per client and entity. Each client's snapshot is then
     /// encoded for it alone.
     PerClient,
+    /// Interest management: a player sees the entities within `radius` of its own player's
+    /// [`Game::position`], and keeps seeing one until it is past `radius + margin` (so an
+    /// entity at the edge does not flicker in and out), refined by [`Game::visible`]. The room
+    /// finds them in a grid of positions rebuilt each tick, so a player's cost grows with what
+    /// is near it, not with the world. Spectators see everything.
+    Near {
+        /// How far a player sees, in the units of [`Game::position`].
+        radius: u32,
+        /// How much farther an entity a player sees may go before it leaves its view.
+        margin: u32,
+    },
 }

@@ -35,6 +35,8 @@ pub trait HostedGame: Send {
     fn visibility(&self) -> Visibility;
     /// Whether the client whose player is `viewer` sees `entity` (see [`Game::visible`]).
     fn visible(&self, viewer: Option<EntityId>, entity: EntityId) -> bool;
+    /// Where `entity` is (see [`Game::position`]).
+    fn position(&self, entity: EntityId) -> Option<[i32; 2]>;
 }
 
 impl std::fmt::Debug for dyn HostedGame + '_ {
@@ -106,6 +108,10 @@ impl<G: Game> HostedGame for Hosted<G> {
 
     fn visible(&self, viewer: Option<EntityId>, entity: EntityId) -> bool {
         self.game.visible(&self.world, viewer, entity)
+    }
+
+    fn position(&self, entity: EntityId) -> Option<[i32; 2]> {
+        self.game.position(&self.world, entity)
     }
 }
 

@@ -33,6 +33,7 @@ use tracing::{debug, info, warn};
 mod fan_out;
 mod intake;
 mod seats;
+mod views;
 
 /// A loop that fell this many ticks behind stops catching up: the missed ticks are dropped and
 /// counted as overruns, so a stall does not turn into a burst of back-to-back ticks.
@@ -127,8 +128,8 @@ pub(crate) struct RoomCore<P> {
     config: GameConfig,
     limits: Limits,
     game: Box<dyn HostedGame>,
-    /// Whether each client sees the whole world, or its own part of it (asked once).
-    visibility: Visibility,
+    /// What part of the world each client sees (from the game, asked once).
+    views: views::Views,
     replication: Replication,
     clients: BTreeMap<ClientId, Client<P>>,
     /// Seats whose connection was lost, by resume token, kept until the deadline.
@@ -167,7 +168,7 @@ impl<P> RoomCore<P> {
         let game = games.start(&config, history as u32 + 1)?;
         Ok(Self {
             replication: Replication::new(history, Arc::clone(game.layout())),
-            visibility: game.visibility(),
+            views: views::Views::new(game.visibility()),
             game,
             clients: BTreeMap::new(),
             detached: HashMap::new(),
@@ -271,6 +272,7 @@ impl<P> RoomCore<P> {
         self.expire_detached(now);
         self.apply_inputs();
         self.replication.record(tick, self.game.world(), sent_at);
+        self.views.prepare(&*self.game);
         self.send_snapshots(now, out);
     }
 

@@ -49,6 +49,13 @@ pub(crate) struct HeldView {
     world: World,
 }
 
+impl HeldView {
+    /// Whether the client holds this entity.
+    pub(crate) fn holds(&self, id: EntityId) -> bool {
+        self.world.get(id).is_some()
+    }
+}
+
 impl EncodedSnapshot {
     fn encode(snapshot: &Snapshot) -> Result<Self, SnapshotError> {
         let shared = SharedSnapshot::encode(snapshot)?;
@@ -163,21 +170,21 @@ impl Replication {
         Ok(self.encoded.get(&baseline))
     }
 
-    /// The newest tick's snapshot for a client that sees only the entities `sees` accepts:
-    /// a delta from the view it `held` when that is its baseline and still in the history (so
-    /// no id in it can mean another entity now), else in full. Encoded for this client alone;
-    /// returned with the view the client holds once it has applied it. `Ok(None)`: nothing
-    /// recorded.
+    /// The newest tick's snapshot for a client that sees only part of it (`view_of` the
+    /// newest world): a delta from the view it `held` when that is its baseline and still in
+    /// the history (so no id in it can mean another entity now), else in full. Encoded for
+    /// this client alone; returned with the view the client holds once it has applied it.
+    /// `Ok(None)`: nothing recorded.
     pub(crate) fn view_snapshot_for(
         &self,
         baseline: Option<Tick>,
         held: Option<HeldView>,
-        sees: impl FnMut(EntityId) -> bool,
+        view_of: impl FnOnce(&World) -> World,
     ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError> {
         let Some((tick, newest)) = self.history.back() else {
             return Ok(None);
         };
-        let view = newest.filtered(sees);
+        let view = view_of(newest);
         let held = held.filter(|h| Some(h.tick) == baseline && self.has(h.tick));
         let held = held.as_ref();
         let empty = World::new();

@@ -33,28 +33,23 @@ impl<P> RoomCore<P> {
                 client.last_sent = None;
                 fulls_granted += 1;
             }
-            // With per-client visibility the snapshot is this client's own.
+            // With per-client views the snapshot is this client's own.
+            let own = self.views.own_snapshot(
+                &*self.game,
+                &self.replication,
+                &mut client.seat,
+                client.last_sent,
+            );
             let own_snapshot;
-            let snapshot = match self.visibility {
-                Visibility::Everything => self.replication.snapshot_for(client.last_sent),
-                Visibility::PerClient => {
-                    let (game, viewer) = (&self.game, client.seat.player);
-                    let sees = |entity| Some(entity) == viewer || game.visible(viewer, entity);
-                    let held = client.seat.view.take();
-                    match self
-                        .replication
-                        .view_snapshot_for(client.last_sent, held, sees)
-                    {
-                        Ok(Some((snapshot, view))) => {
-                            client.seat.view = Some(view);
-                            let len = snapshot.encoded_len() as f64;
-                            self.metrics.snapshot_bytes.record(len);
-                            own_snapshot = snapshot;
-                            Ok(Some(&own_snapshot))
-                        }
-                        other => other.map(|_| None),
-                    }
+            let snapshot = match own {
+                None => self.replication.snapshot_for(client.last_sent),
+                Some(Ok(Some(snapshot))) => {
+                    let len = snapshot.encoded_len() as f64;
+                    self.metrics.snapshot_bytes.record(len);
+                    own_snapshot = snapshot;
+                    Ok(Some(&own_snapshot))
                 }
+                Some(other) => other.map(|_| None),
             };
             let snapshot = match snapshot {
                 Ok(Some(snapshot)) => snapshot,

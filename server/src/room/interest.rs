@@ -1,0 +1,186 @@
+//! Interest management for `Visibility::Near`: a grid of the world's positions, rebuilt each
+//! tick, from which each player's view is found by looking only at the cells around it.
+
+use std::collections::HashMap;
+use tickwire_shared::{EntityId, World};
+
+/// The entities of one tick by grid cell. A cell is as wide as the farthest a player sees
+/// (`radius + margin`), so a view touches at most 3 x 3 cells.
+#[derive(Debug)]
+pub(crate) struct Grid {
+    radius: i64,
+    /// `radius + margin`: how far an entity a player already sees may be.
+    keep_radius: i64,
+    cells: HashMap<(i64, i64), Vec<(EntityId, [i64; 2])>>,
+    positions: HashMap<EntityId, [i64; 2]>,
+    /// Entities with no position: every player sees them.
+    unplaced: Vec<EntityId>,
+}
+
+impl Grid {
+    pub(crate) fn new(radius: u32, margin: u32) -> Self {
+        Self {
+            radius: i64::from(radius),
+            keep_radius: (i64::from(radius) + i64::from(margin)).max(1),
+            cells: HashMap::new(),
+            positions: HashMap::new(),
+            unplaced: Vec::new(),
+        }
+    }
+
+    /// Places every entity of `world` at its `position` (the game's hook).
+    pub(crate) fn rebuild(
+        &mut self,
+        world: &World,
+        mut position: impl FnMut(EntityId) -> Option<[i32; 2]>,
+    ) {
+        // Cells keep their allocations from tick to tick.
+        for cell in self.cells.values_mut() {
+            cell.clear();
+        }
+        self.positions.clear();
+        self.unplaced.clear();
+        for (id, _) in world.iter() {
+            match position(id) {
+                Some([x, y]) => {
+                    let at = [i64::from(x), i64::from(y)];
+                    self.cells
+                        .entry(self.cell_of(at))
+                        .or_default()
+                        .push((id, at));
+                    self.positions.insert(id, at);
+                }
+                None => self.unplaced.push(id),
+            }
+        }
+    }
+
+    /// Writes into `view` the entities `player` sees: itself; the entities within the radius
+    /// of it, and those it `holds` already within `radius + margin`, each if `refine` agrees;
+    /// and the entities with no position, if `refine` agrees. A player with no position sees
+    /// only itself and those.
+    pub(crate) fn view_of(
+        &self,
+        player: EntityId,
+        holds: impl Fn(EntityId) -> bool,
+        refine: impl Fn(EntityId) -> bool,
+        view: &mut Vec<EntityId>,
+    ) {
+        view.clear();
+        view.push(player);
+        view.extend(
+            self.unplaced
+                .iter()
+                .copied()
+                .filter(|&id| id != player && refine(id)),
+        );
+        let Some(&at) = self.positions.get(&player) else {
+            return;
+        };
+        let (near, keep) = (
+            self.radius * self.radius,
+            self.keep_radius * self.keep_radius,
+        );
+        let (low, high) = (
+            self.cell_of([at[0] - self.keep_radius, at[1] - self.keep_radius]),
+            self.cell_of([at[0] + self.keep_radius, at[1] + self.keep_radius]),
+        );
+        for cx in low.0..=high.0 {
+            for cy in low.1..=high.1 {
+                let Some(cell) = self.cells.get(&(cx, cy)) else {
+                    continue;
+                };
+                for &(id, pos) in cell {
+                    let distance = (pos[0] - at[0]).pow(2) + (pos[1] - at[1]).pow(2);
+                    let seen = distance <= near || (distance <= keep && holds(id));
+                    if seen && id != player && refine(id) {
+                        view.push(id);
+                    }
+                }
+            }
+        }
+    }
+
+    fn cell_of(&self, at: [i64; 2]) -> (i64, i64) {
+        (
+            at[0].div_euclid(self.keep_radius),
+            at[1].div_euclid(self.keep_radius),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickwire_shared::component::Component;
+    use tickwire_shared::layout::Layout;
+    use tickwire_shared::{EntityData, Schema};
+
+    #[derive(Clone, Debug, PartialEq, Component)]
+    struct Spot {
+        #[net(int(min = -100000, max = 100000))]
+        x: i32,
+    }
+
+    /// A world of `n` entities whose positions the test gives.
+    fn world(n: u32) -> World {
+        let schema = Schema::new("spots", 1, 30)
+            .component::<Spot>()
+            .kind("spot", &["Spot"]);
+        let layout = Layout::new(schema).expect("valid");
+        let mut world = World::new();
+        for id in 0..n {
+            let mut spot = EntityData::new(&layout, 0).expect("a kind");
+            spot.set_component(&layout, &Spot { x: 0 });
+            world.insert(EntityId(id), spot);
+        }
+        world
+    }
+
+    fn view(grid: &Grid, player: u32, held: &[u32]) -> Vec<u32> {
+        let mut view = Vec::new();
+        let holds = |id: EntityId| held.contains(&id.0);
+        grid.view_of(EntityId(player), holds, |_| true, &mut view);
+        let mut ids: Vec<u32> = view.into_iter().map(|id| id.0).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn a_player_sees_what_is_near_and_keeps_it_until_past_the_margin() {
+        // 0 is the player at the origin; 1 is 100 away, 2 is 110, 3 is 130, 4 far, 5 placeless.
+        let xs = [Some(0), Some(100), Some(110), Some(130), Some(5000), None];
+        let mut grid = Grid::new(100, 20);
+        grid.rebuild(&world(6), |id| xs[id.0 as usize].map(|x| [x, 0]));
+        assert_eq!(
+            view(&grid, 0, &[]),
+            [0, 1, 5],
+            "within the radius, and the placeless"
+        );
+        assert_eq!(
+            view(&grid, 0, &[2, 3]),
+            [0, 1, 2, 5],
+            "a held entity stays until past radius + margin"
+        );
+    }
+
+    #[test]
+    fn views_agree_with_a_scan_of_every_entity_across_cell_borders() {
+        // Entities on a line crossing many cells, with negative coordinates too.
+        let n = 200;
+        let x = |id: u32| (id as i32 - 100) * 37;
+        let mut grid = Grid::new(150, 50);
+        grid.rebuild(&world(n), |id| Some([x(id.0), (id.0 as i32 % 7) * 20]));
+        for player in (0..n).step_by(13) {
+            let held: Vec<u32> = (0..n).filter(|id| id % 3 == 0).collect();
+            let expected: Vec<u32> = (0..n)
+                .filter(|&id| {
+                    let d2 = i64::from(x(id) - x(player)).pow(2)
+                        + i64::from((id as i32 % 7 - player as i32 % 7) * 20).pow(2);
+                    id == player || d2 <= 150 * 150 || (d2 <= 200 * 200 && held.contains(&id))
+                })
+                .collect();
+            assert_eq!(view(&grid, player, &held), expected, "player {player}");
+        }
+    }
+}
