@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use tickwire_shared::{EntityId, World};
 
+/// The entities in one grid cell, with their positions.
+type Cell = Vec<(EntityId, [i64; 2])>;
+
 /// The entities of one tick by grid cell. A cell is as wide as the farthest a player sees
 /// (`radius + margin`), so a view touches at most 3 x 3 cells.
 #[derive(Debug)]
@@ -11,7 +14,7 @@ pub(crate) struct Grid {
     radius: i64,
     /// `radius + margin`: how far an entity a player already sees may be.
     keep_radius: i64,
-    cells: HashMap<(i64, i64), Vec<(EntityId, [i64; 2])>>,
+    cells: HashMap<(i64, i64), Cell>,
     positions: HashMap<EntityId, [i64; 2]>,
     /// Entities with no position: every player sees them.
     unplaced: Vec<EntityId>,
