@@ -97,13 +97,13 @@ impl Brain {
 /// A random walk through a game's input: each tick every lane moves by up to a sixteenth of its
 /// range (at least 1), staying inside it, so every input is valid and inputs change smoothly.
 #[derive(Debug)]
-struct InputWalk {
+pub(crate) struct InputWalk {
     ranges: Vec<(i32, i32)>,
     lanes: Vec<i32>,
 }
 
 impl InputWalk {
-    fn new(ranges: Vec<(i32, i32)>, rng: &mut impl Rng) -> Self {
+    pub(crate) fn new(ranges: Vec<(i32, i32)>, rng: &mut impl Rng) -> Self {
         let lanes = ranges
             .iter()
             .map(|&(min, max)| rng.random_range(min..=max))
@@ -111,7 +111,7 @@ impl InputWalk {
         Self { ranges, lanes }
     }
 
-    fn step(&mut self, rng: &mut impl Rng) -> &[i32] {
+    pub(crate) fn step(&mut self, rng: &mut impl Rng) -> &[i32] {
         for (lane, &(min, max)) in self.lanes.iter_mut().zip(&self.ranges) {
             let span = i64::from(max) - i64::from(min);
             let reach = (span / 16).max(1);

@@ -1,5 +1,6 @@
 //! `tickwire-bot bench`: starts the release server on a free loopback port with a scenario,
-//! connects spectator clients, warms up, measures, and reports the figures of BENCHMARKS.md.
+//! connects spectator clients (or, with `play`, players), warms up, measures, and reports the
+//! figures of BENCHMARKS.md.
 
 use crate::bench_client::{ClientTally, Phase, run_client};
 use crate::server_process::{self, ServerProcess, ServerProcessError};
@@ -29,6 +30,8 @@ pub struct BenchConfig {
     pub warmup: Duration,
     /// How many clients rebuild the world and verify every checksum (the rest count bytes).
     pub verifying: usize,
+    /// Clients join as players and play (see `bench_client`), instead of spectating.
+    pub play: bool,
     /// The server binary.
     pub server_bin: PathBuf,
 }
@@ -102,6 +105,7 @@ pub async fn run_bench(config: &BenchConfig) -> Result<BenchOutcome, BenchError>
     let phase = Phase::default();
     let connects = Arc::new(Semaphore::new(CONNECTS_IN_FLIGHT));
     let verify_every = (config.clients / config.verifying.max(1)).max(1);
+    let play = config.play;
     let (joined_tx, mut joined_rx) = tokio::sync::mpsc::channel::<()>(config.clients.max(1));
     let tasks: Vec<_> = (0..config.clients)
         .map(|i| {
@@ -110,13 +114,18 @@ pub async fn run_bench(config: &BenchConfig) -> Result<BenchOutcome, BenchError>
             let verify = i % verify_every == 0 && i / verify_every < config.verifying;
             tokio::spawn(async move {
                 let name = format!("bench-{i}");
+                let play = play;
                 let bot = {
                     let _permit = connects.acquire_owned().await;
-                    Bot::spectate(&url, &name).await
+                    if play {
+                        Bot::connect(&url, &name).await
+                    } else {
+                        Bot::spectate(&url, &name).await
+                    }
                 };
                 let _ = joined.send(()).await;
                 match bot {
-                    Ok(bot) => run_client(bot, verify, phase).await,
+                    Ok(bot) => run_client(bot, verify, play, phase).await,
                     Err(e) => ClientTally {
                         error: Some(format!("{name}: {e}")),
                         ..ClientTally::default()

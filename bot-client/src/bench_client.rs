@@ -1,9 +1,14 @@
-//! One benchmark client: a spectator that either rebuilds the world and verifies every checksum
-//! (a [`Bot`]), or, to keep the load generator light at thousands of clients, only reads each
-//! snapshot's stamp and counts bytes. Both measure latency from the server's send stamp, and
-//! both count only while the benchmark is measuring.
+//! One benchmark client: a spectator, or with `--play` a player, that either rebuilds the world
+//! and verifies every checksum (a [`Bot`]), or, to keep the load generator light at thousands
+//! of clients, only reads each snapshot's stamp and counts bytes. Both measure latency from the
+//! server's send stamp, and both count only while the benchmark is measuring. A verifying
+//! player plays the game's own behaviour (the arena's: chase and fire); a light one sends a
+//! random walk through the game's input schema, one input per snapshot.
 
+use crate::behaviour::{Behaviour, Brain, InputWalk};
 use crate::bot::{Bot, BotError};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
@@ -52,11 +57,71 @@ impl ClientTally {
     }
 }
 
-/// Reads snapshots on a connected spectator until the phase is `Done`.
-pub(crate) async fn run_client(mut bot: Bot, verify: bool, phase: Phase) -> ClientTally {
+/// How a playing client picks its inputs.
+enum Inputs {
+    /// The game's own behaviour, predicted through the client session.
+    Game { brain: Brain, rng: StdRng },
+    /// A random walk through the input schema, sent without prediction (the client does not
+    /// apply snapshots, so nothing would confirm its inputs).
+    Walk {
+        walk: InputWalk,
+        rng: StdRng,
+        sequence: u32,
+    },
+}
+
+impl Inputs {
+    fn new(bot: &Bot, verify: bool) -> Option<Self> {
+        bot.player()?;
+        let mut rng = StdRng::from_os_rng();
+        Some(if verify {
+            Self::Game {
+                brain: Brain::new(Behaviour::Fire),
+                rng,
+            }
+        } else {
+            let ranges = bot.world().layout()?.input_ranges();
+            Self::Walk {
+                walk: InputWalk::new(ranges, &mut rng),
+                rng,
+                sequence: 0,
+            }
+        })
+    }
+
+    /// This tick's input.
+    async fn send(&mut self, bot: &mut Bot) -> Result<(), BotError> {
+        match self {
+            Self::Game { brain, rng } => {
+                let lanes = bot
+                    .player()
+                    .and_then(|me| brain.decide(bot.session(), me, rng));
+                bot.update_lanes(lanes.as_deref()).await
+            }
+            Self::Walk {
+                walk,
+                rng,
+                sequence,
+            } => {
+                *sequence += 1;
+                let lanes = walk.step(rng).to_vec();
+                bot.send_input_unpredicted(*sequence, lanes).await
+            }
+        }
+    }
+}
+
+/// Reads snapshots on a connected client until the phase is `Done`; with `play`, a player
+/// sends an input for every snapshot.
+pub(crate) async fn run_client(mut bot: Bot, verify: bool, play: bool, phase: Phase) -> ClientTally {
     let mut tally = ClientTally {
         connected: true,
         ..ClientTally::default()
+    };
+    let mut inputs = if play {
+        Inputs::new(&bot, verify)
+    } else {
+        None
     };
     let done = phase.done.cancelled_owned();
     tokio::pin!(done);
@@ -67,7 +132,13 @@ pub(crate) async fn run_client(mut bot: Bot, verify: bool, phase: Phase) -> Clie
         };
         let measuring = phase.measuring.load(Ordering::Relaxed);
         let result = match frame {
-            Ok(frame) => on_frame(&mut bot, &mut tally, &frame, verify, measuring).await,
+            Ok(frame) => match on_frame(&mut bot, &mut tally, &frame, verify, measuring).await {
+                Ok(true) => match &mut inputs {
+                    Some(inputs) => inputs.send(&mut bot).await,
+                    None => Ok(()),
+                },
+                other => other.map(drop),
+            },
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -82,13 +153,15 @@ pub(crate) async fn run_client(mut bot: Bot, verify: bool, phase: Phase) -> Clie
     tally
 }
 
+/// Counts one frame, and applies it when `verify` (or when it is not a snapshot). `Ok(true)`:
+/// it was a snapshot.
 async fn on_frame(
     bot: &mut Bot,
     tally: &mut ClientTally,
     frame: &[u8],
     verify: bool,
     measuring: bool,
-) -> Result<(), BotError> {
+) -> Result<bool, BotError> {
     if measuring {
         tally.bytes += frame.len() as u64;
     }
@@ -106,5 +179,5 @@ async fn on_frame(
     if verify || stamp.is_err() {
         bot.handle_frame(frame).await?;
     }
-    Ok(())
+    Ok(stamp.is_ok())
 }

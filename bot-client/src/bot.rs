@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tickwire_shared::component::Input;
 use tickwire_shared::{
-    ClientConfig, ClientError, ClientEvent, ClientSession, ClientWorld, EntityId, Hello,
-    PROTOCOL_VERSION, RejectReason, Tick, Welcome, codec,
+    ClientConfig, ClientError, ClientEvent, ClientMessage, ClientSession, ClientWorld, EntityId,
+    Hello, InputMessage, PROTOCOL_VERSION, RejectReason, Tick, Welcome, codec,
 };
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -386,6 +386,20 @@ impl Bot {
             .ok_or(BotError::Protocol("a spectator has no player to move"))?;
         self.flush().await?;
         Ok(sequence)
+    }
+
+    /// Sends one input frame as it is, neither predicted nor kept for a resume: for load
+    /// generators that do not apply snapshots, whose session would otherwise keep every input
+    /// waiting for a confirmation it never reads. `sequence` must grow from one call to the next.
+    pub async fn send_input_unpredicted(
+        &mut self,
+        sequence: u32,
+        lanes: Vec<i32>,
+    ) -> Result<(), BotError> {
+        let message = ClientMessage::Input(InputMessage { sequence, lanes });
+        let bytes = codec::encode_client(&message)?;
+        self.ws.send(Message::Binary(bytes.into())).await?;
+        Ok(())
     }
 
     /// Once per frame, like a game frontend: sends the inputs due (one per server tick,

@@ -1,5 +1,5 @@
 //! `tickwire-bot --url URL --bots N --duration SECS [--rooms R] [--behaviour NAME] [--latency-ms MS] [--jitter-ms MS] [--json]`
-//! `tickwire-bot bench --scenario FILE --clients N[,N...] --duration SECS [--json]`
+//! `tickwire-bot bench --scenario FILE --clients N[,N...] --duration SECS [--play] [--json]`
 //! `tickwire-bot soak [--scenario FILE] [--bots N] [--duration SECS] [--warmup SECS] [--chaos] [--json]`
 
 use clap::{Parser, Subcommand};
@@ -120,6 +120,11 @@ struct BenchArgs {
     /// Clients that rebuild the world and verify every checksum (the rest count bytes).
     #[arg(long, default_value_t = 10)]
     verifying: usize,
+    /// The clients join as players and play: the verifying ones with the game's own behaviour
+    /// (the arena's: chase and fire), the rest with a random walk through the game's input
+    /// (in the arena: move, aim and fire). Without it they are spectators.
+    #[arg(long)]
+    play: bool,
     /// The server binary [default: target/release/tickwire-server beside this program].
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -250,6 +255,7 @@ async fn run_bench_command(args: BenchArgs) -> ExitCode {
             duration,
             warmup,
             verifying: args.verifying.min(clients),
+            play: args.play,
             server_bin: server_bin.clone(),
         };
         eprintln!("bench: {clients} clients on {}", server_bin.display());

@@ -11,7 +11,7 @@ use crate::step::ArenaStep;
 use glam::{IVec2, Vec2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::f32::consts::TAU;
 use tickwire_game::{Game, GameWorld, Visibility};
 use tickwire_shared::{EntityId, Schema, Tick};
@@ -58,6 +58,21 @@ struct Projectile {
     /// Who fired it: it never hits its shooter, and a kill scores for them.
     shooter: EntityId,
     expires: Tick,
+}
+
+/// Players and drones by grid cell, for projectile hits.
+#[derive(Debug)]
+struct Targets {
+    /// A cell's width in 1/64 units: the farthest a projectile reaches a target from.
+    cell: i32,
+    /// (is a drone, id) by cell.
+    cells: HashMap<(i32, i32), Vec<(bool, EntityId)>>,
+}
+
+impl Targets {
+    fn cell_of(&self, pos: IVec2) -> (i32, i32) {
+        (pos.x.div_euclid(self.cell), pos.y.div_euclid(self.cell))
+    }
 }
 
 /// One room's arena: what the server knows beyond the replicated world.
@@ -267,6 +282,7 @@ impl Arena {
 
     fn move_projectiles(&mut self, world: &mut GameWorld) {
         let now = world.tick();
+        let targets = self.targets(world);
         let ids: Vec<EntityId> = self.projectiles.keys().copied().collect();
         for id in ids {
             let Some(p) = self.projectiles.get(&id) else {
@@ -283,7 +299,7 @@ impl Arena {
             if expired || outside {
                 self.projectiles.remove(&id);
                 world.despawn(id);
-            } else if let Some(target) = self.target_hit_at(world, pos, shooter) {
+            } else if let Some(target) = self.target_hit_at(world, &targets, pos, shooter) {
                 self.projectiles.remove(&id);
                 world.despawn(id);
                 self.damage(world, target, shooter);
@@ -291,19 +307,51 @@ impl Arena {
         }
     }
 
-    /// The first player or drone (not the shooter) a projectile at `pos` touches.
-    fn target_hit_at(&self, world: &GameWorld, pos: IVec2, shooter: EntityId) -> Option<EntityId> {
-        let players = self
-            .players
-            .keys()
-            .map(|&id| (id, self.rules.player_radius));
-        let drones = self.drones.keys().map(|&id| (id, self.rules.drone_radius));
-        players
-            .chain(drones)
-            .filter(|&(id, _)| id != shooter)
-            .find(|&(id, radius)| {
+    /// Players and drones by cell of [`Targets::cell`], as they stand when projectiles move:
+    /// a projectile looks at the 3 x 3 cells around it, not at every target. (A player that
+    /// respawns, or a drone that replaces a dead one, during this pass can be hit from the next
+    /// tick on.)
+    fn targets(&self, world: &GameWorld) -> Targets {
+        let reach = |radius: f32| ((radius + self.rules.projectile_radius) * STEPS_PER_UNIT).ceil();
+        let cell = reach(self.rules.player_radius.max(self.rules.drone_radius)) as i32;
+        let mut targets = Targets {
+            cell: cell.max(1),
+            cells: HashMap::new(),
+        };
+        let players = self.players.keys().map(|&id| (false, id));
+        let drones = self.drones.keys().map(|&id| (true, id));
+        for (is_drone, id) in players.chain(drones) {
+            if let Some(body) = world.get::<Body>(id) {
+                let at = targets.cell_of(IVec2::from_array(body.pos));
+                targets.cells.entry(at).or_default().push((is_drone, id));
+            }
+        }
+        targets
+    }
+
+    /// The player or drone (not the shooter) a projectile at `pos` touches: players before
+    /// drones, lowest id first.
+    fn target_hit_at(
+        &self,
+        world: &GameWorld,
+        targets: &Targets,
+        pos: IVec2,
+        shooter: EntityId,
+    ) -> Option<EntityId> {
+        let (cx, cy) = targets.cell_of(pos);
+        let near = (cx - 1..=cx + 1)
+            .flat_map(|x| (cy - 1..=cy + 1).map(move |y| (x, y)))
+            .filter_map(|at| targets.cells.get(&at))
+            .flatten();
+        near.filter(|&&(_, id)| id != shooter)
+            .filter(|&&(is_drone, id)| {
                 let Some(body) = world.get::<Body>(id) else {
                     return false;
+                };
+                let radius = if is_drone {
+                    self.rules.drone_radius
+                } else {
+                    self.rules.player_radius
                 };
                 let reach = (radius + self.rules.projectile_radius) * STEPS_PER_UNIT;
                 (IVec2::from_array(body.pos) - pos)
@@ -311,7 +359,8 @@ impl Arena {
                     .length_squared()
                     <= reach * reach
             })
-            .map(|(id, _)| id)
+            .min()
+            .map(|&(_, id)| id)
     }
 
     /// A hit: costs hp; a kill respawns a player (full hp, elsewhere) or replaces a drone, and
@@ -453,6 +502,45 @@ mod tests {
             }
         }
         assert_eq!(world.get::<Score>(shooter), Some(Score { score: 1 }));
+    }
+
+    #[test]
+    fn a_projectile_hits_the_nearest_target_in_its_path_not_its_shooter() {
+        let (mut arena, mut world) = arena();
+        let at = |world: &mut GameWorld, id, x: f32, y: f32| {
+            let pos = quantize(Vec2::new(x, y)).to_array();
+            world.set(id, &Body { pos });
+        };
+        let shooter = arena.join(&mut world, "a").expect("a player");
+        let first = arena.join(&mut world, "b").expect("a player");
+        let second = arena.join(&mut world, "c").expect("a player");
+        let aside = arena.join(&mut world, "d").expect("a player");
+        at(&mut world, shooter, 100.0, 500.0);
+        at(&mut world, first, 300.0, 500.0);
+        at(&mut world, second, 320.0, 500.0);
+        at(&mut world, aside, 300.0, 560.0);
+        // The drones wander elsewhere: out of the line of fire.
+        for drone in arena.drones.keys().copied().collect::<Vec<_>>() {
+            at(&mut world, drone, 900.0, 100.0);
+            arena.drones.get_mut(&drone).expect("a drone").velocity = IVec2::ZERO;
+        }
+        let fire = InputFrame {
+            buttons: crate::input::Buttons(crate::input::Buttons::FIRE),
+            ..InputFrame::default()
+        };
+        world.advance_tick();
+        arena.input(&mut world, shooter, &fire);
+        let hp = |world: &GameWorld, id| world.get::<Health>(id).expect("health").hp;
+        let full = arena.rules.player_hp;
+        for _ in 0..30 {
+            world.advance_tick();
+            arena.tick(&mut world);
+        }
+        assert!(arena.projectiles.is_empty(), "the projectile hit something");
+        assert_eq!(hp(&world, first), full - arena.rules.projectile_damage);
+        for id in [shooter, second, aside] {
+            assert_eq!(hp(&world, id), full);
+        }
     }
 
     #[test]
