@@ -113,7 +113,12 @@ impl Inputs {
 
 /// Reads snapshots on a connected client until the phase is `Done`; with `play`, a player
 /// sends an input for every snapshot.
-pub(crate) async fn run_client(mut bot: Bot, verify: bool, play: bool, phase: Phase) -> ClientTally {
+pub(crate) async fn run_client(
+    mut bot: Bot,
+    verify: bool,
+    play: bool,
+    phase: Phase,
+) -> ClientTally {
     let mut tally = ClientTally {
         connected: true,
         ..ClientTally::default()
