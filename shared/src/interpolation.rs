@@ -10,11 +10,13 @@
 //!
 //! Each field is drawn as the game's schema declares it: `linear` fields on a straight line
 //! (held when they move faster than a jump, such as a respawn), `angle` fields the short way
-//! round, the rest as the older snapshot has them.
+//! round, the rest as the older snapshot has them. A [`Trajectory`] is drawn where it is at the
+//! render tick: its `origin` lanes hold that position.
 
 use crate::layout::{KindField, KindLayout, Layout};
+use crate::component::Component;
 use crate::schema::Interpolate;
-use crate::{EntityData, EntityId, Tick, World};
+use crate::{EntityData, EntityId, Tick, Trajectory, World};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -229,6 +231,7 @@ impl Interpolation {
                 }
                 out.push(drawn);
             }
+            draw_trajectories(layout, out, render_tick, newest.tick);
             return;
         };
         // Before the first snapshot its state is held; entities only in `from` were removed by
@@ -246,6 +249,7 @@ impl Interpolation {
             }
             out.push(drawn);
         }
+        draw_trajectories(layout, out, render_tick, from.tick);
     }
 
     /// Moves `field` of `drawn` (holding the older lanes) `t` (0..1) of the way to `b`, `ticks`
@@ -304,6 +308,34 @@ impl Interpolation {
 }
 
 /// An entity drawn exactly as replicated.
+/// Puts each drawn [`Trajectory`] where it is at `render_tick` (its `origin` lanes; `reference`
+/// is an unwrapped tick near the render tick, to unwrap the launch tick against).
+fn draw_trajectories(layout: &Layout, out: &mut [DrawnEntity], render_tick: f64, reference: i64) {
+    let Some(component) = layout.typed_index(std::any::TypeId::of::<Trajectory>(), Trajectory::desc)
+    else {
+        return;
+    };
+    for entity in out {
+        let Some((at, _)) = layout.component_offsets(entity.kind, component) else {
+            continue;
+        };
+        // The five lanes are origin, velocity and launched, as declared.
+        let Some(&[x, y, vx, vy, launched]) = entity.lanes.get(at..at + 5) else {
+            continue;
+        };
+        let since = (reference as u32).wrapping_sub(launched as i32 as u32) as i32;
+        let elapsed = render_tick - (reference - i64::from(since)) as f64;
+        let flight = Trajectory {
+            origin: [x as i32, y as i32],
+            velocity: [vx as i32, vy as i32],
+            launched: launched as i32,
+        };
+        let [px, py] = flight.at_elapsed(elapsed);
+        entity.lanes[at] = px;
+        entity.lanes[at + 1] = py;
+    }
+}
+
 fn drawn(id: EntityId, data: &EntityData) -> DrawnEntity {
     DrawnEntity {
         id,
@@ -406,6 +438,38 @@ mod tests {
             interpolation.push(Tick(i), &world(&[(1, 64 * i as i32)]), at_ms(arrival));
         }
         interpolation
+    }
+
+    #[test]
+    fn a_trajectory_is_drawn_where_it_is_at_the_render_tick_across_the_tick_wrap() {
+        let schema = Schema::new("shots", 1, 30)
+            .component::<Trajectory>()
+            .kind("shot", &["Trajectory"]);
+        let layout = Layout::new(schema).expect("valid");
+        let first = u32::MAX - 4;
+        // Launched 2 ticks before the first snapshot, moving 10 a tick on x, -3 on y.
+        let flight = Trajectory::new([1000, 500], [10, -3], Tick(first.wrapping_sub(2)));
+        let mut shot = EntityData::new(&layout, 0).expect("a kind");
+        shot.set_component(&layout, &flight);
+        let mut world = World::new();
+        world.insert(EntityId(1), shot);
+        let mut interpolation = Interpolation::new(TICK, 3.0, 2.0, 8.0);
+        for i in 0..10u32 {
+            let arrival = 50.0 + f64::from(i) * 33.333;
+            interpolation.push(Tick(first.wrapping_add(i)), &world, at_ms(arrival));
+        }
+        // As in the test below: the render tick is 6.5 ticks after the first snapshot.
+        let now = at_ms(350.0 + 16.667);
+        interpolation.advance(now);
+        let mut out = Vec::new();
+        interpolation.sample(now, None, &layout, &mut out);
+        let [drawn] = &out[..] else {
+            panic!("one shot: {out:?}");
+        };
+        let elapsed = 2.0 + 6.5;
+        assert!((drawn.lanes[0] - (1000.0 + 10.0 * elapsed)).abs() < 0.01, "{drawn:?}");
+        assert!((drawn.lanes[1] - (500.0 - 3.0 * elapsed)).abs() < 0.01, "{drawn:?}");
+        assert_eq!(&drawn.lanes[2..4], &[10.0, -3.0], "the velocity as replicated");
     }
 
     #[test]

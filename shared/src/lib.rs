@@ -67,6 +67,7 @@ pub mod schema;
 pub mod sent_at;
 pub mod shared_step;
 pub mod tick;
+pub mod trajectory;
 pub mod world;
 pub mod world_diff;
 pub mod world_wire;
@@ -76,6 +77,7 @@ pub use client_session::{ClientConfig, ClientError, ClientEvent, ClientSession, 
 pub use client_world::{Applied, ApplyError, ClientWorld};
 pub use entity::EntityId;
 pub use interpolation::DrawnEntity;
+pub use trajectory::Trajectory;
 pub use message::{
     ClientMessage, Hello, InputMessage, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot,
     Welcome,

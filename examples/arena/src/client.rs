@@ -123,14 +123,15 @@ impl RenderedEntity {
             return None;
         }
         let kind = EntityKind::from_u8(u8::try_from(drawn.kind).ok()?)?;
-        // Each arena component is one field; its lanes start where the kind places it.
+        // An arena component's first field; its lanes start where the kind places it.
         let lane = |component: &str| -> Option<&[f64]> {
             let c = layout.component_index(component)?;
             let (at, _) = layout.component_offsets(drawn.kind, c)?;
             let len = layout.schema().components[c].fields.first()?.lanes;
             drawn.lanes.get(at..at + usize::from(len))
         };
-        let &[x, y] = lane("Body")? else {
+        // A projectile's trajectory origin is drawn where it is now.
+        let &[x, y] = lane("Body").or_else(|| lane("Trajectory"))? else {
             return None;
         };
         let whole = |component| lane(component).and_then(|l| l.first().copied());

@@ -3,7 +3,7 @@
 
 use glam::{IVec2, Vec2};
 use serde::{Deserialize, Serialize};
-use tickwire_shared::EntityId;
+use tickwire_shared::{EntityId, Trajectory};
 
 /// Fixed-point steps per world unit: positions travel and are simulated as integers in 1/64 unit.
 pub const STEPS_PER_UNIT: f32 = 64.0;
@@ -137,8 +137,8 @@ pub fn arena_schema(
 }
 
 /// The arena's schema before its rules are added. Kinds are in [`EntityKind::as_u8`] order:
-/// player (body, aim, health, score), drone (body, aim, health), projectile (body, aim), prop
-/// (body).
+/// player (body, aim, health, score), drone (body, aim, health), projectile (trajectory, aim:
+/// ballistic, so it costs bytes only when it appears and goes), prop (body).
 #[must_use]
 pub fn arena_schema_without_rules(tick_rate: u16) -> tickwire_shared::Schema {
     tickwire_shared::Schema::new("arena", 1, tick_rate)
@@ -146,16 +146,18 @@ pub fn arena_schema_without_rules(tick_rate: u16) -> tickwire_shared::Schema {
         .component::<Aim>()
         .component::<Health>()
         .component::<Score>()
+        .component::<Trajectory>()
         .kind("player", &["Body", "Aim", "Health", "Score"])
         .kind("drone", &["Body", "Aim", "Health"])
-        .kind("projectile", &["Body", "Aim"])
+        .kind("projectile", &["Trajectory", "Aim"])
         .kind("prop", &["Body"])
         .input::<crate::input::InputFrame>()
 }
 
 impl EntityState {
     /// Its replicated form in the arena's layout: the components of its kind (a projectile's
-    /// hit points and score, for instance, are not replicated).
+    /// hit points and score, for instance, are not replicated; its position is its
+    /// trajectory's origin, standing still).
     #[must_use]
     pub fn to_data(
         &self,
@@ -168,23 +170,31 @@ impl EntityState {
                 pos: self.pos.to_array(),
             },
         );
+        data.set_component(
+            layout,
+            &Trajectory::new(self.pos.to_array(), [0, 0], tickwire_shared::Tick(0)),
+        );
         data.set_component(layout, &Aim { aim: self.aim });
         data.set_component(layout, &Health { hp: self.hp });
         data.set_component(layout, &Score { score: self.score });
         Some(data)
     }
 
-    /// An arena entity from its replicated form; components its kind lacks are zero.
+    /// An arena entity from its replicated form; components its kind lacks are zero. A
+    /// projectile's position is where it was launched (`Trajectory::at` says where it is).
     #[must_use]
     pub fn from_data(
         data: &tickwire_shared::EntityData,
         layout: &tickwire_shared::layout::Layout,
     ) -> Option<Self> {
         let kind = EntityKind::from_u8(u8::try_from(data.kind).ok()?)?;
-        let body = data.component::<Body>(layout)?;
+        let pos = match data.component::<Body>(layout) {
+            Some(body) => body.pos,
+            None => data.component::<Trajectory>(layout)?.origin,
+        };
         Some(Self {
             kind,
-            pos: IVec2::from_array(body.pos),
+            pos: IVec2::from_array(pos),
             aim: data.component::<Aim>(layout).map_or(0, |a| a.aim),
             hp: data.component::<Health>(layout).map_or(0, |h| h.hp),
             score: data.component::<Score>(layout).map_or(0, |s| s.score),

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 use std::f32::consts::TAU;
 use tickwire_game::{Game, GameWorld, Visibility};
-use tickwire_shared::{EntityId, Schema, Tick};
+use tickwire_shared::{EntityId, Schema, Tick, Trajectory};
 
 /// The arena's rules in tick units, derived once from the config.
 #[derive(Debug)]
@@ -51,10 +51,11 @@ struct Drone {
     turn_at: Tick,
 }
 
-/// A projectile's flight.
+/// A projectile's flight: its replicated `Trajectory`, which never changes, says where it is at
+/// every tick.
 #[derive(Debug)]
 struct Projectile {
-    velocity: IVec2,
+    flight: Trajectory,
     /// Who fired it: it never hits its shooter, and a kill scores for them.
     shooter: EntityId,
     expires: Tick,
@@ -99,6 +100,11 @@ impl Game for Arena {
 
     fn rules(config: &ArenaConfig, tick_rate: u16) -> Result<MovementRules, String> {
         config.validate()?;
+        // A projectile's move per tick must fit its trajectory's velocity.
+        let per_tick = config.projectile.speed * STEPS_PER_UNIT / f32::from(tick_rate.max(1));
+        if per_tick > 1_048_575.0 {
+            return Err("projectile.speed is too fast for the tick rate".into());
+        }
         let size = quantize(Vec2::new(config.arena.width, config.arena.height));
         let r = quantize(Vec2::splat(config.player.radius));
         Ok(MovementRules {
@@ -198,17 +204,13 @@ impl Game for Arena {
         let Some(spawn) = world.spawn(self.kinds.projectile) else {
             return;
         };
-        let id = spawn
-            .with(&Body {
-                pos: pos.to_array(),
-            })
-            .with(&Aim { aim: input.aim })
-            .id();
+        let flight = Trajectory::new(pos.to_array(), velocity.to_array(), now);
+        let id = spawn.with(&flight).with(&Aim { aim: input.aim }).id();
         let expires = Tick(now.0.wrapping_add(self.rules.projectile_lifetime));
         self.projectiles.insert(
             id,
             Projectile {
-                velocity,
+                flight,
                 shooter: player,
                 expires,
             },
@@ -233,7 +235,10 @@ impl Game for Arena {
     }
 
     fn position(&self, world: &GameWorld, entity: EntityId) -> Option<[i32; 2]> {
-        world.get::<Body>(entity).map(|body| body.pos)
+        match self.projectiles.get(&entity) {
+            Some(projectile) => Some(projectile.flight.at(world.tick())),
+            None => world.get::<Body>(entity).map(|body| body.pos),
+        }
     }
 }
 
@@ -288,13 +293,12 @@ impl Arena {
             let Some(p) = self.projectiles.get(&id) else {
                 continue;
             };
-            let (velocity, shooter, expired) = (p.velocity, p.shooter, p.expires == now);
-            let Some(pos) = world.update::<Body, _>(id, |body| {
-                body.pos = (IVec2::from_array(body.pos) + velocity).to_array();
-                IVec2::from_array(body.pos)
-            }) else {
-                continue;
-            };
+            // Ballistic: the world is not touched, so a flying projectile costs no bytes.
+            let (pos, shooter, expired) = (
+                IVec2::from_array(p.flight.at(now)),
+                p.shooter,
+                p.expires == now,
+            );
             let outside = pos.cmplt(IVec2::ZERO).any() || pos.cmpgt(self.rules.size).any();
             if expired || outside {
                 self.projectiles.remove(&id);

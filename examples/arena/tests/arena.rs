@@ -32,8 +32,26 @@ fn a_fired_projectile_flies_and_expires() {
     room.step();
     assert!(room.input(player, &fire.to_lanes()));
     assert_eq!(count(&*room, "projectile"), 1);
+    let kind = room.layout().kind_index("projectile").expect("a kind");
+    let (id, launched) = room
+        .world()
+        .iter()
+        .find(|(_, e)| e.kind == kind)
+        .map(|(id, e)| (id, e.clone()))
+        .expect("the projectile");
+    let before = room.world().clone();
+    for _ in 0..10 {
+        room.step();
+    }
+    // Ballistic: while it flies its replicated data does not change, so no delta carries it.
+    assert_eq!(room.world().get(id), Some(&launched));
+    let delta = before.diff(room.world(), room.layout());
+    assert!(
+        delta.changed.iter().all(|c| c.id != id) && !delta.removed.contains(&id),
+        "ten ticks of flight cost nothing"
+    );
     // Lifetime 1500 ms at 30 Hz.
-    for _ in 0..46 {
+    for _ in 0..36 {
         room.step();
     }
     assert_eq!(count(&*room, "projectile"), 0);
@@ -71,4 +89,7 @@ fn nonsense_configs_are_refused() {
     assert!(games.check(&nan).is_err());
     let typo = GameConfig::parse(&text.replace("[drones]", "[drone]")).expect("parses");
     assert!(games.check(&typo).is_err(), "an unknown section");
+    let fast = text.replace("speed = 600.0", "speed = 1e7");
+    let fast = GameConfig::parse(&fast).expect("parses");
+    assert!(games.check(&fast).is_err(), "projectiles past a trajectory's velocity");
 }
