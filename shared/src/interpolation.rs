@@ -13,8 +13,8 @@
 //! round, the rest as the older snapshot has them. A [`Trajectory`] is drawn where it is at the
 //! render tick: its `origin` lanes hold that position.
 
-use crate::layout::{KindField, KindLayout, Layout};
 use crate::component::Component;
+use crate::layout::{KindField, KindLayout, Layout};
 use crate::schema::Interpolate;
 use crate::{EntityData, EntityId, Tick, Trajectory, World};
 use std::collections::VecDeque;
@@ -311,7 +311,8 @@ impl Interpolation {
 /// Puts each drawn [`Trajectory`] where it is at `render_tick` (its `origin` lanes; `reference`
 /// is an unwrapped tick near the render tick, to unwrap the launch tick against).
 fn draw_trajectories(layout: &Layout, out: &mut [DrawnEntity], render_tick: f64, reference: i64) {
-    let Some(component) = layout.typed_index(std::any::TypeId::of::<Trajectory>(), Trajectory::desc)
+    let Some(component) =
+        layout.typed_index(std::any::TypeId::of::<Trajectory>(), Trajectory::desc)
     else {
         return;
     };
@@ -467,9 +468,19 @@ mod tests {
             panic!("one shot: {out:?}");
         };
         let elapsed = 2.0 + 6.5;
-        assert!((drawn.lanes[0] - (1000.0 + 10.0 * elapsed)).abs() < 0.01, "{drawn:?}");
-        assert!((drawn.lanes[1] - (500.0 - 3.0 * elapsed)).abs() < 0.01, "{drawn:?}");
-        assert_eq!(&drawn.lanes[2..4], &[10.0, -3.0], "the velocity as replicated");
+        assert!(
+            (drawn.lanes[0] - (1000.0 + 10.0 * elapsed)).abs() < 0.01,
+            "{drawn:?}"
+        );
+        assert!(
+            (drawn.lanes[1] - (500.0 - 3.0 * elapsed)).abs() < 0.01,
+            "{drawn:?}"
+        );
+        assert_eq!(
+            &drawn.lanes[2..4],
+            &[10.0, -3.0],
+            "the velocity as replicated"
+        );
     }
 
     #[test]

@@ -77,7 +77,6 @@ pub use client_session::{ClientConfig, ClientError, ClientEvent, ClientSession, 
 pub use client_world::{Applied, ApplyError, ClientWorld};
 pub use entity::EntityId;
 pub use interpolation::DrawnEntity;
-pub use trajectory::Trajectory;
 pub use message::{
     ClientMessage, Hello, InputMessage, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot,
     Welcome,
@@ -86,6 +85,7 @@ pub use schema::{Schema, SchemaHash};
 pub use sent_at::SentAt;
 pub use shared_step::{NoStep, SharedStep};
 pub use tick::Tick;
+pub use trajectory::Trajectory;
 pub use world::{EntityData, FieldValue, Lanes, World};
 pub use world_diff::{Change, Delta, WorldDeltaError};
 

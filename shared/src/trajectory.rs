@@ -68,8 +68,16 @@ mod tests {
         let launched = Tick(u32::MAX - 1);
         let flight = Trajectory::new([100, -50], [7, 3], launched);
         assert_eq!(flight.at(launched), [100, -50]);
-        assert_eq!(flight.at(Tick(3)), [100 + 5 * 7, -50 + 5 * 3], "5 ticks later, wrapped");
-        assert_eq!(flight.at(Tick(u32::MAX - 3)), [86, -56], "before its launch");
+        assert_eq!(
+            flight.at(Tick(3)),
+            [100 + 5 * 7, -50 + 5 * 3],
+            "5 ticks later, wrapped"
+        );
+        assert_eq!(
+            flight.at(Tick(u32::MAX - 3)),
+            [86, -56],
+            "before its launch"
+        );
         assert_eq!(flight.at_elapsed(2.5), [117.5, -42.5]);
     }
 

@@ -398,6 +398,37 @@ async fn the_browser_client_connects_moves_and_draws_the_bots() {
     );
     println!("final page state: {last}");
 
+    // A gunner joins and fires: its projectiles fly as trajectories the page draws where they
+    // are (the wasm build of ClientSession::draw), still without a desync.
+    let mut gunner = Bot::connect(&server.room_url(ROOM, None), "gunner")
+        .await
+        .expect("the gunner joins");
+    let fire = Controls {
+        buttons: Buttons(Buttons::FIRE),
+        ..Controls::default()
+    };
+    let gunner_task = tokio::spawn(async move {
+        while gunner.next_snapshot().await.is_ok() {
+            if gunner.send_input(&fire.frame(0)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let shot = until(
+        &browser,
+        Duration::from_secs(5),
+        "a projectile is drawn",
+        |s| s["projectiles_drawn"].as_u64().is_some_and(|n| n > 0),
+    )
+    .await;
+    gunner_task.abort();
+    assert_eq!(
+        number(&shot, "desyncs"),
+        0.0,
+        "the page saw a desync: {shot}"
+    );
+    println!("with the gunner firing: {shot}");
+
     let png = browser.screenshot().await.expect("a screenshot");
     let shot = root.join("target/browser-e2e.png");
     std::fs::create_dir_all(root.join("target")).expect("create target/");

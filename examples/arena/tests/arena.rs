@@ -91,5 +91,8 @@ fn nonsense_configs_are_refused() {
     assert!(games.check(&typo).is_err(), "an unknown section");
     let fast = text.replace("speed = 600.0", "speed = 1e7");
     let fast = GameConfig::parse(&fast).expect("parses");
-    assert!(games.check(&fast).is_err(), "projectiles past a trajectory's velocity");
+    assert!(
+        games.check(&fast).is_err(),
+        "projectiles past a trajectory's velocity"
+    );
 }
