@@ -176,18 +176,58 @@ impl World {
         }
     }
 
-    /// The part of this world whose ids `keep` accepts: what a client that sees only those
-    /// holds. Entities stay shared with this world.
-    #[must_use]
-    pub fn filtered(&self, mut keep: impl FnMut(EntityId) -> bool) -> Self {
-        let mut part = Self::new();
-        for (&id, data) in &self.entities {
-            if keep(id) {
-                part.checksum.add(id, data);
-                part.entities.insert(id, Arc::clone(data));
+    /// Moves this world (what one client holds) on to the entities of `source` with `ids`
+    /// (ascending, each once; unknown ones skipped), and returns the delta that does the same
+    /// on the client. The work grows with what the client holds and what changed in it, not
+    /// with `source`: one walk over both, unchanged entities recognised by address, and the
+    /// checksum updated only for what changed. Entities are shared with `source`.
+    pub fn follow(
+        &mut self,
+        source: &World,
+        ids: &[EntityId],
+        layout: &crate::layout::Layout,
+    ) -> crate::world_diff::Delta {
+        let mut delta = crate::world_diff::Delta::default();
+        // What changes, found in one walk over the held entities and `ids` together.
+        let mut updates: Vec<(EntityId, &Arc<EntityData>)> = Vec::new();
+        let mut held = self.entities.iter().peekable();
+        for &id in ids {
+            while let Some((&gone, _)) = held.next_if(|(h, _)| **h < id) {
+                delta.removed.push(gone);
+            }
+            let old = held.next_if(|(h, _)| **h == id).map(|(_, old)| old);
+            let Some(new) = source.entities.get(&id) else {
+                if old.is_some() {
+                    delta.removed.push(id);
+                }
+                continue;
+            };
+            match old {
+                Some(old) if Arc::ptr_eq(old, new) => continue,
+                Some(old) => {
+                    if !crate::world_diff::diff_entity(&mut delta, layout, id, old, new) {
+                        // Re-created: removed, then created in full.
+                        delta.removed.push(id);
+                        delta.created.push((id, EntityData::clone(new)));
+                    }
+                }
+                None => delta.created.push((id, EntityData::clone(new))),
+            }
+            updates.push((id, new));
+        }
+        delta.removed.extend(held.map(|(&id, _)| id));
+        for id in &delta.removed {
+            if let Some(old) = self.entities.remove(id) {
+                self.checksum.remove(*id, &old);
             }
         }
-        part
+        for (id, new) in updates {
+            self.checksum.add(id, new);
+            if let Some(old) = self.entities.insert(id, Arc::clone(new)) {
+                self.checksum.remove(id, &old);
+            }
+        }
+        delta
     }
 
     /// The entities of this world with these ids (unknown ones skipped, repeats once): what a

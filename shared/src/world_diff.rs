@@ -171,7 +171,7 @@ impl World {
 
 /// Adds the change from `old` to `new` (same id) to `delta`; `false` when it cannot be a change
 /// (another kind, or a spawn-only field differs).
-fn diff_entity(
+pub(crate) fn diff_entity(
     delta: &mut Delta,
     layout: &Layout,
     id: EntityId,

@@ -167,6 +167,35 @@ proptest! {
     }
 
     #[test]
+    fn following_a_view_gives_the_view_and_the_delta_a_client_needs(
+        (a, b) in world_pair(),
+        wanted in prop::collection::vec(any::<bool>(), 200),
+        held in prop::collection::vec(any::<bool>(), 200),
+    ) {
+        let layout = layout();
+        // The server's next world shares its unchanged entities with the last, as a room's do.
+        let mut source = a.clone();
+        source.apply(&a.diff(&b, &layout), &layout).expect("applies");
+        let pick = |flags: &[bool]| -> Vec<EntityId> {
+            (0..200u32).filter(|&i| flags[i as usize]).map(EntityId).collect()
+        };
+        let ids = pick(&wanted);
+        let mut view = a.subset(pick(&held));
+        let before = view.clone();
+        let delta = view.follow(&source, &ids, &layout);
+        let expected = source.subset(ids.iter().copied());
+        prop_assert_eq!(&view, &expected);
+        prop_assert_eq!(view.checksum(), fresh_checksum(&expected));
+        // The client, holding the view as it was, gets there through the packed delta.
+        let bits = world_wire::pack(&delta, &layout).expect("packs");
+        let unpacked = world_wire::unpack(&bits, &layout).expect("unpacks");
+        let mut client = before;
+        client.apply(&unpacked, &layout).expect("applies to the view it held");
+        prop_assert_eq!(client.checksum(), expected.checksum());
+        prop_assert_eq!(client, expected);
+    }
+
+    #[test]
     fn any_bytes_unpack_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let layout = layout();
         if let Ok(delta) = world_wire::unpack(&bytes, &layout) {

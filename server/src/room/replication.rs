@@ -170,40 +170,45 @@ impl Replication {
         Ok(self.encoded.get(&baseline))
     }
 
-    /// The newest tick's snapshot for a client that sees only part of it (`view_of` the
-    /// newest world): a delta from the view it `held` when that is its baseline and still in
-    /// the history (so no id in it can mean another entity now), else in full. Encoded for
-    /// this client alone; returned with the view the client holds once it has applied it.
-    /// `Ok(None)`: nothing recorded.
+    /// The newest tick's snapshot for a client that sees only the entities `ids` (ascending):
+    /// a delta from the view it `held` when that is its baseline and still in the history (so
+    /// no id in it can mean another entity now), else in full. Encoded for this client alone;
+    /// returned with the view the client holds once it has applied it. The work grows with the
+    /// view and what changed in it. `Ok(None)`: nothing recorded.
     pub(crate) fn view_snapshot_for(
         &self,
         baseline: Option<Tick>,
         held: Option<HeldView>,
-        view_of: impl FnOnce(&World) -> World,
+        ids: &[EntityId],
     ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError> {
         let Some((tick, newest)) = self.history.back() else {
             return Ok(None);
         };
-        let view = view_of(newest);
         let held = held.filter(|h| Some(h.tick) == baseline && self.has(h.tick));
-        let held = held.as_ref();
-        let empty = World::new();
+        let baseline = held.as_ref().map(|h| h.tick);
+        let mut view = held.map(|h| h.world).unwrap_or_default();
+        let delta = view.follow(newest, ids, &self.layout);
         let snapshot = Snapshot {
             last_input: 0,
             sent_at: self.sent_at,
             tick: *tick,
-            baseline: held.map(|h| h.tick),
+            baseline,
             checksum: view.checksum(),
-            delta: PackedDelta::pack(
-                &held.map_or(&empty, |h| &h.world).diff(&view, &self.layout),
-                &self.layout,
-            )?,
+            delta: PackedDelta::pack(&delta, &self.layout)?,
         };
         let held = HeldView {
             tick: *tick,
             world: view,
         };
         Ok(Some((EncodedSnapshot::encode(&snapshot)?, held)))
+    }
+
+    /// The ids of the newest world's entities `sees` accepts, ascending, into `ids`.
+    pub(crate) fn newest_ids(&self, mut sees: impl FnMut(EntityId) -> bool, ids: &mut Vec<EntityId>) {
+        ids.clear();
+        if let Some((_, newest)) = self.history.back() {
+            ids.extend(newest.iter().map(|(id, _)| id).filter(|&id| sees(id)));
+        }
     }
 }
 

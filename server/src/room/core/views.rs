@@ -11,8 +11,8 @@ use crate::room::replication::{EncodedSnapshot, SnapshotError};
 #[derive(Debug)]
 pub(super) enum Views {
     Everything,
-    /// The game's hook decides for every client and entity.
-    PerClient,
+    /// The game's hook decides for every client and entity. `scratch` holds one view's ids.
+    PerClient { scratch: Vec<EntityId> },
     /// Players see what is near them, found in a grid rebuilt each tick; spectators see
     /// everything. `scratch` holds one view's ids at a time.
     Near {
@@ -25,7 +25,9 @@ impl Views {
     pub(super) fn new(visibility: Visibility) -> Self {
         match visibility {
             Visibility::Everything => Self::Everything,
-            Visibility::PerClient => Self::PerClient,
+            Visibility::PerClient => Self::PerClient {
+                scratch: Vec::new(),
+            },
             Visibility::Near { radius, margin } => Self::Near {
                 grid: Grid::new(radius, margin),
                 scratch: Vec::new(),
@@ -54,16 +56,17 @@ impl Views {
         let held = seat.view.take();
         let found = match self {
             Self::Everything => return None,
-            Self::PerClient => replication.view_snapshot_for(baseline, held, |newest| {
-                newest.filtered(|id| Some(id) == viewer || game.visible(viewer, id))
-            }),
+            Self::PerClient { scratch } => {
+                let sees = |id| Some(id) == viewer || game.visible(viewer, id);
+                replication.newest_ids(sees, scratch);
+                replication.view_snapshot_for(baseline, held, scratch)
+            }
             Self::Near { grid, scratch } => {
                 let player = viewer?;
                 let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
                 grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
-                replication.view_snapshot_for(baseline, held, |newest| {
-                    newest.subset(scratch.iter().copied())
-                })
+                scratch.sort_unstable();
+                replication.view_snapshot_for(baseline, held, scratch)
             }
         };
         Some(found.map(|found| {
