@@ -176,32 +176,32 @@ impl World {
         }
     }
 
-    /// Moves this world (what one client holds) on to the entities of `source` with `ids`
-    /// (ascending, each once; unknown ones skipped), and returns the delta that does the same
-    /// on the client. The work grows with what the client holds and what changed in it, not
-    /// with `source`: one walk over both, unchanged entities recognised by address, and the
-    /// checksum updated only for what changed. Entities are shared with `source`.
-    pub fn follow(
+    /// All entities in id order, as shared between the worlds cloned from one another (for
+    /// [`World::follow`]).
+    pub fn iter_shared(&self) -> impl ExactSizeIterator<Item = (EntityId, &Arc<EntityData>)> {
+        self.entities.iter().map(|(id, e)| (*id, e))
+    }
+
+    /// Moves this world (what one client holds) on to `entries` (ascending ids, each once: a
+    /// part of another world, from [`World::iter_shared`]), and returns the delta that does the
+    /// same on the client. The work grows with what the client holds and what changed in it,
+    /// not with the world `entries` come from: one walk over both, unchanged entities
+    /// recognised by address, and the checksum updated only for what changed. Entities are
+    /// shared with that world.
+    pub fn follow<'a>(
         &mut self,
-        source: &World,
-        ids: &[EntityId],
+        entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
         layout: &crate::layout::Layout,
     ) -> crate::world_diff::Delta {
         let mut delta = crate::world_diff::Delta::default();
-        // What changes, found in one walk over the held entities and `ids` together.
+        // What changes, found in one walk over the held entities and `entries` together.
         let mut updates: Vec<(EntityId, &Arc<EntityData>)> = Vec::new();
         let mut held = self.entities.iter().peekable();
-        for &id in ids {
+        for (id, new) in entries {
             while let Some((&gone, _)) = held.next_if(|(h, _)| **h < id) {
                 delta.removed.push(gone);
             }
             let old = held.next_if(|(h, _)| **h == id).map(|(_, old)| old);
-            let Some(new) = source.entities.get(&id) else {
-                if old.is_some() {
-                    delta.removed.push(id);
-                }
-                continue;
-            };
             match old {
                 Some(old) if Arc::ptr_eq(old, new) => continue,
                 Some(old) => {

@@ -1,23 +1,25 @@
-//! Interest management for `Visibility::Near`: a grid of the world's positions, rebuilt each
-//! tick, from which each player's view is found by looking only at the cells around it.
+//! Interest management for `Visibility::Near`: the world's entities placed in a grid each tick,
+//! from which each player's view is found by looking only at the cells around it.
 
 use std::collections::HashMap;
-use tickwire_shared::{EntityId, World};
+use std::sync::Arc;
+use tickwire_shared::{EntityData, EntityId, World};
 
-/// The entities in one grid cell, with their positions.
-type Cell = Vec<(EntityId, [i64; 2])>;
-
-/// The entities of one tick by grid cell. A cell is as wide as the farthest a player sees
-/// (`radius + margin`), so a view touches at most 3 x 3 cells.
+/// One tick's entities, ascending by id (as the world holds them, shared with it), and where
+/// each is. A cell is as wide as the farthest a player sees (`radius + margin`), so a view
+/// touches at most 3 x 3 cells.
 #[derive(Debug)]
 pub(crate) struct Grid {
     radius: i64,
     /// `radius + margin`: how far an entity a player already sees may be.
     keep_radius: i64,
-    cells: HashMap<(i64, i64), Cell>,
-    positions: HashMap<EntityId, [i64; 2]>,
-    /// Entities with no position: every player sees them.
-    unplaced: Vec<EntityId>,
+    entries: Vec<(EntityId, Arc<EntityData>)>,
+    /// Indices into `entries` by cell, with their positions.
+    cells: HashMap<(i64, i64), Vec<(u32, [i64; 2])>>,
+    /// The position of each entry (`None`: it has no place, and every player sees it).
+    positions: Vec<Option<[i64; 2]>>,
+    /// Indices of the entries with no place.
+    unplaced: Vec<u32>,
 }
 
 impl Grid {
@@ -25,8 +27,9 @@ impl Grid {
         Self {
             radius: i64::from(radius),
             keep_radius: (i64::from(radius) + i64::from(margin)).max(1),
+            entries: Vec::new(),
             cells: HashMap::new(),
-            positions: HashMap::new(),
+            positions: Vec::new(),
             unplaced: Vec::new(),
         }
     }
@@ -41,67 +44,82 @@ impl Grid {
         for cell in self.cells.values_mut() {
             cell.clear();
         }
+        self.entries.clear();
         self.positions.clear();
         self.unplaced.clear();
-        for (id, _) in world.iter() {
-            match position(id) {
-                Some([x, y]) => {
-                    let at = [i64::from(x), i64::from(y)];
-                    self.cells
-                        .entry(self.cell_of(at))
-                        .or_default()
-                        .push((id, at));
-                    self.positions.insert(id, at);
-                }
-                None => self.unplaced.push(id),
+        for (index, (id, data)) in world.iter_shared().enumerate() {
+            let index = index as u32;
+            self.entries.push((id, Arc::clone(data)));
+            let at = position(id).map(|[x, y]| [i64::from(x), i64::from(y)]);
+            self.positions.push(at);
+            match at {
+                Some(at) => self
+                    .cells
+                    .entry(self.cell_of(at))
+                    .or_default()
+                    .push((index, at)),
+                None => self.unplaced.push(index),
             }
         }
     }
 
-    /// Writes into `view` the entities `player` sees: itself; the entities within the radius
-    /// of it, and those it `holds` already within `radius + margin`, each if `refine` agrees;
-    /// and the entities with no position, if `refine` agrees. A player with no position sees
-    /// only itself and those.
+    /// Writes into `view` the entries `player` sees, as indices ascending (so by id): itself;
+    /// the entities within the radius of it, and those it `holds` already within
+    /// `radius + margin`, each if `refine` agrees; and the entities with no position, if
+    /// `refine` agrees. A player with no position (or not in the world) sees only those.
     pub(crate) fn view_of(
         &self,
         player: EntityId,
         holds: impl Fn(EntityId) -> bool,
         refine: impl Fn(EntityId) -> bool,
-        view: &mut Vec<EntityId>,
+        view: &mut Vec<u32>,
     ) {
         view.clear();
-        view.push(player);
-        view.extend(
-            self.unplaced
-                .iter()
-                .copied()
-                .filter(|&id| id != player && refine(id)),
-        );
-        let Some(&at) = self.positions.get(&player) else {
-            return;
-        };
-        let (near, keep) = (
-            self.radius * self.radius,
-            self.keep_radius * self.keep_radius,
-        );
-        let (low, high) = (
-            self.cell_of([at[0] - self.keep_radius, at[1] - self.keep_radius]),
-            self.cell_of([at[0] + self.keep_radius, at[1] + self.keep_radius]),
-        );
-        for cx in low.0..=high.0 {
-            for cy in low.1..=high.1 {
-                let Some(cell) = self.cells.get(&(cx, cy)) else {
-                    continue;
-                };
-                for &(id, pos) in cell {
-                    let distance = (pos[0] - at[0]).pow(2) + (pos[1] - at[1]).pow(2);
-                    let seen = distance <= near || (distance <= keep && holds(id));
-                    if seen && id != player && refine(id) {
-                        view.push(id);
+        let me = self
+            .entries
+            .binary_search_by_key(&player, |(id, _)| *id)
+            .ok()
+            .map(|i| i as u32);
+        view.extend(me);
+        let others = |&index: &u32| Some(index) != me && refine(self.entries[index as usize].0);
+        view.extend(self.unplaced.iter().copied().filter(others));
+        if let Some(at) = me.and_then(|me| self.positions[me as usize]) {
+            let (near, keep) = (
+                self.radius * self.radius,
+                self.keep_radius * self.keep_radius,
+            );
+            let (low, high) = (
+                self.cell_of([at[0] - self.keep_radius, at[1] - self.keep_radius]),
+                self.cell_of([at[0] + self.keep_radius, at[1] + self.keep_radius]),
+            );
+            for cx in low.0..=high.0 {
+                for cy in low.1..=high.1 {
+                    let Some(cell) = self.cells.get(&(cx, cy)) else {
+                        continue;
+                    };
+                    for &(index, pos) in cell {
+                        let distance = (pos[0] - at[0]).pow(2) + (pos[1] - at[1]).pow(2);
+                        let id = self.entries[index as usize].0;
+                        let seen = distance <= near || (distance <= keep && holds(id));
+                        if seen && others(&index) {
+                            view.push(index);
+                        }
                     }
                 }
             }
         }
+        view.sort_unstable();
+    }
+
+    /// The entries of a view from [`Grid::view_of`], ascending by id.
+    pub(crate) fn entries<'a>(
+        &'a self,
+        view: &'a [u32],
+    ) -> impl Iterator<Item = (EntityId, &'a Arc<EntityData>)> + 'a {
+        view.iter().map(|&index| {
+            let (id, data) = &self.entries[index as usize];
+            (*id, data)
+        })
     }
 
     fn cell_of(&self, at: [i64; 2]) -> (i64, i64) {
@@ -144,9 +162,7 @@ mod tests {
         let mut view = Vec::new();
         let holds = |id: EntityId| held.contains(&id.0);
         grid.view_of(EntityId(player), holds, |_| true, &mut view);
-        let mut ids: Vec<u32> = view.into_iter().map(|id| id.0).collect();
-        ids.sort_unstable();
-        ids
+        grid.entries(&view).map(|(id, _)| id.0).collect()
     }
 
     #[test]

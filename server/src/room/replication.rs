@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tickwire_shared::codec::{self, SharedSnapshot};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::world_wire::{PackedDelta, WorldWireError};
-use tickwire_shared::{EntityId, SentAt, Snapshot, Tick, World};
+use tickwire_shared::{EntityData, EntityId, SentAt, Snapshot, Tick, World};
 
 /// Why a snapshot cannot be sent (the client could never catch up, so it is disconnected).
 #[derive(Debug, thiserror::Error)]
@@ -170,24 +170,28 @@ impl Replication {
         Ok(self.encoded.get(&baseline))
     }
 
-    /// The newest tick's snapshot for a client that sees only the entities `ids` (ascending):
-    /// a delta from the view it `held` when that is its baseline and still in the history (so
-    /// no id in it can mean another entity now), else in full. Encoded for this client alone;
-    /// returned with the view the client holds once it has applied it. The work grows with the
-    /// view and what changed in it. `Ok(None)`: nothing recorded.
-    pub(crate) fn view_snapshot_for(
-        &self,
+    /// The newest tick's snapshot for a client that sees only part of it: the entries
+    /// `view_of` the newest world gives (ascending ids, shared with it). A delta from the view
+    /// it `held` when that is its baseline and still in the history (so no id in it can mean
+    /// another entity now), else in full. Encoded for this client alone; returned with the
+    /// view the client holds once it has applied it. The work grows with the view and what
+    /// changed in it. `Ok(None)`: nothing recorded.
+    pub(crate) fn view_snapshot_for<'a, I>(
+        &'a self,
         baseline: Option<Tick>,
         held: Option<HeldView>,
-        ids: &[EntityId],
-    ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError> {
+        view_of: impl FnOnce(&'a World) -> I,
+    ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError>
+    where
+        I: IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
+    {
         let Some((tick, newest)) = self.history.back() else {
             return Ok(None);
         };
         let held = held.filter(|h| Some(h.tick) == baseline && self.has(h.tick));
         let baseline = held.as_ref().map(|h| h.tick);
         let mut view = held.map(|h| h.world).unwrap_or_default();
-        let delta = view.follow(newest, ids, &self.layout);
+        let delta = view.follow(view_of(newest), &self.layout);
         let snapshot = Snapshot {
             last_input: 0,
             sent_at: self.sent_at,
@@ -201,14 +205,6 @@ impl Replication {
             world: view,
         };
         Ok(Some((EncodedSnapshot::encode(&snapshot)?, held)))
-    }
-
-    /// The ids of the newest world's entities `sees` accepts, ascending, into `ids`.
-    pub(crate) fn newest_ids(&self, mut sees: impl FnMut(EntityId) -> bool, ids: &mut Vec<EntityId>) {
-        ids.clear();
-        if let Some((_, newest)) = self.history.back() {
-            ids.extend(newest.iter().map(|(id, _)| id).filter(|&id| sees(id)));
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Views: what part of the world each client's snapshot shows. By default everything, one
 //! encoding per baseline shared by every client on it; with per-client visibility, or for a
-//! player in a world with interest management, the client's own view, diffed against the view
+//! player in a world with interest management, the client's own view, moved on from the view
 //! its seat holds.
 
 use super::*;
@@ -11,13 +11,13 @@ use crate::room::replication::{EncodedSnapshot, SnapshotError};
 #[derive(Debug)]
 pub(super) enum Views {
     Everything,
-    /// The game's hook decides for every client and entity. `scratch` holds one view's ids.
-    PerClient { scratch: Vec<EntityId> },
+    /// The game's hook decides for every client and entity.
+    PerClient,
     /// Players see what is near them, found in a grid rebuilt each tick; spectators see
-    /// everything. `scratch` holds one view's ids at a time.
+    /// everything. `scratch` holds one view at a time.
     Near {
         grid: Grid,
-        scratch: Vec<EntityId>,
+        scratch: Vec<u32>,
     },
 }
 
@@ -25,9 +25,7 @@ impl Views {
     pub(super) fn new(visibility: Visibility) -> Self {
         match visibility {
             Visibility::Everything => Self::Everything,
-            Visibility::PerClient => Self::PerClient {
-                scratch: Vec::new(),
-            },
+            Visibility::PerClient => Self::PerClient,
             Visibility::Near { radius, margin } => Self::Near {
                 grid: Grid::new(radius, margin),
                 scratch: Vec::new(),
@@ -56,17 +54,16 @@ impl Views {
         let held = seat.view.take();
         let found = match self {
             Self::Everything => return None,
-            Self::PerClient { scratch } => {
-                let sees = |id| Some(id) == viewer || game.visible(viewer, id);
-                replication.newest_ids(sees, scratch);
-                replication.view_snapshot_for(baseline, held, scratch)
-            }
+            Self::PerClient => replication.view_snapshot_for(baseline, held, |newest| {
+                newest
+                    .iter_shared()
+                    .filter(move |&(id, _)| Some(id) == viewer || game.visible(viewer, id))
+            }),
             Self::Near { grid, scratch } => {
                 let player = viewer?;
                 let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
                 grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
-                scratch.sort_unstable();
-                replication.view_snapshot_for(baseline, held, scratch)
+                replication.view_snapshot_for(baseline, held, |_| grid.entries(scratch))
             }
         };
         Some(found.map(|found| {
