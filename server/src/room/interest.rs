@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tickwire_shared::{EntityData, EntityId, World};
 
+/// The entries in one grid cell (indices into [`Grid`]'s entries), with their positions.
+type Cell = Vec<(u32, [i64; 2])>;
+
 /// One tick's entities, ascending by id (as the world holds them, shared with it), and where
 /// each is. A cell is as wide as the farthest a player sees (`radius + margin`), so a view
 /// touches at most 3 x 3 cells.
@@ -15,7 +18,7 @@ pub(crate) struct Grid {
     keep_radius: i64,
     entries: Vec<(EntityId, Arc<EntityData>)>,
     /// Indices into `entries` by cell, with their positions.
-    cells: HashMap<(i64, i64), Vec<(u32, [i64; 2])>>,
+    cells: HashMap<(i64, i64), Cell>,
     /// The position of each entry (`None`: it has no place, and every player sees it).
     positions: Vec<Option<[i64; 2]>>,
     /// Indices of the entries with no place.
