@@ -66,16 +66,17 @@ pub fn markdown_table(runs: &[BenchFigures]) -> String {
     table
 }
 
-/// Plot size in pixels: three panels stacked, each wide enough for a readable x axis.
-const PLOT_SIZE: (u32, u32) = (800, 960);
+/// Plot size in pixels: four panels stacked, each wide enough for a readable x axis.
+const PLOT_SIZE: (u32, u32) = (800, 1240);
 const HZ_COLOR: RGBColor = RGBColor(31, 119, 180);
 const TARGET_COLOR: RGBColor = RGBColor(120, 120, 120);
 const CPU_COLOR: RGBColor = RGBColor(214, 39, 40);
 const BYTES_COLOR: RGBColor = RGBColor(44, 160, 44);
+const DOWN_COLOR: RGBColor = RGBColor(148, 103, 189);
 
-/// An SVG with three charts stacked over a shared "clients" x axis: achieved Hz (with a
-/// dashed reference line at `tick_hz`), server CPU µs per client per tick, and bytes per
-/// patch. Errors on empty input, since there is nothing to scale the axes to.
+/// An SVG with four charts stacked over a shared "clients" x axis: achieved Hz (with a
+/// dashed reference line at `tick_hz`), server CPU µs per client per tick, bytes per patch,
+/// and bytes down per client per second. Errors on empty input, since there is nothing to scale the axes to.
 pub fn svg_plot(runs: &[BenchFigures]) -> Result<String, SweepReportError> {
     if runs.is_empty() {
         return Err(SweepReportError::NoRuns);
@@ -120,6 +121,14 @@ pub fn svg_plot(runs: &[BenchFigures]) -> Result<String, SweepReportError> {
             color: BYTES_COLOR,
             label: "bytes/patch",
             points: series(|run| run.patch_bytes_avg),
+            target: None,
+        },
+        Panel {
+            caption: "Bytes down per client",
+            y_desc: "bytes / client / s",
+            color: DOWN_COLOR,
+            label: "B/client/s",
+            points: series(|run| run.down_bytes_per_client_per_sec),
             target: None,
         },
     ];
@@ -363,15 +372,16 @@ mod tests {
             "achieved rate (Hz)",
             "CPU (µs / client / tick)",
             "patch size (bytes)",
+            "bytes / client / s",
             "target tick_hz",
         ] {
             assert!(svg.contains(text), "missing {text:?}");
         }
-        for color in [HZ_COLOR, CPU_COLOR, BYTES_COLOR] {
+        for color in [HZ_COLOR, CPU_COLOR, BYTES_COLOR, DOWN_COLOR] {
             assert_eq!(data_polylines(&svg, color), 1, "{color:?}");
         }
         // Three markers per series.
-        assert_eq!(svg.matches("<circle").count(), 9);
+        assert_eq!(svg.matches("<circle").count(), 12);
     }
 
     #[test]
