@@ -184,6 +184,7 @@ mod tests {
                 components: vec![0],
             }],
             input,
+            owner_only: vec![],
             rules: vec![],
         })
         .expect("valid");

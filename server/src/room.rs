@@ -1,6 +1,7 @@
 //! The rooms: the directory that finds or opens them, the threads that tick them, and inside
 //! each, its fixed-tick loop driving its game and the history its snapshots are made from.
 
+pub(crate) mod audience;
 pub(crate) mod core;
 pub(crate) mod directory;
 pub(crate) mod game_loop;

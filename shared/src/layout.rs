@@ -68,6 +68,8 @@ pub(crate) struct KindLayout {
     pub(crate) components: u64,
     /// The subset of `components` that may change after spawn.
     pub(crate) changeable: u64,
+    /// The subset of `components` only an entity's owner receives.
+    pub(crate) owner_only: u64,
     /// Per component of the schema: its first lane and first string in this kind's entities
     /// (meaningful only for components the kind has).
     pub(crate) offsets: Vec<(u32, u32)>,
@@ -149,6 +151,7 @@ impl Layout {
                 let mut layout = KindLayout {
                     components: 0,
                     changeable: 0,
+                    owner_only: 0,
                     offsets: vec![(0, 0); components.len()],
                     lanes: 0,
                     strings: 0,
@@ -159,6 +162,9 @@ impl Layout {
                     layout.components |= 1 << c;
                     if components[c].changeable {
                         layout.changeable |= 1 << c;
+                    }
+                    if schema.owner_only.contains(&(c as u16)) {
+                        layout.owner_only |= 1 << c;
                     }
                     layout.offsets[c] = (layout.lanes, layout.strings);
                     for field in &components[c].fields {
@@ -294,6 +300,44 @@ impl Layout {
         }
         let (lanes, strings) = kind.offsets[component];
         Some((lanes as usize, strings as usize))
+    }
+
+    /// Whether some kind has components only an entity's owner receives.
+    #[must_use]
+    pub fn has_owner_only(&self) -> bool {
+        self.kinds.iter().any(|kind| kind.owner_only != 0)
+    }
+
+    /// The entity as clients other than its owner hold it: its owner-only components at their
+    /// hidden values (each lane 0, or the bound of its domain nearest 0; each string empty).
+    /// `None` when its kind has no owner-only component (others hold it as it is).
+    #[must_use]
+    pub fn hidden(&self, data: &EntityData) -> Option<EntityData> {
+        let kind = self.kind(data.kind)?;
+        if kind.owner_only == 0 {
+            return None;
+        }
+        let mut hidden = data.clone();
+        for field in kind.fields.iter() {
+            if kind.owner_only & (1 << field.component) == 0 {
+                continue;
+            }
+            let at = field.at as usize;
+            match field.values {
+                FieldValues::Lanes { min, max } => {
+                    let lanes = at..at + field.lanes as usize;
+                    if let Some(lanes) = hidden.lanes.get_mut(lanes) {
+                        lanes.fill(0.clamp(min, max));
+                    }
+                }
+                FieldValues::Str { .. } => {
+                    if let Some(string) = hidden.strings.get_mut(at) {
+                        string.clear();
+                    }
+                }
+            }
+        }
+        Some(hidden)
     }
 
     pub(crate) fn components(&self) -> &[ComponentLayout] {

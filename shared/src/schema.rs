@@ -49,6 +49,10 @@ pub struct Schema {
     pub components: Vec<ComponentDesc>,
     /// Every kind of entity, as a set of components.
     pub kinds: Vec<KindDesc>,
+    /// The components only an entity's owner receives (ammo, an inventory), as indexes into
+    /// [`Schema::components`], ascending, each once. Every other client holds them at their
+    /// hidden values ([`crate::layout::Layout::hidden`]).
+    pub owner_only: Vec<u16>,
     /// The fields of one input frame.
     pub input: Vec<FieldDesc>,
     /// What the shared step needs besides the state and the input (speeds, bounds), encoded
@@ -202,6 +206,9 @@ pub enum SchemaError {
     /// A kind names a component that does not exist, twice, or out of order.
     #[error("kind {0:?} must list existing components once each, in ascending order")]
     InvalidKind(String),
+    /// The owner-only list names a component that does not exist, twice, or out of order.
+    #[error("owner-only components must be existing ones, once each, in ascending order")]
+    InvalidOwnerOnly,
 }
 
 impl Schema {
@@ -248,6 +255,7 @@ impl Schema {
             tick_rate,
             components: Vec::new(),
             kinds: Vec::new(),
+            owner_only: Vec::new(),
             input: Vec::new(),
             rules: Vec::new(),
         }
@@ -256,6 +264,15 @@ impl Schema {
     /// Adds component `C` (its descriptor, written by `#[derive(Component)]`).
     #[must_use]
     pub fn component<C: crate::component::Component>(mut self) -> Self {
+        self.components.push(C::desc());
+        self
+    }
+
+    /// Adds component `C`, received only by an entity's owner: the server sends every other
+    /// client its hidden values (see [`Schema::owner_only`]).
+    #[must_use]
+    pub fn owner_only<C: crate::component::Component>(mut self) -> Self {
+        self.owner_only.push(self.components.len() as u16);
         self.components.push(C::desc());
         self
     }
@@ -341,6 +358,14 @@ impl Schema {
             if kind.components.is_empty() || !ascending || !exist {
                 return Err(SchemaError::InvalidKind(kind.name.clone()));
             }
+        }
+        let ascending = self.owner_only.windows(2).all(|pair| pair[0] < pair[1]);
+        let exist = self
+            .owner_only
+            .iter()
+            .all(|&index| usize::from(index) < self.components.len());
+        if !ascending || !exist {
+            return Err(SchemaError::InvalidOwnerOnly);
         }
         unique(self.input.iter().map(|f| f.name.as_str()))?;
         for field in &self.input {

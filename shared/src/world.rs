@@ -176,6 +176,20 @@ impl World {
         }
     }
 
+    /// One entity, as shared between the worlds cloned from one another.
+    #[must_use]
+    pub fn get_shared(&self, id: EntityId) -> Option<&Arc<EntityData>> {
+        self.entities.get(&id)
+    }
+
+    /// Inserts or replaces an entity with data shared with another world.
+    pub fn insert_shared(&mut self, id: EntityId, data: Arc<EntityData>) {
+        self.checksum.add(id, &data);
+        if let Some(old) = self.entities.insert(id, data) {
+            self.checksum.remove(id, &old);
+        }
+    }
+
     /// All entities in id order, as shared between the worlds cloned from one another (for
     /// [`World::follow`]).
     pub fn iter_shared(&self) -> impl ExactSizeIterator<Item = (EntityId, &Arc<EntityData>)> {

@@ -580,6 +580,7 @@ mod tests {
                 components: vec![0],
             }],
             input: vec![],
+            owner_only: vec![],
             rules: vec![],
         })
         .expect("valid")

@@ -162,6 +162,7 @@ fn the_descriptor_is_the_attributes_exactly() {
             components: vec![0],
         }],
         input: Drive::fields(),
+        owner_only: vec![],
         rules: Vec::new(),
     };
     assert_eq!(

@@ -31,6 +31,7 @@ fn the_documented_example_is_byte_for_byte_what_the_code_writes() {
         1,                              // 1 kind
         3, b'd', b'o', b't',            //   name
         1, 0,                           //   components [0]
+        0,                              // no owner-only components
         1,                              // 1 input field
         3, b'd', b'i', b'r', 1,         //   name, lanes
         2, 8,                           //   Angle { bits 8 }
@@ -41,7 +42,7 @@ fn the_documented_example_is_byte_for_byte_what_the_code_writes() {
     assert_eq!(codec::decode_schema(&bytes).expect("decodes"), dots());
     assert_eq!(
         dots().hash().expect("hashes").0,
-        0xe5f5_c6d5_10ce_f562,
+        0x602f_7553_ce2f_b89f,
         "the hash is the first 8 bytes of SHA-256 of those bytes, little-endian"
     );
 }
@@ -76,6 +77,8 @@ fn every_rule_refuses_what_breaks_it() {
             "Duplicate",
         ),
         (invalid(|s| s.components[0].fields.clear()), "fields"),
+        (invalid(|s| s.owner_only = vec![1]), "InvalidOwnerOnly"),
+        (invalid(|s| s.owner_only = vec![0, 0]), "InvalidOwnerOnly"),
         (invalid(|s| pos(s).lanes = 5), "lanes"),
         (
             invalid(|s| {
@@ -238,9 +241,10 @@ fn valid_schema() -> impl Strategy<Value = Schema> {
         proptest::collection::vec(proptest::collection::btree_set(0..6u16, 1..4), 1..5),
         fields(0, 5),
         proptest::collection::vec(any::<u8>(), 0..64),
+        proptest::collection::btree_set(0..6u16, 0..3),
     )
         .prop_map(
-            |(game, version, tick_rate, components, kinds, input, rules)| {
+            |(game, version, tick_rate, components, kinds, input, rules, owner_only)| {
                 let count = components.len() as u16;
                 Schema {
                     game,
@@ -267,6 +271,7 @@ fn valid_schema() -> impl Strategy<Value = Schema> {
                                 .collect(),
                         })
                         .collect(),
+                    owner_only: owner_only.into_iter().filter(|&c| c < count).collect(),
                     input: input
                         .into_iter()
                         .filter(|f| !matches!(f.domain, Domain::Str { .. }))

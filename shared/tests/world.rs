@@ -65,6 +65,7 @@ fn layout() -> Layout {
             kind("ghost", &[1]),
         ],
         input: vec![],
+        owner_only: vec![],
         rules: vec![],
     })
     .expect("a valid schema")

@@ -90,6 +90,15 @@ pub trait Game: Sized + Send + 'static {
         true
     }
 
+    /// The player whose client receives `entity`'s owner-only components (those its schema
+    /// adds with [`Schema::owner_only`]); every other client holds them at their hidden values.
+    /// Asked each tick for the entities that have such components. By default an entity owns
+    /// itself: a player's own entity reaches its own client in full.
+    fn owner(&self, world: &GameWorld, entity: EntityId) -> Option<EntityId> {
+        let _ = world;
+        Some(entity)
+    }
+
     /// With [`Visibility::Near`]: where `entity` is, in the game's own integer units (those
     /// of `radius` and `margin`). `None` (the default): it has no place, and every player sees
     /// it (a scoreboard, the match clock).

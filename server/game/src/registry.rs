@@ -37,6 +37,8 @@ pub trait HostedGame: Send {
     fn visible(&self, viewer: Option<EntityId>, entity: EntityId) -> bool;
     /// Where `entity` is (see [`Game::position`]).
     fn position(&self, entity: EntityId) -> Option<[i32; 2]>;
+    /// The player whose client receives `entity`'s owner-only components (see [`Game::owner`]).
+    fn owner(&self, entity: EntityId) -> Option<EntityId>;
 }
 
 impl std::fmt::Debug for dyn HostedGame + '_ {
@@ -112,6 +114,10 @@ impl<G: Game> HostedGame for Hosted<G> {
 
     fn position(&self, entity: EntityId) -> Option<[i32; 2]> {
         self.game.position(&self.world, entity)
+    }
+
+    fn owner(&self, entity: EntityId) -> Option<EntityId> {
+        self.game.owner(&self.world, entity)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::ops::config::Limits;
 use crate::ops::metrics::RoomMetrics;
 use crate::ops::status::{RoomStatus, SeatCounts};
 use crate::ops::tick_stats::TickStats;
+use crate::room::audience::Audience;
 use crate::room::replication::{HeldView, Replication};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -130,6 +131,8 @@ pub(crate) struct RoomCore<P> {
     game: Box<dyn HostedGame>,
     /// What part of the world each client sees (from the game, asked once).
     views: views::Views,
+    /// The world as clients that do not own an entity hold it.
+    audience: Audience,
     replication: Replication,
     clients: BTreeMap<ClientId, Client<P>>,
     /// Seats whose connection was lost, by resume token, kept until the deadline.
@@ -169,6 +172,7 @@ impl<P> RoomCore<P> {
         Ok(Self {
             replication: Replication::new(history, Arc::clone(game.layout())),
             views: views::Views::new(game.visibility()),
+            audience: Audience::new(&*game),
             game,
             clients: BTreeMap::new(),
             detached: HashMap::new(),
@@ -271,8 +275,10 @@ impl<P> RoomCore<P> {
         self.inject_faults(tick);
         self.expire_detached(now);
         self.apply_inputs();
-        self.replication.record(tick, self.game.world(), sent_at);
-        self.views.prepare(&*self.game);
+        self.audience.prepare(&*self.game);
+        let public = self.audience.public(self.game.world());
+        self.replication.record(tick, public, sent_at);
+        self.views.prepare(&*self.game, public);
         self.send_snapshots(now, out);
     }
 

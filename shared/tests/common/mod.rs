@@ -44,6 +44,7 @@ pub(crate) fn dots() -> Schema {
             components: vec![0],
         }],
         input: vec![field("dir", 1, Domain::Angle { bits: 8 })],
+        owner_only: vec![],
         rules: vec![7],
     }
 }

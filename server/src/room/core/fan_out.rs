@@ -36,6 +36,7 @@ impl<P> RoomCore<P> {
             // With per-client views the snapshot is this client's own.
             let own = self.views.own_snapshot(
                 &*self.game,
+                &self.audience,
                 &self.replication,
                 &mut client.seat,
                 client.last_sent,

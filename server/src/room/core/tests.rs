@@ -6,10 +6,18 @@ use tickwire_shared::component::{Component, Input};
 use tickwire_shared::{ClientWorld, ServerMessage, SharedStep, codec};
 
 /// The room's test game: each player is a dot on a line that an input moves `step` along.
-/// With `sight`, a player sees only the dots at most that far from its own.
+/// With `sight`, a player sees only the dots at most that far from its own. With `rich`, each
+/// player also has a purse only it receives, a coin richer for every input.
 #[derive(Debug)]
 struct Walkers {
     sight: Option<i32>,
+    rich: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Component)]
+struct Purse {
+    #[net(int(min = -5, max = 1000))]
+    coins: i32,
 }
 
 #[derive(Clone, Debug, PartialEq, Component)]
@@ -41,6 +49,8 @@ impl SharedStep for WalkStep {
 struct WalkConfig {
     step: i32,
     sight: Option<i32>,
+    #[serde(default)]
+    rich: bool,
 }
 
 impl Game for Walkers {
@@ -52,7 +62,9 @@ impl Game for Walkers {
     fn schema(tick_rate: u16) -> tickwire_shared::Schema {
         tickwire_shared::Schema::new("walkers", 1, tick_rate)
             .component::<Dot>()
+            .owner_only::<Purse>()
             .kind("dot", &["Dot"])
+            .kind("rich", &["Dot", "Purse"])
             .input::<Walk>()
     }
     fn rules(config: &WalkConfig, _tick_rate: u16) -> Result<i32, String> {
@@ -61,11 +73,20 @@ impl Game for Walkers {
     fn create(config: WalkConfig, _step: &i32, _world: &mut GameWorld) -> Self {
         Self {
             sight: config.sight,
+            rich: config.rich,
         }
     }
     fn join(&mut self, world: &mut GameWorld, _name: &str) -> Option<EntityId> {
+        if self.rich {
+            let rich = world.kind("rich")?;
+            let purse = Purse { coins: 10 };
+            return Some(world.spawn(rich)?.with(&Dot { x: 0 }).with(&purse).id());
+        }
         let dot = world.kind("dot")?;
         Some(world.spawn(dot)?.with(&Dot { x: 0 }).id())
+    }
+    fn input(&mut self, world: &mut GameWorld, player: EntityId, _walk: &Walk) {
+        world.update::<Purse, _>(player, |purse| purse.coins += 1);
     }
     fn tick(&mut self, _world: &mut GameWorld) {}
 
@@ -673,4 +694,72 @@ fn with_per_client_visibility_each_client_holds_what_it_sees_checksums_and_all()
         resumed.first_baseline, last_applied,
         "a delta from its view"
     );
+}
+
+#[test]
+fn owner_only_components_reach_only_their_owner() {
+    let config = format!("{}rich = true\n", Walkers::DEFAULT_CONFIG);
+    let mut test = TestRoom::with_config(&config, Limits::default());
+    let t0 = Instant::now();
+    let mut a = test.join(t0);
+    let mut b = test.join(t0);
+    let spectator = JoinAs {
+        spectator: true,
+        address: None,
+    };
+    let mut watcher = test
+        .try_join_as(t0, None, ClientWorld::new(), spectator)
+        .expect("joins");
+    let (a_player, b_player) = (a.welcome.player.expect("a"), b.welcome.player.expect("b"));
+    let layout = Arc::clone(test.core.game.layout());
+    let coins = |client: &TestClient, id| {
+        let entity = client.world.state().get(id).expect("held");
+        entity.component::<Purse>(&layout).expect("a purse").coins
+    };
+    // Every snapshot applies only if its checksum matches what the client holds. Returns how
+    // many entities were created or changed on b.
+    let tick_all = |test: &mut TestRoom, clients: [&mut TestClient; 3]| {
+        let mut changed_on_b = 0;
+        test.tick(t0);
+        for (index, client) in clients.into_iter().enumerate() {
+            let messages = test.deliver(client);
+            for message in &messages {
+                if let (1, ServerMessage::Snapshot(s)) = (index, message) {
+                    let delta = s.delta.unpack(&layout).expect("unpacks");
+                    changed_on_b += delta.changed.len() + delta.created.len();
+                }
+            }
+            client.apply(&messages);
+        }
+        changed_on_b
+    };
+    tick_all(&mut test, [&mut a, &mut b, &mut watcher]);
+    assert_eq!((coins(&a, a_player), coins(&b, b_player)), (10, 10), "own");
+    assert_eq!((coins(&a, b_player), coins(&b, a_player)), (0, 0), "hidden");
+    assert_eq!(coins(&watcher, a_player), 0, "hidden from spectators");
+
+    // a stands still and spends inputs: only its purse changes, which b does not see at all.
+    for sequence in 1..=2 {
+        let stand = InputMessage {
+            sequence,
+            lanes: vec![0],
+        };
+        test.core.input(a.seated.client_id, stand);
+    }
+    let changed_on_b = tick_all(&mut test, [&mut a, &mut b, &mut watcher]);
+    assert_eq!(coins(&a, a_player), 12, "the owner sees its purse change");
+    assert_eq!(coins(&b, a_player), 0);
+    assert_eq!(coins(&watcher, a_player), 0);
+    assert_eq!(changed_on_b, 0, "a hidden change is no change for others");
+
+    // a walks: others see it move, its purse still hidden.
+    test.input(&a, 3);
+    let changed_on_b = tick_all(&mut test, [&mut a, &mut b, &mut watcher]);
+    assert_eq!(changed_on_b, 1);
+    let x = |client: &TestClient| {
+        let entity = client.world.state().get(a_player).expect("held");
+        entity.component::<Dot>(&layout).expect("a dot").x
+    };
+    assert_eq!((x(&a), x(&b), x(&watcher)), (5, 5, 5));
+    assert_eq!((coins(&a, a_player), coins(&b, a_player)), (13, 0));
 }

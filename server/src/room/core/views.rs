@@ -1,9 +1,10 @@
 //! Views: what part of the world each client's snapshot shows. By default everything, one
-//! encoding per baseline shared by every client on it; with per-client visibility, or for a
-//! player in a world with interest management, the client's own view, moved on from the view
-//! its seat holds.
+//! encoding per baseline shared by every client on it; with per-client visibility, for a
+//! player in a world with interest management, or for a player that owns owner-only
+//! components, the client's own view, moved on from the view its seat holds.
 
 use super::*;
+use crate::room::audience::Audience;
 use crate::room::interest::Grid;
 use crate::room::replication::{EncodedSnapshot, SnapshotError};
 
@@ -33,10 +34,10 @@ impl Views {
         }
     }
 
-    /// Places this tick's entities, once per tick before the snapshots.
-    pub(super) fn prepare(&mut self, game: &dyn HostedGame) {
+    /// Places this tick's entities (of the `public` world), once per tick before the snapshots.
+    pub(super) fn prepare(&mut self, game: &dyn HostedGame, public: &tickwire_shared::World) {
         if let Self::Near { grid, .. } = self {
-            grid.rebuild(game.world(), |id| game.position(id));
+            grid.rebuild(public, |id| game.position(id));
         }
     }
 
@@ -46,29 +47,46 @@ impl Views {
     pub(super) fn own_snapshot(
         &mut self,
         game: &dyn HostedGame,
+        audience: &Audience,
         replication: &Replication,
         seat: &mut Seat,
         baseline: Option<Tick>,
     ) -> Option<Result<Option<EncodedSnapshot>, SnapshotError>> {
         let viewer = seat.player;
-        let held = seat.view.take();
+        let owns_hidden = viewer.is_some() && audience.hides_anything();
+        // A player back on the shared snapshot (nothing is hidden any more) takes one more of
+        // its own, which leaves it holding the whole public world: the shared snapshot's
+        // baseline. It holds no view of its own after that.
+        let keeps_view = !matches!(self, Self::Everything) || owns_hidden;
+        let world = game.world();
         let found = match self {
-            Self::Everything => return None,
-            Self::PerClient => replication.view_snapshot_for(baseline, held, |newest| {
-                newest
-                    .iter_shared()
-                    .filter(move |&(id, _)| Some(id) == viewer || game.visible(viewer, id))
-            }),
+            Self::Everything if !owns_hidden && seat.view.is_none() => return None,
+            Self::Everything => {
+                replication.view_snapshot_for(baseline, seat.view.take(), |newest| {
+                    audience.own_entries(viewer, world, newest.iter_shared())
+                })
+            }
+            Self::PerClient => {
+                replication.view_snapshot_for(baseline, seat.view.take(), |newest| {
+                    let seen = newest
+                        .iter_shared()
+                        .filter(move |&(id, _)| Some(id) == viewer || game.visible(viewer, id));
+                    audience.own_entries(viewer, world, seen)
+                })
+            }
             Self::Near { grid, scratch } => {
                 let player = viewer?;
+                let held = seat.view.take();
                 let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
                 grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
-                replication.view_snapshot_for(baseline, held, |_| grid.entries(scratch))
+                replication.view_snapshot_for(baseline, held, |_| {
+                    audience.own_entries(viewer, world, grid.entries(scratch))
+                })
             }
         };
         Some(found.map(|found| {
             found.map(|(snapshot, view)| {
-                seat.view = Some(view);
+                seat.view = keeps_view.then_some(view);
                 snapshot
             })
         }))
