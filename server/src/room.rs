@@ -2,6 +2,7 @@
 //! each, its fixed-tick loop driving its game and the history its snapshots are made from.
 
 pub(crate) mod audience;
+pub(crate) mod budget;
 pub(crate) mod core;
 pub(crate) mod directory;
 pub(crate) mod game_loop;

@@ -101,6 +101,28 @@ impl EntityData {
     }
 }
 
+/// Adds to `delta` what turns `old` into `new` (either may be missing) for entity `id`.
+fn add_to_delta(
+    delta: &mut crate::world_diff::Delta,
+    layout: &Layout,
+    id: EntityId,
+    old: Option<&EntityData>,
+    new: Option<&Arc<EntityData>>,
+) {
+    match (old, new) {
+        (Some(old), Some(new)) => {
+            if !crate::world_diff::diff_entity(delta, layout, id, old, new) {
+                // Re-created: removed, then created in full.
+                delta.removed.push(id);
+                delta.created.push((id, EntityData::clone(new)));
+            }
+        }
+        (None, Some(new)) => delta.created.push((id, EntityData::clone(new))),
+        (Some(_), None) => delta.removed.push(id),
+        (None, None) => {}
+    }
+}
+
 /// The index of component `C` in `layout`, if the schema declares it exactly as `C` does.
 fn typed_index<C: Component>(layout: &Layout) -> Option<usize> {
     layout.typed_index(std::any::TypeId::of::<C>(), C::desc)
@@ -205,43 +227,90 @@ impl World {
     pub fn follow<'a>(
         &mut self,
         entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
-        layout: &crate::layout::Layout,
+        layout: &Layout,
     ) -> crate::world_diff::Delta {
         let mut delta = crate::world_diff::Delta::default();
-        // What changes, found in one walk over the held entities and `entries` together.
-        let mut updates: Vec<(EntityId, &Arc<EntityData>)> = Vec::new();
+        let mut updates = Vec::new();
+        self.walk_to(entries, |id, old, new| {
+            add_to_delta(&mut delta, layout, id, old, new);
+            if let Some(new) = new {
+                updates.push((id, new));
+            }
+        });
+        self.take_shared(&delta.removed, updates);
+        delta
+    }
+
+    /// The delta [`World::follow`] would return and the checksum this world would have, with
+    /// this world left as it is.
+    #[must_use]
+    pub fn delta_to<'a>(
+        &self,
+        entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
+        layout: &Layout,
+    ) -> (crate::world_diff::Delta, Checksum) {
+        let mut delta = crate::world_diff::Delta::default();
+        let mut checksum = self.checksum;
+        self.walk_to(entries, |id, old, new| {
+            add_to_delta(&mut delta, layout, id, old, new);
+            if let Some(old) = old {
+                checksum.remove(id, old);
+            }
+            if let Some(new) = new {
+                checksum.add(id, new);
+            }
+        });
+        (delta, checksum)
+    }
+
+    /// Moves this world on to `entries` as [`World::follow`] does, with no delta.
+    pub fn adopt<'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
+    ) {
+        let (mut removed, mut updates) = (Vec::new(), Vec::new());
+        self.walk_to(entries, |id, old, new| match new {
+            Some(new) => updates.push((id, new)),
+            None if old.is_some() => removed.push(id),
+            None => {}
+        });
+        self.take_shared(&removed, updates);
+    }
+
+    /// One walk over this world and `entries` (ascending ids) together: `differs(id, old,
+    /// new)` for each id, ascending, whose entity is not the same (by address) in both; `None`
+    /// where one side lacks it.
+    fn walk_to<'a>(
+        &self,
+        entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
+        mut differs: impl FnMut(EntityId, Option<&EntityData>, Option<&'a Arc<EntityData>>),
+    ) {
         let mut held = self.entities.iter().peekable();
         for (id, new) in entries {
-            while let Some((&gone, _)) = held.next_if(|(h, _)| **h < id) {
-                delta.removed.push(gone);
+            while let Some((&gone, old)) = held.next_if(|(h, _)| **h < id) {
+                differs(gone, Some(old), None);
             }
             let old = held.next_if(|(h, _)| **h == id).map(|(_, old)| old);
-            match old {
-                Some(old) if Arc::ptr_eq(old, new) => continue,
-                Some(old) => {
-                    if !crate::world_diff::diff_entity(&mut delta, layout, id, old, new) {
-                        // Re-created: removed, then created in full.
-                        delta.removed.push(id);
-                        delta.created.push((id, EntityData::clone(new)));
-                    }
-                }
-                None => delta.created.push((id, EntityData::clone(new))),
+            if old.is_some_and(|old| Arc::ptr_eq(old, new)) {
+                continue;
             }
-            updates.push((id, new));
+            differs(id, old.map(Arc::as_ref), Some(new));
         }
-        delta.removed.extend(held.map(|(&id, _)| id));
-        for id in &delta.removed {
+        for (&gone, old) in held {
+            differs(gone, Some(old), None);
+        }
+    }
+
+    /// Removes `removed`, then inserts or replaces `updates`, sharing them.
+    fn take_shared(&mut self, removed: &[EntityId], updates: Vec<(EntityId, &Arc<EntityData>)>) {
+        for id in removed {
             if let Some(old) = self.entities.remove(id) {
                 self.checksum.remove(*id, &old);
             }
         }
         for (id, new) in updates {
-            self.checksum.add(id, new);
-            if let Some(old) = self.entities.insert(id, Arc::clone(new)) {
-                self.checksum.remove(id, &old);
-            }
+            self.insert_shared(id, Arc::clone(new));
         }
-        delta
     }
 
     /// The entities of this world with these ids (unknown ones skipped, repeats once): what a

@@ -2,6 +2,10 @@
 //! its game and holds its settings.
 
 use std::path::Path;
+
+/// The smallest per-client budget a config may set: room for a player's own entity and the
+/// snapshot around it every tick.
+pub const MIN_BUDGET_BYTES_PER_SEC: u32 = 1024;
 use std::time::Duration;
 
 /// A room's game and its settings. The file:
@@ -10,6 +14,7 @@ use std::time::Duration;
 /// game = "race"          # the game (see `tickwire-server list-games`)
 /// name = "oval"          # shown in logs and /rooms
 /// tick_rate = 30         # ticks (and snapshots) per second, 1 to 240
+/// budget_bytes_per_sec = 8192  # optional: the most each client receives per second
 ///
 /// # everything else is the game's own settings (its `Game::Config`), here the race's
 /// [track]
@@ -24,6 +29,10 @@ pub struct GameConfig {
     pub name: String,
     /// Ticks (and snapshots) per second.
     pub tick_rate: u16,
+    /// The most snapshot bytes each client receives per second (at least
+    /// [`MIN_BUDGET_BYTES_PER_SEC`]); `None`: no budget. With one, each client's snapshot is
+    /// its own: the changes it sees go out by priority as far as the budget allows.
+    pub budget_bytes_per_sec: Option<u32>,
     /// The game's own settings: the rest of the file.
     pub settings: toml::Table,
     /// Fault injection for tests of room isolation: the room panics on this tick. Never read
@@ -87,10 +96,24 @@ impl GameConfig {
             Some(toml::Value::Integer(hz)) if (1..=240).contains(&hz) => hz as u16,
             _ => return Err(ConfigError::Head("`tick_rate` must be 1 to 240")),
         };
+        let budget_bytes_per_sec = match settings.remove("budget_bytes_per_sec") {
+            None => None,
+            Some(toml::Value::Integer(bytes))
+                if (i64::from(MIN_BUDGET_BYTES_PER_SEC)..=i64::from(u32::MAX)).contains(&bytes) =>
+            {
+                Some(bytes as u32)
+            }
+            Some(_) => {
+                return Err(ConfigError::Head(
+                    "`budget_bytes_per_sec` must be an integer of at least 1024",
+                ));
+            }
+        };
         Ok(Self {
             game,
             name,
             tick_rate,
+            budget_bytes_per_sec,
             settings,
             panic_at_tick: None,
             tick_delay: None,
@@ -126,6 +149,8 @@ mod tests {
             "game = \"race\"\nname = \"x\"\ntick_rate = 0\n",
             "game = \"race\"\nname = \"x\"\n",
             "game = 3\nname = \"x\"\ntick_rate = 30\n",
+            "game = \"race\"\nname = \"x\"\ntick_rate = 30\nbudget_bytes_per_sec = 100\n",
+            "game = \"race\"\nname = \"x\"\ntick_rate = 30\nbudget_bytes_per_sec = \"a\"\n",
         ] {
             assert!(
                 matches!(GameConfig::parse(bad), Err(ConfigError::Head(_))),

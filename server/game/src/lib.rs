@@ -13,7 +13,7 @@ mod game_world;
 mod registry;
 mod wire_ids;
 
-pub use config::{ConfigError, GameConfig};
+pub use config::{ConfigError, GameConfig, MIN_BUDGET_BYTES_PER_SEC};
 pub use game::{Game, Visibility};
 pub use game_world::{GameWorld, Spawn};
 pub use registry::{Games, HostedGame};

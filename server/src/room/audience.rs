@@ -83,6 +83,13 @@ impl Audience {
         self.public.as_ref().unwrap_or(world)
     }
 
+    /// Whether `viewer`'s client receives `id`'s owner-only components.
+    pub(crate) fn owns(&self, viewer: Option<EntityId>, id: EntityId) -> bool {
+        viewer
+            .and_then(|viewer| self.owned.get(&viewer))
+            .is_some_and(|owned| owned.binary_search(&id).is_ok())
+    }
+
     /// `entries` of the public world (ascending), with the entities `viewer` owns as they are
     /// in the game's `world`.
     pub(crate) fn own_entries<'a>(

@@ -17,6 +17,7 @@ use crate::ops::metrics::RoomMetrics;
 use crate::ops::status::{RoomStatus, SeatCounts};
 use crate::ops::tick_stats::TickStats;
 use crate::room::audience::Audience;
+use crate::room::budget::{Allowance, Budget};
 use crate::room::replication::{HeldView, Replication};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -94,6 +95,8 @@ struct Seat {
     /// With per-client visibility: the view its last snapshot gave it, the baseline of its
     /// next one (kept across a resume).
     view: Option<HeldView>,
+    /// With a budget: what it may still receive, and the changes waiting for it.
+    allowance: Option<Allowance>,
 }
 
 #[derive(Debug)]
@@ -133,6 +136,8 @@ pub(crate) struct RoomCore<P> {
     views: views::Views,
     /// The world as clients that do not own an entity hold it.
     audience: Audience,
+    /// The bytes each client may receive (the config's `budget_bytes_per_sec`).
+    budget: Option<Budget>,
     replication: Replication,
     clients: BTreeMap<ClientId, Client<P>>,
     /// Seats whose connection was lost, by resume token, kept until the deadline.
@@ -173,6 +178,9 @@ impl<P> RoomCore<P> {
             replication: Replication::new(history, Arc::clone(game.layout())),
             views: views::Views::new(game.visibility()),
             audience: Audience::new(&*game),
+            budget: config
+                .budget_bytes_per_sec
+                .map(|bytes| Budget::new(bytes, config.tick_rate)),
             game,
             clients: BTreeMap::new(),
             detached: HashMap::new(),

@@ -125,6 +125,20 @@ impl Grid {
         })
     }
 
+    /// How near `id` is to `player`: 1 on top of it, falling to 0 at the radius and beyond
+    /// (and for either without a position).
+    pub(crate) fn nearness(&self, player: EntityId, id: EntityId) -> f32 {
+        let at = |id: EntityId| {
+            let index = self.entries.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+            self.positions[index]
+        };
+        let (Some(a), Some(b)) = (at(player), at(id)) else {
+            return 0.0;
+        };
+        let distance = (((a[0] - b[0]).pow(2) + (a[1] - b[1]).pow(2)) as f64).sqrt();
+        (1.0 - distance / self.radius.max(1) as f64).max(0.0) as f32
+    }
+
     fn cell_of(&self, at: [i64; 2]) -> (i64, i64) {
         (
             at[0].div_euclid(self.keep_radius),

@@ -8,8 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tickwire_shared::codec::{self, SharedSnapshot};
 use tickwire_shared::layout::Layout;
+use tickwire_shared::world_diff::Delta;
 use tickwire_shared::world_wire::{PackedDelta, WorldWireError};
-use tickwire_shared::{EntityData, EntityId, SentAt, Snapshot, Tick, World};
+use tickwire_shared::{Checksum, EntityId, SentAt, Snapshot, Tick, World};
 
 /// Why a snapshot cannot be sent (the client could never catch up, so it is disconnected).
 #[derive(Debug, thiserror::Error)]
@@ -173,40 +174,46 @@ impl Replication {
     /// The newest tick's snapshot for a client that sees only part of it: the entries
     /// `view_of` the newest world gives (ascending ids, shared with it). A delta from the view
     /// it `held` when that is its baseline and still in the history (so no id in it can mean
-    /// another entity now), else in full. Encoded for this client alone; returned with the
-    /// view the client holds once it has applied it. The work grows with the view and what
-    /// changed in it. `Ok(None)`: nothing recorded.
+    /// another entity now), else from nothing. `move_on` moves the view towards the entries
+    /// (all the way, or as far as a budget allows) and makes the snapshot with the encoder it
+    /// is given (from the delta and the view's checksum after it). Encoded for this client
+    /// alone; returned with the view the client holds once it has applied it. `Ok(None)`:
+    /// nothing recorded.
     pub(crate) fn view_snapshot_for<'a, I>(
         &'a self,
         baseline: Option<Tick>,
         held: Option<HeldView>,
         view_of: impl FnOnce(&'a World) -> I,
-    ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError>
-    where
-        I: IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
-    {
+        move_on: impl FnOnce(&mut World, I, &ViewEncoder<'_>) -> Result<EncodedSnapshot, SnapshotError>,
+    ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError> {
         let Some((tick, newest)) = self.history.back() else {
             return Ok(None);
         };
         let held = held.filter(|h| Some(h.tick) == baseline && self.has(h.tick));
         let baseline = held.as_ref().map(|h| h.tick);
         let mut view = held.map(|h| h.world).unwrap_or_default();
-        let delta = view.follow(view_of(newest), &self.layout);
-        let snapshot = Snapshot {
-            last_input: 0,
-            sent_at: self.sent_at,
-            tick: *tick,
-            baseline,
-            checksum: view.checksum(),
-            delta: PackedDelta::pack(&delta, &self.layout)?,
+        let encode = |delta: &Delta, checksum: Checksum| {
+            EncodedSnapshot::encode(&Snapshot {
+                last_input: 0,
+                sent_at: self.sent_at,
+                tick: *tick,
+                baseline,
+                checksum,
+                delta: PackedDelta::pack(delta, &self.layout)?,
+            })
         };
+        let snapshot = move_on(&mut view, view_of(newest), &encode)?;
         let held = HeldView {
             tick: *tick,
             world: view,
         };
-        Ok(Some((EncodedSnapshot::encode(&snapshot)?, held)))
+        Ok(Some((snapshot, held)))
     }
 }
+
+/// Makes a client's own snapshot from its delta and the checksum of what it then holds.
+pub(crate) type ViewEncoder<'a> =
+    dyn Fn(&Delta, Checksum) -> Result<EncodedSnapshot, SnapshotError> + 'a;
 
 #[cfg(test)]
 mod tests {

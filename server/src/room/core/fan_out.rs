@@ -34,13 +34,15 @@ impl<P> RoomCore<P> {
                 fulls_granted += 1;
             }
             // With per-client views the snapshot is this client's own.
-            let own = self.views.own_snapshot(
-                &*self.game,
-                &self.audience,
-                &self.replication,
-                &mut client.seat,
-                client.last_sent,
-            );
+            let sources = views::Sources {
+                game: &*self.game,
+                audience: &self.audience,
+                replication: &self.replication,
+                budget: self.budget.as_ref(),
+            };
+            let own = self
+                .views
+                .own_snapshot(&sources, &mut client.seat, client.last_sent);
             let own_snapshot;
             let snapshot = match own {
                 None => self.replication.snapshot_for(client.last_sent),

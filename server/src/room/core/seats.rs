@@ -47,6 +47,7 @@ impl<P> RoomCore<P> {
                     resume_token: ResumeToken(0),
                     address,
                     view: None,
+                    allowance: None,
                 };
                 (seat, None, false)
             }

@@ -7,11 +7,13 @@ use tickwire_shared::{ClientWorld, ServerMessage, SharedStep, codec};
 
 /// The room's test game: each player is a dot on a line that an input moves `step` along.
 /// With `sight`, a player sees only the dots at most that far from its own. With `rich`, each
-/// player also has a purse only it receives, a coin richer for every input.
+/// player also has a purse only it receives, a coin richer for every input. With `wander`,
+/// every dot also moves by a pseudo-random -100 to 100 each tick.
 #[derive(Debug)]
 struct Walkers {
     sight: Option<i32>,
     rich: bool,
+    wander: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Component)]
@@ -51,6 +53,8 @@ struct WalkConfig {
     sight: Option<i32>,
     #[serde(default)]
     rich: bool,
+    #[serde(default)]
+    wander: bool,
 }
 
 impl Game for Walkers {
@@ -74,6 +78,7 @@ impl Game for Walkers {
         Self {
             sight: config.sight,
             rich: config.rich,
+            wander: config.wander,
         }
     }
     fn join(&mut self, world: &mut GameWorld, _name: &str) -> Option<EntityId> {
@@ -88,7 +93,17 @@ impl Game for Walkers {
     fn input(&mut self, world: &mut GameWorld, player: EntityId, _walk: &Walk) {
         world.update::<Purse, _>(player, |purse| purse.coins += 1);
     }
-    fn tick(&mut self, _world: &mut GameWorld) {}
+    fn tick(&mut self, world: &mut GameWorld) {
+        if !self.wander {
+            return;
+        }
+        let tick = world.tick().0;
+        let ids: Vec<EntityId> = world.entities().map(|(id, _)| id).collect();
+        for id in ids {
+            let step = (id.0.wrapping_mul(2_654_435_761) ^ tick.wrapping_mul(40_503)) % 201;
+            world.update::<Dot, _>(id, |dot| dot.x += step as i32 - 100);
+        }
+    }
 
     fn visibility(&self) -> Visibility {
         match self.sight {
@@ -762,4 +777,99 @@ fn owner_only_components_reach_only_their_owner() {
     };
     assert_eq!((x(&a), x(&b), x(&watcher)), (5, 5, 5));
     assert_eq!((coins(&a, a_player), coins(&b, a_player)), (13, 0));
+}
+
+#[test]
+fn a_budget_is_never_exceeded_over_a_second_nothing_starves_and_the_own_player_is_current() {
+    let budget = 1024;
+    let config = format!(
+        "{}wander = true\nbudget_bytes_per_sec = {budget}\n",
+        Walkers::DEFAULT_CONFIG
+    );
+    let mut test = TestRoom::with_config(&config, Limits::default());
+    let t0 = Instant::now();
+    let mut players: Vec<TestClient> = (0..40).map(|_| test.join(t0)).collect();
+    let spectator = JoinAs {
+        spectator: true,
+        address: None,
+    };
+    let watcher = test
+        .try_join_as(t0, None, ClientWorld::new(), spectator)
+        .expect("joins");
+    players.push(watcher);
+    // Whatever reached the clients while the others joined.
+    for client in &mut players {
+        let messages = test.deliver(client);
+        client.apply(&messages);
+    }
+    // The server's world at each tick, to find how old each client's copy of an entity is.
+    let mut history: Vec<(Tick, tickwire_shared::World)> = Vec::new();
+    let mut sent: Vec<Vec<usize>> = vec![Vec::new(); players.len()];
+    let (mut stalest, mut waited) = (0, 0);
+    let ticks = 150;
+    for _ in 0..ticks {
+        test.tick(t0);
+        let now = test.core.game.tick();
+        history.push((now, test.core.game.world().clone()));
+        for (index, client) in players.iter_mut().enumerate() {
+            let messages = test
+                .out
+                .undelivered
+                .remove(&client.peer)
+                .unwrap_or_default();
+            sent[index].push(messages.iter().map(Bytes::len).sum());
+            let decoded: Vec<ServerMessage> = messages
+                .iter()
+                .map(|bytes| codec::decode_server(bytes).expect("decodes"))
+                .collect();
+            // Applies only if the checksum matches what the client holds.
+            client.apply(&decoded);
+            let server = test.core.game.world();
+            if let Some(own) = client.welcome.player {
+                assert_eq!(
+                    client.world.state().get(own),
+                    server.get(own),
+                    "own player current"
+                );
+            }
+            for (id, _) in server.iter() {
+                let held = client.world.state().get(id);
+                // Ticks since the server last had the entity as the client holds it.
+                let age = history
+                    .iter()
+                    .rev()
+                    .position(|(_, world)| held.is_some() && world.get(id) == held)
+                    .unwrap_or(history.len());
+                if age > 0 {
+                    waited += 1;
+                }
+                stalest = stalest.max(age);
+            }
+        }
+    }
+    // A second's share plus the burst a client may save up.
+    let limit = budget + budget * 4 / 30;
+    for (index, bytes) in sent.iter().enumerate() {
+        // Past the first tick (the Welcome's snapshot came with the join), any 30 ticks.
+        for second in bytes.windows(30) {
+            let total: usize = second.iter().sum();
+            assert!(
+                total <= limit,
+                "client {index} got {total} bytes in a second, over {limit}"
+            );
+        }
+    }
+    assert!(
+        waited > 0,
+        "the budget held changes back: the test means something"
+    );
+    assert!(
+        stalest <= 30 + 3,
+        "an entity waited {stalest} ticks, past a second and the bound"
+    );
+    let total: usize = sent.iter().flatten().sum();
+    eprintln!(
+        "stalest {stalest} ticks; {total} bytes to {} clients over {ticks} ticks",
+        players.len()
+    );
 }

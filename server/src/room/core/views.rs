@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::room::audience::Audience;
+use crate::room::budget::Budget;
 use crate::room::interest::Grid;
 use crate::room::replication::{EncodedSnapshot, SnapshotError};
 
@@ -46,44 +47,71 @@ impl Views {
     /// client sees everything and takes the shared snapshot.
     pub(super) fn own_snapshot(
         &mut self,
-        game: &dyn HostedGame,
-        audience: &Audience,
-        replication: &Replication,
+        from: &Sources<'_>,
         seat: &mut Seat,
         baseline: Option<Tick>,
     ) -> Option<Result<Option<EncodedSnapshot>, SnapshotError>> {
         let viewer = seat.player;
-        let owns_hidden = viewer.is_some() && audience.hides_anything();
+        let owns_hidden = viewer.is_some() && from.audience.hides_anything();
+        let own_anyway = from.budget.is_some() || owns_hidden;
+        let filtered = matches!(self, Self::PerClient);
+        let near = match self {
+            Self::Near { grid, scratch } if viewer.is_some() => Some((grid, scratch)),
+            _ => None,
+        };
+        if near.is_none() && !filtered && !own_anyway && seat.view.is_none() {
+            return None;
+        }
         // A player back on the shared snapshot (nothing is hidden any more) takes one more of
         // its own, which leaves it holding the whole public world: the shared snapshot's
         // baseline. It holds no view of its own after that.
-        let keeps_view = !matches!(self, Self::Everything) || owns_hidden;
+        let keeps_view = own_anyway || near.is_some() || filtered;
+        let (game, audience) = (from.game, from.audience);
+        let held = seat.view.take();
+        let near = near.map(|(grid, scratch)| {
+            let player = viewer.unwrap_or(EntityId(u32::MAX));
+            let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
+            grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
+            (&*grid, &*scratch)
+        });
         let world = game.world();
-        let found = match self {
-            Self::Everything if !owns_hidden && seat.view.is_none() => return None,
-            Self::Everything => {
-                replication.view_snapshot_for(baseline, seat.view.take(), |newest| {
-                    audience.own_entries(viewer, world, newest.iter_shared())
-                })
-            }
-            Self::PerClient => {
-                replication.view_snapshot_for(baseline, seat.view.take(), |newest| {
-                    let seen = newest
-                        .iter_shared()
-                        .filter(move |&(id, _)| Some(id) == viewer || game.visible(viewer, id));
-                    audience.own_entries(viewer, world, seen)
-                })
-            }
-            Self::Near { grid, scratch } => {
-                let player = viewer?;
-                let held = seat.view.take();
-                let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
-                grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
-                replication.view_snapshot_for(baseline, held, |_| {
-                    audience.own_entries(viewer, world, grid.entries(scratch))
-                })
-            }
-        };
+        let layout = game.layout();
+        let allowance = &mut seat.allowance;
+        let found = from.replication.view_snapshot_for(
+            baseline,
+            held,
+            |newest| {
+                let seen: Box<dyn Iterator<Item = _>> = match near {
+                    Some((grid, scratch)) => Box::new(grid.entries(scratch)),
+                    None if filtered => Box::new(
+                        newest
+                            .iter_shared()
+                            .filter(move |&(id, _)| Some(id) == viewer || game.visible(viewer, id)),
+                    ),
+                    None => Box::new(newest.iter_shared()),
+                };
+                audience.own_entries(viewer, world, seen)
+            },
+            |view, entries, encode| match from.budget {
+                None => {
+                    let delta = view.follow(entries, layout);
+                    encode(&delta, view.checksum())
+                }
+                Some(budget) => budget.move_on(
+                    allowance.get_or_insert_with(|| budget.allowance()),
+                    view,
+                    entries,
+                    |id| Some(id) == viewer || audience.owns(viewer, id),
+                    |id| match (near, viewer) {
+                        (Some((grid, _)), Some(player)) => grid.nearness(player, id),
+                        _ => 0.0,
+                    },
+                    game.tick(),
+                    layout,
+                    encode,
+                ),
+            },
+        );
         Some(found.map(|found| {
             found.map(|(snapshot, view)| {
                 seat.view = keeps_view.then_some(view);
@@ -91,4 +119,12 @@ impl Views {
             })
         }))
     }
+}
+
+/// What a client's own view is made from this tick.
+pub(super) struct Sources<'a> {
+    pub(super) game: &'a dyn HostedGame,
+    pub(super) audience: &'a Audience,
+    pub(super) replication: &'a Replication,
+    pub(super) budget: Option<&'a Budget>,
 }
