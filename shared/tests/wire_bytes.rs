@@ -107,9 +107,9 @@ fn welcome_and_rejected() {
     let mut expected = vec![0, 1, 1, 16, 30, 0];
     expected.extend(token);
     assert_eq!(server(ServerMessage::Welcome(welcome(None))), expected);
-    // With the schema: `1`, then its canonical bytes (48 for the dots game).
+    // With the schema: `1`, then its canonical bytes (49 for the dots game).
     let schema = codec::encode_schema(&dots()).expect("encodes");
-    assert_eq!(schema.len(), 48);
+    assert_eq!(schema.len(), 49);
     let mut expected = vec![0, 1, 1, 16, 30, 1];
     expected.extend(&schema);
     expected.extend(token);

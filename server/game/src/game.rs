@@ -17,7 +17,7 @@ use tickwire_shared::{EntityId, Schema, SharedStep};
 ///
 /// No hook is given a clock or a socket: a game is deterministic given its inputs (and its own
 /// seeded randomness), and every hook is unit-testable with a bare [`GameWorld`].
-pub trait Game: Sized + Send + 'static {
+pub trait Game: Sized + Send + Sync + 'static {
     /// The name clients and configs know it by (`--game NAME`, `/ws/ROOM?game=NAME`, a config
     /// file's `game = "NAME"`). Equal to its schema's game name.
     const NAME: &'static str;

@@ -13,7 +13,7 @@ use tickwire_shared::{EntityId, SchemaHash, SharedStep, Tick, World};
 
 /// A game as a room drives it: its hooks with the shared step run for it, its inputs still as
 /// lanes. [`Games::start`] makes one for any [`Game`].
-pub trait HostedGame: Send {
+pub trait HostedGame: Send + Sync {
     /// The game's layout (its schema, rules included).
     fn layout(&self) -> &Arc<Layout>;
     /// The hash of its schema.

@@ -1,48 +1,29 @@
-//! Fan-out: each client's snapshot for this tick (encoded once per baseline) to the outlet,
-//! with the per-client backlog, slow-consumer and full-snapshot rules.
+//! Fan-out: each client's snapshot for this tick to the outlet, with the per-client backlog,
+//! slow-consumer and full-snapshot rules. Shared snapshots are encoded once per baseline;
+//! clients' own snapshots (per-client views, budgets, owner-only components) are made on every
+//! core at once, then everything is sent in client order.
 
 use super::*;
+use crate::room::replication::{EncodedSnapshot, SnapshotError};
+use rayon::prelude::*;
+
+/// A client's own snapshot, if it has one this tick (see `Views::own_snapshot`).
+type Own = Option<Result<Option<EncodedSnapshot>, SnapshotError>>;
+
+/// Below this many clients a tick's own snapshots are made on the room's thread alone.
+const PARALLEL_FROM_CLIENTS: usize = 16;
 
 impl<P> RoomCore<P> {
     pub(super) fn send_snapshots(&mut self, now: Instant, out: &mut impl Outlet<P>) {
-        let slow_after = Duration::from_millis(self.limits.slow_consumer_timeout_ms);
-        let full_interval = Duration::from_millis(self.limits.full_snapshot_interval_ms);
-        let max_in_flight = self.limits.outbound_queue_snapshots;
-        let client_count = self.clients.len();
         let mut to_remove = Vec::new();
-        let (mut sent, mut sent_bytes, mut fulls_granted) = (0, 0, 0);
-        for (index, (&id, client)) in self.clients.iter_mut().enumerate() {
-            // Too many messages not yet in the kernel: skip this client for the tick; its next
-            // snapshot is a delta from the last one handed over, so nothing is lost.
-            if out.in_flight(&client.peer) >= max_in_flight {
-                let since = *client.behind_since.get_or_insert(now);
-                if now.duration_since(since) >= slow_after {
-                    to_remove.push((id, Some(CloseReason::SLOW_CONSUMER)));
-                }
+        let (due, fulls_granted) = self.clients_due(now, out, &mut to_remove);
+        let own = self.own_snapshots(&due);
+        let client_count = due.len();
+        let (mut sent, mut sent_bytes) = (0, 0);
+        for (index, (id, own)) in due.into_iter().zip(own).enumerate() {
+            let Some(client) = self.clients.get_mut(&id) else {
                 continue;
-            }
-            client.behind_since = None;
-            // At most one requested full snapshot per interval: asking every tick must not turn
-            // a client's one-byte requests into a full world each tick.
-            if client.wants_full
-                && client
-                    .last_full
-                    .is_none_or(|at| now.duration_since(at) >= full_interval)
-            {
-                client.wants_full = false;
-                client.last_sent = None;
-                fulls_granted += 1;
-            }
-            // With per-client views the snapshot is this client's own.
-            let sources = views::Sources {
-                game: &*self.game,
-                audience: &self.audience,
-                replication: &self.replication,
-                budget: self.budget.as_ref(),
             };
-            let own = self
-                .views
-                .own_snapshot(&sources, &mut client.seat, client.last_sent);
             let own_snapshot;
             let snapshot = match own {
                 None => self.replication.snapshot_for(client.last_sent),
@@ -96,6 +77,74 @@ impl<P> RoomCore<P> {
         }
         for (id, kick) in to_remove {
             self.remove(id, kick, out);
+        }
+    }
+
+    /// The clients that get a snapshot this tick, ascending, and how many full snapshots were
+    /// granted. A client with too many messages not yet in the kernel is skipped for the tick
+    /// (its next snapshot is a delta from the last one handed over, so nothing is lost), and
+    /// kicked when it stays behind too long.
+    fn clients_due(
+        &mut self,
+        now: Instant,
+        out: &impl Outlet<P>,
+        to_remove: &mut Vec<(ClientId, Option<CloseReason>)>,
+    ) -> (Vec<ClientId>, u64) {
+        let slow_after = Duration::from_millis(self.limits.slow_consumer_timeout_ms);
+        let full_interval = Duration::from_millis(self.limits.full_snapshot_interval_ms);
+        let max_in_flight = self.limits.outbound_queue_snapshots;
+        let mut due = Vec::with_capacity(self.clients.len());
+        let mut fulls_granted = 0;
+        for (&id, client) in &mut self.clients {
+            if out.in_flight(&client.peer) >= max_in_flight {
+                let since = *client.behind_since.get_or_insert(now);
+                if now.duration_since(since) >= slow_after {
+                    to_remove.push((id, Some(CloseReason::SLOW_CONSUMER)));
+                }
+                continue;
+            }
+            client.behind_since = None;
+            // At most one requested full snapshot per interval: asking every tick must not turn
+            // a client's one-byte requests into a full world each tick.
+            if client.wants_full
+                && client
+                    .last_full
+                    .is_none_or(|at| now.duration_since(at) >= full_interval)
+            {
+                client.wants_full = false;
+                client.last_sent = None;
+                fulls_granted += 1;
+            }
+            due.push(id);
+        }
+        (due, fulls_granted)
+    }
+
+    /// The own snapshot of each client `due` (in its order), on every core when there are
+    /// many: each works on its own seat, and reads the world, the grid and the history.
+    fn own_snapshots(&mut self, due: &[ClientId]) -> Vec<Own> {
+        let sources = views::Sources {
+            game: &*self.game,
+            audience: &self.audience,
+            replication: &self.replication,
+            budget: self.budget.as_ref(),
+        };
+        let views = &self.views;
+        let mut jobs: Vec<(&mut Seat, Option<Tick>)> = Vec::with_capacity(due.len());
+        let mut wanted = due.iter().peekable();
+        for (id, client) in &mut self.clients {
+            if wanted.next_if_eq(&id).is_some() {
+                jobs.push((&mut client.seat, client.last_sent));
+            }
+        }
+        let make = |scratch: &mut Vec<u32>, (seat, baseline): &mut (&mut Seat, Option<Tick>)| {
+            views.own_snapshot(&sources, seat, *baseline, scratch)
+        };
+        if jobs.len() >= PARALLEL_FROM_CLIENTS && views.may_differ(&sources) {
+            jobs.par_iter_mut().map_init(Vec::new, make).collect()
+        } else {
+            let mut scratch = Vec::new();
+            jobs.iter_mut().map(|job| make(&mut scratch, job)).collect()
         }
     }
 }

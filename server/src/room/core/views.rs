@@ -16,10 +16,9 @@ pub(super) enum Views {
     /// The game's hook decides for every client and entity.
     PerClient,
     /// Players see what is near them, found in a grid rebuilt each tick; spectators see
-    /// everything. `scratch` holds one view at a time.
+    /// everything.
     Near {
         grid: Grid,
-        scratch: Vec<u32>,
     },
 }
 
@@ -30,33 +29,39 @@ impl Views {
             Visibility::PerClient => Self::PerClient,
             Visibility::Near { radius, margin } => Self::Near {
                 grid: Grid::new(radius, margin),
-                scratch: Vec::new(),
             },
         }
     }
 
+    /// Whether some client may need a snapshot of its own this tick.
+    pub(super) fn may_differ(&self, from: &Sources<'_>) -> bool {
+        !matches!(self, Self::Everything) || from.budget.is_some() || from.audience.hides_anything()
+    }
+
     /// Places this tick's entities (of the `public` world), once per tick before the snapshots.
     pub(super) fn prepare(&mut self, game: &dyn HostedGame, public: &tickwire_shared::World) {
-        if let Self::Near { grid, .. } = self {
+        if let Self::Near { grid } = self {
             grid.rebuild(public, |id| game.position(id));
         }
     }
 
     /// The snapshot of what this seat's client sees, against the view it holds (`baseline`:
     /// the tick of the last snapshot handed over), and the seat's view updated. `None`: the
-    /// client sees everything and takes the shared snapshot.
+    /// client sees everything and takes the shared snapshot. `scratch`: room for one view.
+    /// Clients' snapshots may be made at once on several threads.
     pub(super) fn own_snapshot(
-        &mut self,
+        &self,
         from: &Sources<'_>,
         seat: &mut Seat,
         baseline: Option<Tick>,
+        scratch: &mut Vec<u32>,
     ) -> Option<Result<Option<EncodedSnapshot>, SnapshotError>> {
         let viewer = seat.player;
         let owns_hidden = viewer.is_some() && from.audience.hides_anything();
         let own_anyway = from.budget.is_some() || owns_hidden;
         let filtered = matches!(self, Self::PerClient);
         let near = match self {
-            Self::Near { grid, scratch } if viewer.is_some() => Some((grid, scratch)),
+            Self::Near { grid } if viewer.is_some() => Some(grid),
             _ => None,
         };
         if near.is_none() && !filtered && !own_anyway && seat.view.is_none() {
@@ -68,11 +73,11 @@ impl Views {
         let keeps_view = own_anyway || near.is_some() || filtered;
         let (game, audience) = (from.game, from.audience);
         let held = seat.view.take();
-        let near = near.map(|(grid, scratch)| {
+        let near = near.map(|grid| {
             let player = viewer.unwrap_or(EntityId(u32::MAX));
             let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
             grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
-            (&*grid, &*scratch)
+            (grid, &*scratch)
         });
         let world = game.world();
         let layout = game.layout();
