@@ -13,7 +13,11 @@ use tickwire_shared::{EntityId, Schema, SharedStep};
 /// 3. for each input a player sent, in order: the shared step ([`Game::Step`]) on the player's
 ///    entity, then [`Game::input`];
 /// 4. the world is replicated to every client: all of it, or with [`Visibility::PerClient`]
-///    what [`Game::visible`] lets each one see.
+///    what [`Game::visible`] lets each one see; owner-only components only to the owner
+///    ([`Game::owner`]); within the config's `budget_bytes_per_sec`, if it sets one.
+///
+/// A game is `Sync`: while the room makes clients' own snapshots it asks [`Game::visible`],
+/// [`Game::position`] and [`Game::owner`] from several threads at once.
 ///
 /// No hook is given a clock or a socket: a game is deterministic given its inputs (and its own
 /// seeded randomness), and every hook is unit-testable with a bare [`GameWorld`].
