@@ -81,8 +81,8 @@ impl Game for Walkers {
             wander: config.wander,
         }
     }
-    fn join(&mut self, world: &mut GameWorld, _name: &str) -> Option<EntityId> {
-        if self.rich {
+    fn join(&mut self, world: &mut GameWorld, name: &str) -> Option<EntityId> {
+        if self.rich && name != "poor" {
             let rich = world.kind("rich")?;
             let purse = Purse { coins: 10 };
             return Some(world.spawn(rich)?.with(&Dot { x: 0 }).with(&purse).id());
@@ -162,6 +162,8 @@ struct TestClient {
 struct JoinAs {
     spectator: bool,
     address: Option<IpAddr>,
+    /// The player's name ("t" when empty).
+    name: &'static str,
 }
 
 struct TestRoom {
@@ -246,7 +248,12 @@ impl TestRoom {
         let peer = self.out.peers;
         self.out.peers += 1;
         let join = Join {
-            name: "t".into(),
+            name: if join_as.name.is_empty() {
+                "t"
+            } else {
+                join_as.name
+            }
+            .into(),
             spectator: join_as.spectator,
             resume,
             schema_hash: None,
@@ -487,6 +494,7 @@ fn an_address_keeps_a_bounded_number_of_seats_for_a_resume_giving_up_its_oldest(
     let churner = JoinAs {
         spectator: false,
         address: Some([203, 0, 113, 7].into()),
+        ..JoinAs::default()
     };
     let neighbour = JoinAs {
         address: Some([203, 0, 113, 8].into()),
@@ -544,6 +552,7 @@ fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
             JoinAs {
                 spectator: true,
                 address: None,
+                ..JoinAs::default()
             },
         )
         .expect("joins");
@@ -570,6 +579,7 @@ fn a_resume_keeps_the_seats_role_whatever_its_hello_says() {
             JoinAs {
                 spectator: true,
                 address: None,
+                ..JoinAs::default()
             },
         )
         .expect("resumes");
@@ -655,6 +665,7 @@ fn with_per_client_visibility_each_client_holds_what_it_sees_checksums_and_all()
     let spectator = JoinAs {
         spectator: true,
         address: None,
+        ..JoinAs::default()
     };
     let mut watcher = test
         .try_join_as(t0, None, ClientWorld::new(), spectator)
@@ -721,6 +732,7 @@ fn owner_only_components_reach_only_their_owner() {
     let spectator = JoinAs {
         spectator: true,
         address: None,
+        ..JoinAs::default()
     };
     let mut watcher = test
         .try_join_as(t0, None, ClientWorld::new(), spectator)
@@ -792,6 +804,7 @@ fn a_budget_is_never_exceeded_over_a_second_nothing_starves_and_the_own_player_i
     let spectator = JoinAs {
         spectator: true,
         address: None,
+        ..JoinAs::default()
     };
     let watcher = test
         .try_join_as(t0, None, ClientWorld::new(), spectator)
@@ -871,5 +884,46 @@ fn a_budget_is_never_exceeded_over_a_second_nothing_starves_and_the_own_player_i
     eprintln!(
         "stalest {stalest} ticks; {total} bytes to {} clients over {ticks} ticks",
         players.len()
+    );
+}
+
+#[test]
+fn players_go_back_to_the_shared_snapshot_when_nothing_is_hidden_any_more() {
+    let config = format!("{}rich = true\n", Walkers::DEFAULT_CONFIG);
+    let mut test = TestRoom::with_config(&config, Limits::default());
+    let t0 = Instant::now();
+    let rich = test.join(t0);
+    let poor_hello = JoinAs {
+        name: "poor",
+        ..JoinAs::default()
+    };
+    let mut poor = test
+        .try_join_as(t0, None, ClientWorld::new(), poor_hello)
+        .expect("joins");
+    let poor_id = poor.seated.client_id;
+    let own_view = |test: &TestRoom| {
+        let seat = &test.core.clients[&poor_id].seat;
+        seat.view.is_some()
+    };
+    test.tick(t0);
+    poor.apply(&test.deliver(&poor));
+    assert!(
+        own_view(&test),
+        "while the rich one is here, a view of its own"
+    );
+
+    // The rich player leaves for good: nothing is hidden any more.
+    test.core
+        .leave(rich.seated.client_id, false, t0, &mut test.out);
+    for _ in 0..3 {
+        test.tick(t0);
+        // Applies only if the checksum matches what the client holds.
+        poor.apply(&test.deliver(&poor));
+    }
+    assert!(!own_view(&test), "back on the shared snapshot");
+    assert_eq!(
+        poor.world.state(),
+        test.core.game.world(),
+        "holding the whole world"
     );
 }
