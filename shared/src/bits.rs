@@ -30,6 +30,14 @@ pub(crate) struct BitWriter {
 }
 
 impl BitWriter {
+    /// A writer with room for `bytes` bytes before it grows.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            ..Self::default()
+        }
+    }
+
     /// Writes the low `width` bits of `value` (`width` at most 32).
     pub(crate) fn write(&mut self, value: u32, width: u32) {
         debug_assert!(width <= 32);

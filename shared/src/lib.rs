@@ -67,6 +67,7 @@ pub mod schema;
 pub mod sent_at;
 pub mod shared_step;
 pub mod tick;
+pub mod tick_changes;
 pub mod trajectory;
 pub mod world;
 pub mod world_diff;

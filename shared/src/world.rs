@@ -8,6 +8,7 @@
 
 use crate::component::Component;
 use crate::layout::Layout;
+use crate::tick_changes::TickChanges;
 use crate::{Checksum, EntityId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -101,16 +102,22 @@ impl EntityData {
     }
 }
 
-/// Adds to `delta` what turns `old` into `new` (either may be missing) for entity `id`.
+/// Adds to `delta` what turns `old` into `new` (either may be missing) for entity `id`. When
+/// the change was copied from `known`, returns what it adds to a checksum.
 fn add_to_delta(
     delta: &mut crate::world_diff::Delta,
     layout: &Layout,
+    known: Option<&TickChanges>,
     id: EntityId,
     old: Option<&EntityData>,
     new: Option<&Arc<EntityData>>,
-) {
+) -> Option<u32> {
     match (old, new) {
         (Some(old), Some(new)) => {
+            let copied = known.and_then(|known| known.copy_into(delta, layout, id, old, new));
+            if copied.is_some() {
+                return copied;
+            }
             if !crate::world_diff::diff_entity(delta, layout, id, old, new) {
                 // Re-created: removed, then created in full.
                 delta.removed.push(id);
@@ -121,6 +128,7 @@ fn add_to_delta(
         (Some(_), None) => delta.removed.push(id),
         (None, None) => {}
     }
+    None
 }
 
 /// The index of component `C` in `layout`, if the schema declares it exactly as `C` does.
@@ -229,30 +237,54 @@ impl World {
         entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
         layout: &Layout,
     ) -> crate::world_diff::Delta {
+        self.follow_known(entries, layout, None)
+    }
+
+    /// [`World::follow`], copying each change `known` has already worked out (for entities
+    /// this world holds as `known`'s earlier state had them) instead of diffing it again.
+    pub fn follow_known<'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
+        layout: &Layout,
+        known: Option<&TickChanges>,
+    ) -> crate::world_diff::Delta {
         let mut delta = crate::world_diff::Delta::default();
-        let mut updates = Vec::new();
+        // Changes `known` had worked out come with their checksum shift: no hashing again.
+        let (mut updates, mut reused, mut shift) = (Vec::new(), Vec::new(), 0u32);
         self.walk_to(entries, |id, old, new| {
-            add_to_delta(&mut delta, layout, id, old, new);
-            if let Some(new) = new {
-                updates.push((id, new));
+            match (add_to_delta(&mut delta, layout, known, id, old, new), new) {
+                (Some(known_shift), Some(new)) => {
+                    shift = shift.wrapping_add(known_shift);
+                    reused.push((id, new));
+                }
+                (_, Some(new)) => updates.push((id, new)),
+                (_, None) => {}
             }
         });
         self.take_shared(&delta.removed, updates);
+        for (id, new) in reused {
+            self.entities.insert(id, Arc::clone(new));
+        }
+        self.checksum.0 = self.checksum.0.wrapping_add(shift);
         delta
     }
 
-    /// The delta [`World::follow`] would return and the checksum this world would have, with
-    /// this world left as it is.
+    /// The delta [`World::follow_known`] would return and the checksum this world would have,
+    /// with this world left as it is.
     #[must_use]
     pub fn delta_to<'a>(
         &self,
         entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
         layout: &Layout,
+        known: Option<&TickChanges>,
     ) -> (crate::world_diff::Delta, Checksum) {
         let mut delta = crate::world_diff::Delta::default();
         let mut checksum = self.checksum;
         self.walk_to(entries, |id, old, new| {
-            add_to_delta(&mut delta, layout, id, old, new);
+            if let Some(shift) = add_to_delta(&mut delta, layout, known, id, old, new) {
+                checksum.0 = checksum.0.wrapping_add(shift);
+                return;
+            }
             if let Some(old) = old {
                 checksum.remove(id, old);
             }
@@ -280,7 +312,7 @@ impl World {
     /// One walk over this world and `entries` (ascending ids) together: `differs(id, old,
     /// new)` for each id, ascending, whose entity is not the same (by address) in both; `None`
     /// where one side lacks it.
-    fn walk_to<'a>(
+    pub(crate) fn walk_to<'a>(
         &self,
         entries: impl IntoIterator<Item = (EntityId, &'a Arc<EntityData>)>,
         mut differs: impl FnMut(EntityId, Option<&EntityData>, Option<&'a Arc<EntityData>>),

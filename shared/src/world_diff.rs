@@ -76,6 +76,25 @@ impl Delta {
         ))
     }
 
+    /// Appends a copy of change `index` of `from`. `false` (and nothing appended) when it is
+    /// not there.
+    pub(crate) fn copy_change(&mut self, from: &Delta, index: usize, layout: &Layout) -> bool {
+        let Some(change) = from.changed.get(index) else {
+            return false;
+        };
+        let Some((lanes, strings)) = from.values(change, layout) else {
+            return false;
+        };
+        self.changed.push(Change {
+            lanes_at: self.lanes.len() as u32,
+            strings_at: self.strings.len() as u32,
+            ..*change
+        });
+        self.lanes.extend_from_slice(lanes);
+        self.strings.extend_from_slice(strings);
+        true
+    }
+
     /// Appends a change of `kind` whose values are all zero and empty.
     pub(crate) fn push_change(&mut self, id: EntityId, kind: &KindLayout, kind_index: u16) {
         self.changed.push(Change {

@@ -150,7 +150,8 @@ pub fn pack(delta: &Delta, layout: &Layout) -> Result<Vec<u8>, WorldWireError> {
         change_kinds.push(kind);
     }
 
-    let mut w = BitWriter::default();
+    // Most entities of a delta take a few bytes: one allocation, not one per doubling.
+    let mut w = BitWriter::with_capacity(16 + 4 * total);
     for count in counts {
         w.write_golomb(count as u32, 0);
     }

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use tickwire_shared::component::{Component, NetEnum};
 use tickwire_shared::layout::Layout;
 use tickwire_shared::schema::{KindDesc, Schema};
+use tickwire_shared::tick_changes::TickChanges;
 use tickwire_shared::world_wire::{self, WorldWireError};
 use tickwire_shared::{EntityData, EntityId, FieldValue, World, WorldDeltaError};
 
@@ -195,6 +196,33 @@ proptest! {
         client.apply(&unpacked, &layout).expect("applies to the view it held");
         prop_assert_eq!(client.checksum(), expected.checksum());
         prop_assert_eq!(client, expected);
+    }
+
+    #[test]
+    fn changes_worked_out_once_give_each_view_the_delta_of_its_own(
+        (a, b) in world_pair(),
+        wanted in prop::collection::vec(any::<bool>(), 200),
+        held in prop::collection::vec(any::<bool>(), 200),
+    ) {
+        let layout = layout();
+        let mut source = a.clone();
+        source.apply(&a.diff(&b, &layout), &layout).expect("applies");
+        let known = TickChanges::between(&a, &source, &layout);
+        let pick = |flags: &[bool]| -> Vec<EntityId> {
+            (0..200u32).filter(|&i| flags[i as usize]).map(EntityId).collect()
+        };
+        let ids = pick(&wanted);
+        let part = || source.iter_shared().filter(|(id, _)| ids.contains(id));
+        // A view that holds entities as the tick before had them (shared with it).
+        let mut diffed = a.subset(pick(&held));
+        let mut copied = diffed.clone();
+        let (previewed, checksum) = copied.delta_to(part(), &layout, Some(&known));
+        let expected = diffed.follow(part(), &layout);
+        prop_assert_eq!(&copied.follow_known(part(), &layout, Some(&known)), &expected);
+        prop_assert_eq!(&previewed, &expected);
+        prop_assert_eq!(checksum, diffed.checksum());
+        prop_assert_eq!(copied.checksum(), fresh_checksum(&diffed));
+        prop_assert_eq!(copied, diffed);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::room::replication::{EncodedSnapshot, SnapshotError, ViewEncoder};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tickwire_shared::layout::Layout;
+use tickwire_shared::tick_changes::TickChanges;
 use tickwire_shared::{EntityData, EntityId, Tick, World};
 
 /// How many ticks' share of the budget a client may save up: room for an entity larger than
@@ -116,6 +117,7 @@ impl Budget {
         nearness: impl Fn(EntityId) -> f32,
         tick: Tick,
         layout: &Layout,
+        known: &TickChanges,
         encode: &ViewEncoder<'_>,
     ) -> Result<EncodedSnapshot, SnapshotError> {
         allowance.bytes = (allowance.bytes + self.per_tick).min(self.per_tick * BURST_TICKS);
@@ -152,7 +154,7 @@ impl Budget {
             }
             let entries: Vec<(EntityId, &Arc<EntityData>)> =
                 candidates.iter().filter_map(Candidate::entry).collect();
-            let (delta, checksum) = view.delta_to(entries.iter().copied(), layout);
+            let (delta, checksum) = view.delta_to(entries.iter().copied(), layout, Some(known));
             let snapshot = encode(&delta, checksum)?;
             let len = snapshot.max_frame_len() as f64;
             if len > allowance.bytes && chosen > 0 {

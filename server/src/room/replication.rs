@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tickwire_shared::codec::{self, SharedSnapshot};
 use tickwire_shared::layout::Layout;
+use tickwire_shared::tick_changes::TickChanges;
 use tickwire_shared::world_diff::Delta;
 use tickwire_shared::world_wire::{PackedDelta, WorldWireError};
 use tickwire_shared::{Checksum, EntityId, SentAt, Snapshot, Tick, World};
@@ -32,6 +33,8 @@ pub(crate) struct Replication {
     sent_at: SentAt,
     /// The newest tick's snapshot by baseline (`None`: full), encoded on first use.
     encoded: HashMap<Option<Tick>, EncodedSnapshot>,
+    /// The changes from the tick before to the newest, for clients' own views.
+    changes: TickChanges,
 }
 
 /// One tick's snapshot against one baseline, encoded once for every client on that baseline.
@@ -109,17 +112,27 @@ impl Replication {
             layout,
             sent_at: SentAt::default(),
             encoded: HashMap::new(),
+            changes: TickChanges::default(),
         }
     }
 
     /// Records the state of a new tick, whose snapshots are stamped `sent_at`.
     pub(crate) fn record(&mut self, tick: Tick, state: &World, sent_at: SentAt) {
+        self.changes = match self.history.back() {
+            Some((_, before)) => TickChanges::between(before, state, &self.layout),
+            None => TickChanges::default(),
+        };
         if self.history.len() == self.capacity {
             self.history.pop_front();
         }
         self.history.push_back((tick, state.clone()));
         self.sent_at = sent_at;
         self.encoded.clear();
+    }
+
+    /// The changes from the tick before to the newest (see [`TickChanges`]).
+    pub(crate) fn changes(&self) -> &TickChanges {
+        &self.changes
     }
 
     /// Whether `tick` is still in the history (a client holding it can take a delta).

@@ -81,6 +81,7 @@ impl Views {
         });
         let world = game.world();
         let layout = game.layout();
+        let changes = from.replication.changes();
         let allowance = &mut seat.allowance;
         let found = from.replication.view_snapshot_for(
             baseline,
@@ -99,7 +100,7 @@ impl Views {
             },
             |view, entries, encode| match from.budget {
                 None => {
-                    let delta = view.follow(entries, layout);
+                    let delta = view.follow_known(entries, layout, Some(changes));
                     encode(&delta, view.checksum())
                 }
                 Some(budget) => budget.move_on(
@@ -113,6 +114,7 @@ impl Views {
                     },
                     game.tick(),
                     layout,
+                    changes,
                     encode,
                 ),
             },
