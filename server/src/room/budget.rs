@@ -10,12 +10,11 @@
 //! fit, stopping at the first that does not (so the allowance saves up for it); one that has
 //! waited [`STARVING_AFTER_SECS`] goes before all that have not. The client
 //! holds a waiting entity as it last received it, so its checksum still covers exactly what it
-//! holds. A snapshot that comes out larger than the allowance is made again with the lower
-//! half of the optional changes left out, so only the client's own entities and removals can
-//! ever take it past the budget.
+//! holds. A snapshot that comes out larger than the allowance is made again with the least
+//! valuable quarter of the optional changes left out, so only the client's own entities and
+//! removals can ever take it past the budget.
 
 use crate::room::replication::{EncodedSnapshot, SnapshotError, ViewEncoder};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tickwire_shared::layout::Layout;
 use tickwire_shared::tick_changes::TickChanges;
@@ -44,18 +43,19 @@ pub(crate) struct Allowance {
     bytes: f64,
     /// Bytes per unit of estimated cost in its recent snapshots.
     bytes_per_unit: f64,
-    /// The changes it has not received yet.
-    waiting: HashMap<EntityId, Waiting>,
+    /// The changes it has not received yet, ascending by entity.
+    waiting: Vec<Waiting>,
 }
 
 #[derive(Debug, Clone)]
 struct Waiting {
+    id: EntityId,
     priority: f32,
     since: Tick,
     /// The entity as it was last tick (by address): a new one means it changed again.
     last_seen: usize,
-    /// Whether it is pending this tick (entries not renewed are dropped).
-    fresh: bool,
+    /// Its place among this tick's candidates.
+    candidate: usize,
 }
 
 /// One entity the client sees this tick, against what it holds.
@@ -82,6 +82,10 @@ enum Sending {
     Waits,
 }
 
+/// The share of the allowance the estimate aims at: an estimate a little short of the real
+/// size then rarely means encoding a snapshot twice.
+const ESTIMATE_SHARE: f64 = 0.9;
+
 /// Snapshot bytes besides the entities (header, counts, column headers), for the estimate.
 const OVERHEAD_BYTES: f64 = 24.0;
 
@@ -98,7 +102,7 @@ impl Budget {
         Allowance {
             bytes: 0.0,
             bytes_per_unit: 2.0,
-            waiting: HashMap::new(),
+            waiting: Vec::new(),
         }
     }
 
@@ -140,7 +144,7 @@ impl Budget {
         // Most ticks everything fits, and nothing need wait or gain priority.
         let mut chosen = optional.len();
         let mut ranked = false;
-        if fixed + everything * allowance.bytes_per_unit > allowance.bytes {
+        if fixed + everything * allowance.bytes_per_unit > allowance.bytes * ESTIMATE_SHARE {
             chosen = allowance.rank(&mut candidates, &mut optional, fixed, &nearness, tick, self);
             ranked = true;
         }
@@ -158,17 +162,17 @@ impl Budget {
             let snapshot = encode(&delta, checksum)?;
             let len = snapshot.max_frame_len() as f64;
             if len > allowance.bytes && chosen > 0 {
-                // Larger than estimated: again with the less valuable half left out.
+                // Larger than estimated: again with the least valuable quarter left out.
                 if !ranked {
                     allowance.rank(&mut candidates, &mut optional, fixed, &nearness, tick, self);
                     ranked = true;
                 }
-                chosen /= 2;
+                chosen = chosen * 3 / 4;
                 continue;
             }
             view.adopt(entries);
             allowance.bytes -= len;
-            allowance.settle(&candidates, own_units, len);
+            allowance.settle(&candidates, ranked, own_units, len);
             return Ok(snapshot);
         }
     }
@@ -179,9 +183,12 @@ fn compare<'a>(
     view: &World,
     seen: impl Iterator<Item = (EntityId, &'a Arc<EntityData>)>,
 ) -> (Vec<Candidate<'a>>, usize) {
-    let mut candidates: Vec<Candidate<'a>> = Vec::new();
+    let mut candidates: Vec<Candidate<'a>> = Vec::with_capacity(view.len());
+    // Both ascending: one walk.
+    let mut holds = view.iter_shared().peekable();
     for (id, new) in seen {
-        let held = view.get_shared(id);
+        while holds.next_if(|(h, _)| *h < id).is_some() {}
+        let held = holds.next_if(|(h, _)| *h == id).map(|(_, held)| held);
         let (state, units) = match held {
             Some(held) if Arc::ptr_eq(held, new) => (Sending::Unchanged, 0.0),
             Some(held) => (Sending::Waits, change_units(held, new)),
@@ -247,24 +254,29 @@ impl Allowance {
         tick: Tick,
         budget: &Budget,
     ) -> usize {
+        // Both ascending by entity: the optional changes were listed in candidate order.
+        let mut before = std::mem::take(&mut self.waiting).into_iter().peekable();
         for &index in optional.iter() {
             let candidate = &mut candidates[index];
-            let address = Arc::as_ptr(candidate.new) as usize;
-            let waiting = self.waiting.entry(candidate.id).or_insert(Waiting {
+            while before.next_if(|w| w.id < candidate.id).is_some() {}
+            let mut waiting = before.next_if(|w| w.id == candidate.id).unwrap_or(Waiting {
+                id: candidate.id,
                 priority: 0.0,
                 since: tick,
                 last_seen: 0,
-                fresh: true,
+                candidate: index,
             });
+            let address = Arc::as_ptr(candidate.new) as usize;
             let changed_again = waiting.last_seen != address;
             waiting.last_seen = address;
-            waiting.fresh = true;
+            waiting.candidate = index;
             // Near entities gain up to 4 times faster, and each change doubles the gain.
             let weight = (1.0 + 3.0 * nearness(candidate.id).clamp(0.0, 1.0))
                 * if changed_again { 2.0 } else { 1.0 };
             waiting.priority += weight;
             let starving = tick.since(waiting.since) >= budget.starving_after;
             candidate.priority = waiting.priority + if starving { 1.0e6 } else { 0.0 };
+            self.waiting.push(waiting);
         }
         optional.sort_unstable_by(|&a, &b| {
             candidates[b]
@@ -276,7 +288,7 @@ impl Allowance {
         let mut fit = 0;
         for &index in optional.iter() {
             spent += candidates[index].units * self.bytes_per_unit;
-            if spent > self.bytes {
+            if spent > self.bytes * ESTIMATE_SHARE {
                 break;
             }
             fit += 1;
@@ -286,17 +298,21 @@ impl Allowance {
 
     /// After a snapshot of `len` bytes went out: what was sent waits no more, what is no
     /// longer pending is forgotten, and the estimate learns from the size.
-    fn settle(&mut self, candidates: &[Candidate<'_>], own_units: f64, len: f64) {
-        let mut units = own_units;
-        for candidate in candidates {
-            if candidate.state == Sending::Chosen {
-                units += candidate.units;
-                self.waiting.remove(&candidate.id);
-            }
+    fn settle(&mut self, candidates: &[Candidate<'_>], ranked: bool, own_units: f64, len: f64) {
+        let units = own_units
+            + candidates
+                .iter()
+                .filter(|c| c.state == Sending::Chosen)
+                .map(|c| c.units)
+                .sum::<f64>();
+        // Unranked, everything went out; ranked, what was sent waits no more (and what was
+        // not pending this tick was dropped when ranking).
+        if ranked {
+            self.waiting
+                .retain(|waiting| candidates[waiting.candidate].state != Sending::Chosen);
+        } else {
+            self.waiting.clear();
         }
-        // What did not wait this tick waits no more (sent, gone, or back as the client has it).
-        self.waiting
-            .retain(|_, waiting| std::mem::take(&mut waiting.fresh));
         if units >= 8.0 {
             let observed = ((len - OVERHEAD_BYTES).max(0.0) / units).clamp(0.25, 16.0);
             self.bytes_per_unit = 0.8 * self.bytes_per_unit + 0.2 * observed;
