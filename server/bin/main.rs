@@ -6,6 +6,12 @@
 
 use tickwire_server::Games;
 
+/// A room makes thousands of small buffers a tick, on every core at once: mimalloc's
+/// per-thread heaps take them without contention (v2: v3 commits whole arenas up front, which
+/// doubled the resident memory per client). A game's own binary may do the same.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let games = Games::new()
         .with::<tickwire_arena::Arena>()
