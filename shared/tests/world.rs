@@ -148,6 +148,22 @@ fn fresh_checksum(world: &World) -> tickwire_shared::Checksum {
     copy.checksum()
 }
 
+/// The server's world after `a` with `b`'s values: it shares its unchanged entities with `a`,
+/// as a room's consecutive ticks do.
+fn next_tick(a: &World, b: &World, layout: &Layout) -> World {
+    let mut next = a.clone();
+    next.apply(&a.diff(b, layout), layout).expect("applies");
+    next
+}
+
+/// The ids whose flag is set.
+fn picked(flags: &[bool]) -> Vec<EntityId> {
+    (0..flags.len() as u32)
+        .filter(|&i| flags[i as usize])
+        .map(EntityId)
+        .collect()
+}
+
 proptest! {
     #[test]
     fn a_delta_turns_one_world_into_the_other_and_survives_its_bits((a, b) in world_pair()) {
@@ -175,14 +191,9 @@ proptest! {
         held in prop::collection::vec(any::<bool>(), 200),
     ) {
         let layout = layout();
-        // The server's next world shares its unchanged entities with the last, as a room's do.
-        let mut source = a.clone();
-        source.apply(&a.diff(&b, &layout), &layout).expect("applies");
-        let pick = |flags: &[bool]| -> Vec<EntityId> {
-            (0..200u32).filter(|&i| flags[i as usize]).map(EntityId).collect()
-        };
-        let ids = pick(&wanted);
-        let mut view = a.subset(pick(&held));
+        let source = next_tick(&a, &b, &layout);
+        let ids = picked(&wanted);
+        let mut view = a.subset(picked(&held));
         let before = view.clone();
         let part = source.iter_shared().filter(|(id, _)| ids.contains(id));
         let delta = view.follow(part, &layout);
@@ -205,16 +216,12 @@ proptest! {
         held in prop::collection::vec(any::<bool>(), 200),
     ) {
         let layout = layout();
-        let mut source = a.clone();
-        source.apply(&a.diff(&b, &layout), &layout).expect("applies");
+        let source = next_tick(&a, &b, &layout);
         let known = TickChanges::between(&a, &source, &layout);
-        let pick = |flags: &[bool]| -> Vec<EntityId> {
-            (0..200u32).filter(|&i| flags[i as usize]).map(EntityId).collect()
-        };
-        let ids = pick(&wanted);
+        let ids = picked(&wanted);
         let part = || source.iter_shared().filter(|(id, _)| ids.contains(id));
         // A view that holds entities as the tick before had them (shared with it).
-        let mut diffed = a.subset(pick(&held));
+        let mut diffed = a.subset(picked(&held));
         let mut copied = diffed.clone();
         let (previewed, checksum) = copied.delta_to(part(), &layout, Some(&known));
         let expected = diffed.follow(part(), &layout);

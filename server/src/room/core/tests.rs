@@ -184,6 +184,12 @@ impl TestRoom {
         Self::with_config(Walkers::DEFAULT_CONFIG, limits)
     }
 
+    /// The default config with these settings added (TOML lines), and the default limits.
+    fn with_settings(settings: &str) -> Self {
+        let config = format!("{}{settings}\n", Walkers::DEFAULT_CONFIG);
+        Self::with_config(&config, Limits::default())
+    }
+
     fn with_config(config: &str, limits: Limits) -> Self {
         let config = GameConfig::parse(config).expect("a config");
         let core = RoomCore::new(
@@ -220,6 +226,16 @@ impl TestRoom {
     /// How the room let the client go, if it did: `Some(None)` when it left.
     fn disconnected(&self, client: &TestClient) -> Option<Option<CloseReason>> {
         self.out.disconnected.get(&client.peer).cloned()
+    }
+
+    /// Joins a spectator, and applies its first snapshot.
+    fn join_spectator(&mut self, now: Instant) -> TestClient {
+        let spectator = JoinAs {
+            spectator: true,
+            ..JoinAs::default()
+        };
+        self.try_join_as(now, None, ClientWorld::new(), spectator)
+            .expect("joins")
     }
 
     fn join(&mut self, now: Instant) -> TestClient {
@@ -657,19 +673,11 @@ fn inputs_past_the_queue_are_dropped_and_the_rest_wait_for_later_ticks() {
 
 #[test]
 fn with_per_client_visibility_each_client_holds_what_it_sees_checksums_and_all() {
-    let config = format!("{}sight = 10\n", Walkers::DEFAULT_CONFIG);
-    let mut test = TestRoom::with_config(&config, Limits::default());
+    let mut test = TestRoom::with_settings("sight = 10");
     let t0 = Instant::now();
     let mut a = test.join(t0);
     let mut b = test.join(t0);
-    let spectator = JoinAs {
-        spectator: true,
-        address: None,
-        ..JoinAs::default()
-    };
-    let mut watcher = test
-        .try_join_as(t0, None, ClientWorld::new(), spectator)
-        .expect("joins");
+    let mut watcher = test.join_spectator(t0);
     let (a_player, b_player) = (a.welcome.player.expect("a"), b.welcome.player.expect("b"));
     // Every snapshot applies only if its checksum matches what the client holds.
     let tick_all = |test: &mut TestRoom, clients: [&mut TestClient; 3]| {
@@ -724,19 +732,11 @@ fn with_per_client_visibility_each_client_holds_what_it_sees_checksums_and_all()
 
 #[test]
 fn owner_only_components_reach_only_their_owner() {
-    let config = format!("{}rich = true\n", Walkers::DEFAULT_CONFIG);
-    let mut test = TestRoom::with_config(&config, Limits::default());
+    let mut test = TestRoom::with_settings("rich = true");
     let t0 = Instant::now();
     let mut a = test.join(t0);
     let mut b = test.join(t0);
-    let spectator = JoinAs {
-        spectator: true,
-        address: None,
-        ..JoinAs::default()
-    };
-    let mut watcher = test
-        .try_join_as(t0, None, ClientWorld::new(), spectator)
-        .expect("joins");
+    let mut watcher = test.join_spectator(t0);
     let (a_player, b_player) = (a.welcome.player.expect("a"), b.welcome.player.expect("b"));
     let layout = Arc::clone(test.core.game.layout());
     let coins = |client: &TestClient, id| {
@@ -794,21 +794,11 @@ fn owner_only_components_reach_only_their_owner() {
 #[test]
 fn a_budget_is_never_exceeded_over_a_second_nothing_starves_and_the_own_player_is_current() {
     let budget = 1024;
-    let config = format!(
-        "{}wander = true\nbudget_bytes_per_sec = {budget}\n",
-        Walkers::DEFAULT_CONFIG
-    );
-    let mut test = TestRoom::with_config(&config, Limits::default());
+    let mut test =
+        TestRoom::with_settings(&format!("wander = true\nbudget_bytes_per_sec = {budget}"));
     let t0 = Instant::now();
     let mut players: Vec<TestClient> = (0..40).map(|_| test.join(t0)).collect();
-    let spectator = JoinAs {
-        spectator: true,
-        address: None,
-        ..JoinAs::default()
-    };
-    let watcher = test
-        .try_join_as(t0, None, ClientWorld::new(), spectator)
-        .expect("joins");
+    let watcher = test.join_spectator(t0);
     players.push(watcher);
     // Whatever reached the clients while the others joined.
     for client in &mut players {
@@ -889,8 +879,7 @@ fn a_budget_is_never_exceeded_over_a_second_nothing_starves_and_the_own_player_i
 
 #[test]
 fn players_go_back_to_the_shared_snapshot_when_nothing_is_hidden_any_more() {
-    let config = format!("{}rich = true\n", Walkers::DEFAULT_CONFIG);
-    let mut test = TestRoom::with_config(&config, Limits::default());
+    let mut test = TestRoom::with_settings("rich = true");
     let t0 = Instant::now();
     let rich = test.join(t0);
     let poor_hello = JoinAs {
