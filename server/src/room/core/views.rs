@@ -60,8 +60,9 @@ impl Views {
         let owns_hidden = viewer.is_some() && from.audience.hides_anything();
         let own_anyway = from.budget.is_some() || owns_hidden;
         let filtered = matches!(self, Self::PerClient);
+        // A player in a world with interest management: the grid, and who it is.
         let near = match self {
-            Self::Near { grid } if viewer.is_some() => Some(grid),
+            Self::Near { grid } => viewer.map(|player| (grid, player)),
             _ => None,
         };
         if near.is_none() && !filtered && !own_anyway && seat.view.is_none() {
@@ -73,11 +74,10 @@ impl Views {
         let keeps_view = own_anyway || near.is_some() || filtered;
         let (game, audience) = (from.game, from.audience);
         let held = seat.view.take();
-        let near = near.map(|grid| {
-            let player = viewer.unwrap_or(EntityId(u32::MAX));
+        let near = near.map(|(grid, player)| {
             let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
             grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
-            (grid, &*scratch)
+            (grid, player, &*scratch)
         });
         let world = game.world();
         let layout = game.layout();
@@ -88,7 +88,7 @@ impl Views {
             held,
             |newest| {
                 let seen: Box<dyn Iterator<Item = _>> = match near {
-                    Some((grid, scratch)) => Box::new(grid.entries(scratch)),
+                    Some((grid, _, scratch)) => Box::new(grid.entries(scratch)),
                     None if filtered => Box::new(
                         newest
                             .iter_shared()
@@ -108,10 +108,7 @@ impl Views {
                     view,
                     entries,
                     |id| Some(id) == viewer || audience.owns(viewer, id),
-                    |id| match (near, viewer) {
-                        (Some((grid, _)), Some(player)) => grid.nearness(player, id),
-                        _ => 0.0,
-                    },
+                    |id| near.map_or(0.0, |(grid, player, _)| grid.nearness(player, id)),
                     game.tick(),
                     layout,
                     changes,
