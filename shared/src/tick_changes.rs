@@ -10,7 +10,9 @@ use crate::world::{EntityData, World};
 use crate::world_diff::{Delta, diff_entity};
 use std::sync::Arc;
 
-/// The changes between two consecutive states of a world, by entity.
+/// The changes between two consecutive states of a world, by entity. Entities are recognised
+/// by the address of their data, which names the same data only while both states live: use
+/// it while they do (a server keeps them in its history), and make a new one each tick.
 #[derive(Debug, Default)]
 pub struct TickChanges {
     /// Every entity in both states whose components changed.

@@ -286,6 +286,9 @@ impl<P> RoomCore<P> {
         self.audience.prepare(&*self.game);
         let public = self.audience.public(self.game.world());
         self.replication.record(tick, public, sent_at);
+        if self.views.may_differ(self.budget.is_some(), &self.audience) {
+            self.replication.work_out_changes();
+        }
         self.views.prepare(&*self.game, public);
         self.send_snapshots(now, out);
     }

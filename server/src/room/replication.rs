@@ -33,7 +33,8 @@ pub(crate) struct Replication {
     sent_at: SentAt,
     /// The newest tick's snapshot by baseline (`None`: full), encoded on first use.
     encoded: HashMap<Option<Tick>, EncodedSnapshot>,
-    /// The changes from the tick before to the newest, for clients' own views.
+    /// The changes from the tick before to the newest, for clients' own views: worked out by
+    /// [`Replication::work_out_changes`] in ticks that have such clients, else none.
     changes: TickChanges,
 }
 
@@ -118,10 +119,8 @@ impl Replication {
 
     /// Records the state of a new tick, whose snapshots are stamped `sent_at`.
     pub(crate) fn record(&mut self, tick: Tick, state: &World, sent_at: SentAt) {
-        self.changes = match self.history.back() {
-            Some((_, before)) => TickChanges::between(before, state, &self.layout),
-            None => TickChanges::default(),
-        };
+        // Another tick's changes would name entities this one no longer holds.
+        self.changes = TickChanges::default();
         if self.history.len() == self.capacity {
             self.history.pop_front();
         }
@@ -130,7 +129,16 @@ impl Replication {
         self.encoded.clear();
     }
 
-    /// The changes from the tick before to the newest (see [`TickChanges`]).
+    /// Works out the changes from the tick before to the newest, once per tick, for the
+    /// clients that get snapshots of their own.
+    pub(crate) fn work_out_changes(&mut self) {
+        let mut newest_two = self.history.iter().rev();
+        if let (Some((_, after)), Some((_, before))) = (newest_two.next(), newest_two.next()) {
+            self.changes = TickChanges::between(before, after, &self.layout);
+        }
+    }
+
+    /// The changes from the tick before to the newest, if worked out (see [`TickChanges`]).
     pub(crate) fn changes(&self) -> &TickChanges {
         &self.changes
     }

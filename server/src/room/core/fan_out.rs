@@ -130,6 +130,7 @@ impl<P> RoomCore<P> {
             budget: self.budget.as_ref(),
         };
         let views = &self.views;
+        let budgeted = self.budget.is_some();
         let mut jobs: Vec<(&mut Seat, Option<Tick>)> = Vec::with_capacity(due.len());
         let mut wanted = due.iter().peekable();
         for (id, client) in &mut self.clients {
@@ -140,7 +141,7 @@ impl<P> RoomCore<P> {
         let make = |scratch: &mut Vec<u32>, (seat, baseline): &mut (&mut Seat, Option<Tick>)| {
             views.own_snapshot(&sources, seat, *baseline, scratch)
         };
-        if jobs.len() >= PARALLEL_FROM_CLIENTS && views.may_differ(&sources) {
+        if jobs.len() >= PARALLEL_FROM_CLIENTS && views.may_differ(budgeted, &self.audience) {
             jobs.par_iter_mut().map_init(Vec::new, make).collect()
         } else {
             let mut scratch = Vec::new();

@@ -33,9 +33,10 @@ impl Views {
         }
     }
 
-    /// Whether some client may need a snapshot of its own this tick.
-    pub(super) fn may_differ(&self, from: &Sources<'_>) -> bool {
-        !matches!(self, Self::Everything) || from.budget.is_some() || from.audience.hides_anything()
+    /// Whether some client may need a snapshot of its own this tick: with per-client
+    /// visibility, a budget, or hidden components.
+    pub(super) fn may_differ(&self, budgeted: bool, audience: &Audience) -> bool {
+        !matches!(self, Self::Everything) || budgeted || audience.hides_anything()
     }
 
     /// Places this tick's entities (of the `public` world), once per tick before the snapshots.
