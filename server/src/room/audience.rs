@@ -96,8 +96,8 @@ impl Audience {
         &'a self,
         viewer: Option<EntityId>,
         world: &'a World,
-        entries: impl Iterator<Item = (EntityId, &'a Arc<EntityData>)> + 'a,
-    ) -> impl Iterator<Item = (EntityId, &'a Arc<EntityData>)> + 'a {
+        entries: impl Iterator<Item = (EntityId, &'a Arc<EntityData>)>,
+    ) -> impl Iterator<Item = (EntityId, &'a Arc<EntityData>)> {
         let owned = viewer
             .and_then(|viewer| self.owned.get(&viewer))
             .map_or(&[][..], Vec::as_slice);

@@ -115,10 +115,10 @@ impl Grid {
     }
 
     /// The entries of a view from [`Grid::view_of`], ascending by id.
-    pub(crate) fn entries<'a>(
+    pub(crate) fn entries<'a, 'v>(
         &'a self,
-        view: &'a [u32],
-    ) -> impl Iterator<Item = (EntityId, &'a Arc<EntityData>)> + 'a {
+        view: &'v [u32],
+    ) -> impl Iterator<Item = (EntityId, &'a Arc<EntityData>)> + use<'a, 'v> {
         view.iter().map(|&index| {
             let (id, data) = &self.entries[index as usize];
             (*id, data)

@@ -59,6 +59,25 @@ impl HeldView {
     pub(crate) fn holds(&self, id: EntityId) -> bool {
         self.world.get(id).is_some()
     }
+
+    /// What it holds as words to hash, to find views that may coincide: its tick, then each
+    /// entity's id and the address of its data.
+    pub(crate) fn words(&self) -> impl Iterator<Item = u64> + '_ {
+        let entities = self.world.iter_shared();
+        std::iter::once(u64::from(self.tick.0))
+            .chain(entities.flat_map(|(id, data)| [u64::from(id.0), Arc::as_ptr(data) as u64]))
+    }
+
+    /// Whether it holds exactly what `other` does, entity for entity, as of the same tick.
+    pub(crate) fn same_as(&self, other: &HeldView) -> bool {
+        self.tick == other.tick
+            && self.world.len() == other.world.len()
+            && self
+                .world
+                .iter_shared()
+                .zip(other.world.iter_shared())
+                .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y))
+    }
 }
 
 impl EncodedSnapshot {
@@ -143,6 +162,11 @@ impl Replication {
         &self.changes
     }
 
+    /// The newest tick's world.
+    pub(crate) fn newest(&self) -> Option<&World> {
+        self.history.back().map(|(_, world)| world)
+    }
+
     /// Whether `tick` is still in the history (a client holding it can take a delta).
     pub(crate) fn has(&self, tick: Tick) -> bool {
         self.history.iter().any(|(t, _)| *t == tick)
@@ -192,22 +216,22 @@ impl Replication {
         Ok(self.encoded.get(&baseline))
     }
 
-    /// The newest tick's snapshot for a client that sees only part of it: the entries
-    /// `view_of` the newest world gives (ascending ids, shared with it). A delta from the view
+    /// The newest tick's snapshot for a client that sees only part of it: `entries` of the
+    /// newest world (ascending ids, shared with it). A delta from the view
     /// it `held` when that is its baseline and still in the history (so no id in it can mean
     /// another entity now), else from nothing. `move_on` moves the view towards the entries
     /// (all the way, or as far as a budget allows) and makes the snapshot with the encoder it
     /// is given (from the delta and the view's checksum after it). Encoded for this client
     /// alone; returned with the view the client holds once it has applied it. `Ok(None)`:
     /// nothing recorded.
-    pub(crate) fn view_snapshot_for<'a, I>(
-        &'a self,
+    pub(crate) fn view_snapshot_for<I>(
+        &self,
         baseline: Option<Tick>,
         held: Option<HeldView>,
-        view_of: impl FnOnce(&'a World) -> I,
+        entries: I,
         move_on: impl FnOnce(&mut World, I, &ViewEncoder<'_>) -> Result<EncodedSnapshot, SnapshotError>,
     ) -> Result<Option<(EncodedSnapshot, HeldView)>, SnapshotError> {
-        let Some((tick, newest)) = self.history.back() else {
+        let Some((tick, _)) = self.history.back() else {
             return Ok(None);
         };
         let held = held.filter(|h| Some(h.tick) == baseline && self.has(h.tick));
@@ -223,7 +247,7 @@ impl Replication {
                 delta: PackedDelta::pack(delta, &self.layout)?,
             })
         };
-        let snapshot = move_on(&mut view, view_of(newest), &encode)?;
+        let snapshot = move_on(&mut view, entries, &encode)?;
         let held = HeldView {
             tick: *tick,
             world: view,

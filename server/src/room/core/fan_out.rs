@@ -6,9 +6,11 @@
 use super::*;
 use crate::room::replication::{EncodedSnapshot, SnapshotError};
 use rayon::prelude::*;
+use views::Sight;
 
-/// A client's own snapshot, if it has one this tick (see `Views::own_snapshot`).
-type Own = Option<Result<Option<EncodedSnapshot>, SnapshotError>>;
+/// A client's own snapshot, if it has one this tick (see `Views::sight`); shared by the
+/// clients whose views coincide.
+type Own = Option<Result<Option<Arc<EncodedSnapshot>>, SnapshotError>>;
 
 /// Below this many clients a tick's own snapshots are made on the room's thread alone.
 const PARALLEL_FROM_CLIENTS: usize = 16;
@@ -31,7 +33,7 @@ impl<P> RoomCore<P> {
                     let len = snapshot.encoded_len() as f64;
                     self.metrics.snapshot_bytes.record(len);
                     own_snapshot = snapshot;
-                    Ok(Some(&own_snapshot))
+                    Ok(Some(&*own_snapshot))
                 }
                 Some(other) => other.map(|_| None),
             };
@@ -122,6 +124,8 @@ impl<P> RoomCore<P> {
 
     /// The own snapshot of each client `due` (in its order), on every core when there are
     /// many: each works on its own seat, and reads the world, the grid and the history.
+    /// Clients whose views coincide (the same view held, the same sight now; never with a
+    /// budget) share one snapshot, made by the first of them.
     fn own_snapshots(&mut self, due: &[ClientId]) -> Vec<Own> {
         let sources = views::Sources {
             game: &*self.game,
@@ -130,7 +134,8 @@ impl<P> RoomCore<P> {
             budget: self.budget.as_ref(),
         };
         let views = &self.views;
-        let budgeted = self.budget.is_some();
+        let parallel = due.len() >= PARALLEL_FROM_CLIENTS
+            && views.may_differ(self.budget.is_some(), &self.audience);
         let mut jobs: Vec<(&mut Seat, Option<Tick>)> = Vec::with_capacity(due.len());
         let mut wanted = due.iter().peekable();
         for (id, client) in &mut self.clients {
@@ -138,14 +143,95 @@ impl<P> RoomCore<P> {
                 jobs.push((&mut client.seat, client.last_sent));
             }
         }
-        let make = |scratch: &mut Vec<u32>, (seat, baseline): &mut (&mut Seat, Option<Tick>)| {
-            views.own_snapshot(&sources, seat, *baseline, scratch)
+        let sight_of = |scratch: &mut Vec<u32>, job: &(&mut Seat, Option<Tick>)| {
+            views.sight(&sources, job.0, scratch)
         };
-        if jobs.len() >= PARALLEL_FROM_CLIENTS && views.may_differ(budgeted, &self.audience) {
-            jobs.par_iter_mut().map_init(Vec::new, make).collect()
+        let mut sights: Vec<Option<Sight<'_>>> = if parallel {
+            jobs.par_iter().map_init(Vec::new, sight_of).collect()
         } else {
             let mut scratch = Vec::new();
-            jobs.iter_mut().map(|job| make(&mut scratch, job)).collect()
+            jobs.iter().map(|job| sight_of(&mut scratch, job)).collect()
+        };
+        let leaders = match self.budget {
+            None => coinciding(&jobs, &sights),
+            Some(_) => vec![None; jobs.len()],
+        };
+        // Followers keep their sight for the rare case their leader's snapshot failed.
+        let mut work: Vec<_> = jobs
+            .iter_mut()
+            .zip(&mut sights)
+            .zip(&leaders)
+            .map(|((job, sight), leader)| (job, if leader.is_some() { None } else { sight.take() }))
+            .collect();
+        let make = |(job, sight): &mut (&mut (&mut Seat, Option<Tick>), Option<Sight<'_>>)| {
+            sight.take().map(|sight| {
+                views
+                    .snapshot_of(&sources, job.0, job.1, sight)
+                    .map(|s| s.map(Arc::new))
+            })
+        };
+        let mut made: Vec<Own> = if parallel {
+            work.par_iter_mut().map(make).collect()
+        } else {
+            work.iter_mut().map(make).collect()
+        };
+        drop(work);
+        for (index, leader) in leaders.iter().enumerate() {
+            let Some(leader) = *leader else { continue };
+            made[index] = match &made[leader] {
+                Some(Ok(snapshot)) => {
+                    jobs[index].0.view = jobs[leader].0.view.clone();
+                    Some(Ok(snapshot.clone()))
+                }
+                _ => sights[index].take().map(|sight| {
+                    let (seat, baseline) = &mut jobs[index];
+                    views
+                        .snapshot_of(&sources, seat, *baseline, sight)
+                        .map(|s| s.map(Arc::new))
+                }),
+            };
+        }
+        made
+    }
+}
+
+/// For each client, the earlier client whose snapshot it can take as it is: the same baseline,
+/// the same view held, the same sight this tick. Found by a hash, then checked entity by entity.
+fn coinciding(
+    jobs: &[(&mut Seat, Option<Tick>)],
+    sights: &[Option<Sight<'_>>],
+) -> Vec<Option<usize>> {
+    let mut firsts: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut leaders = vec![None; jobs.len()];
+    for (index, ((seat, baseline), sight)) in jobs.iter().zip(sights).enumerate() {
+        let Some(sight) = sight else { continue };
+        // A quick hash (FxHash's step): a match is checked in full below.
+        let baseline = baseline.map_or(u64::MAX, |t| u64::from(t.0));
+        let held = seat.view.iter().flat_map(HeldView::words);
+        let hash = std::iter::once(baseline)
+            .chain(held)
+            .chain(sight.words())
+            .fold(0u64, |h, word| {
+                (h.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
+            });
+        let candidates = firsts.entry(hash).or_default();
+        let same = candidates.iter().copied().find(|&first| {
+            let (other, other_baseline) = &jobs[first];
+            let held_same = match (&seat.view, &other.view) {
+                (Some(a), Some(b)) => a.same_as(b),
+                (None, None) => true,
+                _ => false,
+            };
+            *other_baseline == jobs[index].1
+                && held_same
+                && sights[first]
+                    .as_ref()
+                    .is_some_and(|other| other.same_as(sight))
+        });
+        match same {
+            Some(first) => leaders[index] = Some(first),
+            None => candidates.push(index),
         }
     }
+    leaders
 }

@@ -916,3 +916,41 @@ fn players_go_back_to_the_shared_snapshot_when_nothing_is_hidden_any_more() {
         "holding the whole world"
     );
 }
+
+#[test]
+fn clients_whose_views_coincide_share_one_snapshot() {
+    let mut test = TestRoom::with_settings("sight = 10");
+    let t0 = Instant::now();
+    let mut a = test.join(t0);
+    let mut watchers = [test.join_spectator(t0), test.join_spectator(t0)];
+    for watcher in &mut watchers {
+        let messages = test.deliver(watcher);
+        watcher.apply(&messages);
+    }
+    for sequence in 1..=3 {
+        test.input(&a, sequence);
+        test.tick(t0);
+        a.apply(&test.deliver(&a));
+        let frames: Vec<Bytes> = watchers
+            .iter()
+            .map(|w| test.out.undelivered.remove(&w.peer).expect("a snapshot"))
+            .map(|mut sent| sent.pop().expect("one"))
+            .collect();
+        // Spectators' frames are the encoded snapshot itself: one buffer means one encoding.
+        assert_eq!(
+            frames[0].as_ptr(),
+            frames[1].as_ptr(),
+            "one snapshot for both"
+        );
+        for (watcher, frame) in watchers.iter_mut().zip(&frames) {
+            let message = codec::decode_server(frame).expect("decodes");
+            // Applies only if the checksum matches what each holds.
+            watcher.apply(&[message]);
+        }
+    }
+    let player = a.welcome.player.expect("a player");
+    for watcher in &watchers {
+        assert_eq!(watcher.world.state(), test.core.game.world());
+        assert!(watcher.world.state().get(player).is_some());
+    }
+}

@@ -8,6 +8,7 @@ use crate::room::audience::Audience;
 use crate::room::budget::Budget;
 use crate::room::interest::Grid;
 use crate::room::replication::{EncodedSnapshot, SnapshotError};
+use tickwire_shared::EntityData;
 
 /// How a room finds each client's view (from the game's `Visibility`, asked once).
 #[derive(Debug)]
@@ -46,17 +47,15 @@ impl Views {
         }
     }
 
-    /// The snapshot of what this seat's client sees, against the view it holds (`baseline`:
-    /// the tick of the last snapshot handed over), and the seat's view updated. `None`: the
-    /// client sees everything and takes the shared snapshot. `scratch`: room for one view.
-    /// Clients' snapshots may be made at once on several threads.
-    pub(super) fn own_snapshot(
-        &self,
-        from: &Sources<'_>,
-        seat: &mut Seat,
-        baseline: Option<Tick>,
+    /// What this seat's client sees this tick, or `None` when it sees everything and takes
+    /// the shared snapshot. `scratch`: room for one view. Clients' sights may be found at once
+    /// on several threads.
+    pub(super) fn sight<'a>(
+        &'a self,
+        from: &Sources<'a>,
+        seat: &Seat,
         scratch: &mut Vec<u32>,
-    ) -> Option<Result<Option<EncodedSnapshot>, SnapshotError>> {
+    ) -> Option<Sight<'a>> {
         let viewer = seat.player;
         let owns_hidden = viewer.is_some() && from.audience.hides_anything();
         let own_anyway = from.budget.is_some() || owns_hidden;
@@ -69,36 +68,55 @@ impl Views {
         if near.is_none() && !filtered && !own_anyway && seat.view.is_none() {
             return None;
         }
-        // A player back on the shared snapshot (nothing is hidden any more) takes one more of
-        // its own, which leaves it holding the whole public world: the shared snapshot's
-        // baseline. It holds no view of its own after that.
-        let keeps_view = own_anyway || near.is_some() || filtered;
-        let (game, audience) = (from.game, from.audience);
-        let held = seat.view.take();
-        let near = near.map(|(grid, player)| {
-            let holds = |id| held.as_ref().is_some_and(|h| h.holds(id));
-            grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
-            (grid, player, &*scratch)
-        });
-        let world = game.world();
-        let layout = game.layout();
+        let (game, audience, world) = (from.game, from.audience, from.game.world());
+        let newest = from.replication.newest()?;
+        let entries = match near {
+            Some((grid, player)) => {
+                let holds = |id| seat.view.as_ref().is_some_and(|h| h.holds(id));
+                grid.view_of(player, holds, |id| game.visible(viewer, id), scratch);
+                audience
+                    .own_entries(viewer, world, grid.entries(scratch))
+                    .collect()
+            }
+            None if filtered => {
+                let seen = newest
+                    .iter_shared()
+                    .filter(move |&(id, _)| Some(id) == viewer || game.visible(viewer, id));
+                audience.own_entries(viewer, world, seen).collect()
+            }
+            None => audience
+                .own_entries(viewer, world, newest.iter_shared())
+                .collect(),
+        };
+        Some(Sight {
+            entries,
+            near,
+            // A player back on the shared snapshot (nothing is hidden any more) takes one more
+            // of its own, which leaves it holding the whole public world: the shared
+            // snapshot's baseline. It holds no view of its own after that.
+            keeps_view: own_anyway || near.is_some() || filtered,
+        })
+    }
+
+    /// The snapshot of what this seat's client sees (`sight`), against the view it holds
+    /// (`baseline`: the tick of the last snapshot handed over), and the seat's view updated:
+    /// all the way, or as far as the room's budget allows.
+    pub(super) fn snapshot_of(
+        &self,
+        from: &Sources<'_>,
+        seat: &mut Seat,
+        baseline: Option<Tick>,
+        sight: Sight<'_>,
+    ) -> Result<Option<EncodedSnapshot>, SnapshotError> {
+        let (game, audience, layout) = (from.game, from.audience, from.game.layout());
         let changes = from.replication.changes();
+        let viewer = seat.player;
         let allowance = &mut seat.allowance;
+        let near = sight.near;
         let found = from.replication.view_snapshot_for(
             baseline,
-            held,
-            |newest| {
-                let seen: Box<dyn Iterator<Item = _>> = match near {
-                    Some((grid, _, scratch)) => Box::new(grid.entries(scratch)),
-                    None if filtered => Box::new(
-                        newest
-                            .iter_shared()
-                            .filter(move |&(id, _)| Some(id) == viewer || game.visible(viewer, id)),
-                    ),
-                    None => Box::new(newest.iter_shared()),
-                };
-                audience.own_entries(viewer, world, seen)
-            },
+            seat.view.take(),
+            sight.entries,
             |view, entries, encode| match from.budget {
                 None => {
                     let delta = view.follow_known(entries, layout, Some(changes));
@@ -107,9 +125,9 @@ impl Views {
                 Some(budget) => budget.move_on(
                     allowance.get_or_insert_with(|| budget.allowance()),
                     view,
-                    entries,
+                    entries.into_iter(),
                     |id| Some(id) == viewer || audience.owns(viewer, id),
-                    |id| near.map_or(0.0, |(grid, player, _)| grid.nearness(player, id)),
+                    |id| near.map_or(0.0, |(grid, player)| grid.nearness(player, id)),
                     game.tick(),
                     layout,
                     changes,
@@ -117,12 +135,42 @@ impl Views {
                 ),
             },
         );
-        Some(found.map(|found| {
+        found.map(|found| {
             found.map(|(snapshot, view)| {
-                seat.view = keeps_view.then_some(view);
+                seat.view = sight.keeps_view.then_some(view);
                 snapshot
             })
-        }))
+        })
+    }
+}
+
+/// What one client sees this tick, before its view moves on to it.
+pub(super) struct Sight<'a> {
+    /// The entities, ascending, shared with the newest world (its own as they are).
+    entries: Vec<(EntityId, &'a Arc<EntityData>)>,
+    near: Option<(&'a Grid, EntityId)>,
+    /// Whether the seat keeps its view after this tick's snapshot.
+    keeps_view: bool,
+}
+
+impl Sight<'_> {
+    /// What it shows as words to hash, to find sights that may coincide: whether the view is
+    /// kept, then each entity's id and the address of its data.
+    pub(super) fn words(&self) -> impl Iterator<Item = u64> + '_ {
+        let entries = self.entries.iter();
+        std::iter::once(u64::from(self.keeps_view))
+            .chain(entries.flat_map(|(id, data)| [u64::from(id.0), Arc::as_ptr(data) as u64]))
+    }
+
+    /// Whether it shows exactly what `other` does, entity for entity.
+    pub(super) fn same_as(&self, other: &Sight<'_>) -> bool {
+        self.keeps_view == other.keeps_view
+            && self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y))
     }
 }
 
