@@ -52,6 +52,7 @@ static LAYOUT: LazyLock<Layout> = LazyLock::new(|| {
         components: vec![Body::desc(), Car::desc(), Sign::desc()],
         kinds: vec![kind("car", &[0, 1]), kind("rock", &[0]), kind("sign", &[0, 2])],
         input: vec![],
+        owner_only: vec![],
         rules: vec![],
     })
     .expect("a valid schema")
