@@ -143,19 +143,39 @@ impl<P> RoomCore<P> {
                 jobs.push((&mut client.seat, client.last_sent));
             }
         }
-        let sight_of = |scratch: &mut Vec<u32>, job: &(&mut Seat, Option<Tick>)| {
-            views.sight(&sources, job.0, scratch)
+        // Players under interest management each see from where they stand, and budgets
+        // differ: their snapshots are made in one pass, not looked for among the others.
+        if !views.may_share(self.budget.is_some()) {
+            let own = |scratch: &mut Vec<u32>, (seat, baseline): &mut (&mut Seat, Option<Tick>)| {
+                let sight = views.sight(&sources, seat, scratch)?;
+                Some(
+                    views
+                        .snapshot_of(&sources, seat, *baseline, sight)
+                        .map(|s| s.map(Arc::new)),
+                )
+            };
+            return if parallel {
+                jobs.par_iter_mut().map_init(Vec::new, own).collect()
+            } else {
+                let mut scratch = Vec::new();
+                jobs.iter_mut().map(|job| own(&mut scratch, job)).collect()
+            };
+        }
+        // Each client's sight, hashed with its baseline and what it holds.
+        let sight_of = |scratch: &mut Vec<u32>, (seat, baseline): &(&mut Seat, Option<Tick>)| {
+            let sight = views.sight(&sources, seat, scratch)?;
+            let hash = view_hash(seat, *baseline, &sight);
+            Some((sight, hash))
         };
-        let mut sights: Vec<Option<Sight<'_>>> = if parallel {
-            jobs.par_iter().map_init(Vec::new, sight_of).collect()
+        let (mut sights, hashes): (Vec<Option<Sight<'_>>>, Vec<Option<u64>>) = if parallel {
+            let found: Vec<_> = jobs.par_iter().map_init(Vec::new, sight_of).collect();
+            found.into_iter().map(split_sight).unzip()
         } else {
             let mut scratch = Vec::new();
-            jobs.iter().map(|job| sight_of(&mut scratch, job)).collect()
+            let found = jobs.iter().map(|job| sight_of(&mut scratch, job));
+            found.map(split_sight).unzip()
         };
-        let leaders = match self.budget {
-            None => coinciding(&jobs, &sights),
-            Some(_) => vec![None; jobs.len()],
-        };
+        let leaders = coinciding(&jobs, &sights, &hashes);
         // Followers keep their sight for the rare case their leader's snapshot failed.
         let mut work: Vec<_> = jobs
             .iter_mut()
@@ -195,26 +215,42 @@ impl<P> RoomCore<P> {
     }
 }
 
+/// A sight and its hash apart.
+fn split_sight<'a>(found: Option<(Sight<'a>, u64)>) -> (Option<Sight<'a>>, Option<u64>) {
+    match found {
+        Some((sight, hash)) => (Some(sight), Some(hash)),
+        None => (None, None),
+    }
+}
+
+/// A quick hash (FxHash's step) of a client's baseline, the view it holds and its sight: equal
+/// for clients that can share a snapshot (a match is then checked in full).
+fn view_hash(seat: &Seat, baseline: Option<Tick>, sight: &Sight<'_>) -> u64 {
+    let baseline = baseline.map_or(u64::MAX, |t| u64::from(t.0));
+    let held = seat.view.iter().flat_map(HeldView::words);
+    std::iter::once(baseline)
+        .chain(held)
+        .chain(sight.words())
+        .fold(0u64, |h, word| {
+            (h.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
+        })
+}
+
 /// For each client, the earlier client whose snapshot it can take as it is: the same baseline,
-/// the same view held, the same sight this tick. Found by a hash, then checked entity by entity.
+/// the same view held, the same sight this tick. Clients with no sight share nothing.
 fn coinciding(
     jobs: &[(&mut Seat, Option<Tick>)],
     sights: &[Option<Sight<'_>>],
+    hashes: &[Option<u64>],
 ) -> Vec<Option<usize>> {
     let mut firsts: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut leaders = vec![None; jobs.len()];
-    for (index, ((seat, baseline), sight)) in jobs.iter().zip(sights).enumerate() {
-        let Some(sight) = sight else { continue };
-        // A quick hash (FxHash's step): a match is checked in full below.
-        let baseline = baseline.map_or(u64::MAX, |t| u64::from(t.0));
-        let held = seat.view.iter().flat_map(HeldView::words);
-        let hash = std::iter::once(baseline)
-            .chain(held)
-            .chain(sight.words())
-            .fold(0u64, |h, word| {
-                (h.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
-            });
-        let candidates = firsts.entry(hash).or_default();
+    for (index, hash) in hashes.iter().enumerate() {
+        let (Some(hash), Some(sight)) = (hash, &sights[index]) else {
+            continue;
+        };
+        let (seat, baseline) = &jobs[index];
+        let candidates = firsts.entry(*hash).or_default();
         let same = candidates.iter().copied().find(|&first| {
             let (other, other_baseline) = &jobs[first];
             let held_same = match (&seat.view, &other.view) {
@@ -222,7 +258,7 @@ fn coinciding(
                 (None, None) => true,
                 _ => false,
             };
-            *other_baseline == jobs[index].1
+            other_baseline == baseline
                 && held_same
                 && sights[first]
                     .as_ref()

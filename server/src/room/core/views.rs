@@ -40,6 +40,13 @@ impl Views {
         !matches!(self, Self::Everything) || budgeted || audience.hides_anything()
     }
 
+    /// Whether clients' views may coincide, so that they can share a snapshot: not with a
+    /// budget (allowances differ), nor with interest management (players see from where they
+    /// stand, and its spectators take the shared snapshot).
+    pub(super) fn may_share(&self, budgeted: bool) -> bool {
+        !budgeted && !matches!(self, Self::Near { .. })
+    }
+
     /// Places this tick's entities (of the `public` world), once per tick before the snapshots.
     pub(super) fn prepare(&mut self, game: &dyn HostedGame, public: &tickwire_shared::World) {
         if let Self::Near { grid } = self {
