@@ -6,7 +6,7 @@
 use super::*;
 use crate::room::replication::{EncodedSnapshot, SnapshotError};
 use rayon::prelude::*;
-use views::Sight;
+use views::{Sight, Views};
 
 /// A client's own snapshot, if it has one this tick (see `Views::sight`); shared by the
 /// clients whose views coincide.
@@ -136,7 +136,7 @@ impl<P> RoomCore<P> {
         let views = &self.views;
         let parallel = due.len() >= PARALLEL_FROM_CLIENTS
             && views.may_differ(self.budget.is_some(), &self.audience);
-        let mut jobs: Vec<(&mut Seat, Option<Tick>)> = Vec::with_capacity(due.len());
+        let mut jobs: Vec<Job<'_>> = Vec::with_capacity(due.len());
         let mut wanted = due.iter().peekable();
         for (id, client) in &mut self.clients {
             if wanted.next_if_eq(&id).is_some() {
@@ -145,74 +145,98 @@ impl<P> RoomCore<P> {
         }
         // Players under interest management each see from where they stand, and budgets
         // differ: their snapshots are made in one pass, not looked for among the others.
-        if !views.may_share(self.budget.is_some()) {
-            let own = |scratch: &mut Vec<u32>, (seat, baseline): &mut (&mut Seat, Option<Tick>)| {
-                let sight = views.sight(&sources, seat, scratch)?;
-                Some(
-                    views
-                        .snapshot_of(&sources, seat, *baseline, sight)
-                        .map(|s| s.map(Arc::new)),
-                )
-            };
-            return if parallel {
-                jobs.par_iter_mut().map_init(Vec::new, own).collect()
-            } else {
-                let mut scratch = Vec::new();
-                jobs.iter_mut().map(|job| own(&mut scratch, job)).collect()
-            };
-        }
-        // Each client's sight, hashed with its baseline and what it holds.
-        let sight_of = |scratch: &mut Vec<u32>, (seat, baseline): &(&mut Seat, Option<Tick>)| {
-            let sight = views.sight(&sources, seat, scratch)?;
-            let hash = view_hash(seat, *baseline, &sight);
-            Some((sight, hash))
-        };
-        let (mut sights, hashes): (Vec<Option<Sight<'_>>>, Vec<Option<u64>>) = if parallel {
-            let found: Vec<_> = jobs.par_iter().map_init(Vec::new, sight_of).collect();
-            found.into_iter().map(split_sight).unzip()
+        if views.may_share(self.budget.is_some()) {
+            made_together(views, &sources, &mut jobs, parallel)
         } else {
-            let mut scratch = Vec::new();
-            let found = jobs.iter().map(|job| sight_of(&mut scratch, job));
-            found.map(split_sight).unzip()
-        };
-        let leaders = coinciding(&jobs, &sights, &hashes);
-        // Followers keep their sight for the rare case their leader's snapshot failed.
-        let mut work: Vec<_> = jobs
-            .iter_mut()
-            .zip(&mut sights)
-            .zip(&leaders)
-            .map(|((job, sight), leader)| (job, if leader.is_some() { None } else { sight.take() }))
-            .collect();
-        let make = |(job, sight): &mut (&mut (&mut Seat, Option<Tick>), Option<Sight<'_>>)| {
-            sight.take().map(|sight| {
-                views
-                    .snapshot_of(&sources, job.0, job.1, sight)
-                    .map(|s| s.map(Arc::new))
-            })
-        };
-        let mut made: Vec<Own> = if parallel {
-            work.par_iter_mut().map(make).collect()
-        } else {
-            work.iter_mut().map(make).collect()
-        };
-        drop(work);
-        for (index, leader) in leaders.iter().enumerate() {
-            let Some(leader) = *leader else { continue };
-            made[index] = match &made[leader] {
-                Some(Ok(snapshot)) => {
-                    jobs[index].0.view = jobs[leader].0.view.clone();
-                    Some(Ok(snapshot.clone()))
-                }
-                _ => sights[index].take().map(|sight| {
-                    let (seat, baseline) = &mut jobs[index];
-                    views
-                        .snapshot_of(&sources, seat, *baseline, sight)
-                        .map(|s| s.map(Arc::new))
-                }),
-            };
+            made_alone(views, &sources, &mut jobs, parallel)
         }
-        made
     }
+}
+
+/// A client's seat and the baseline of its next snapshot.
+type Job<'s> = (&'s mut Seat, Option<Tick>);
+
+/// Each client's own snapshot, made for it alone.
+fn made_alone(
+    views: &Views,
+    sources: &views::Sources<'_>,
+    jobs: &mut [Job<'_>],
+    parallel: bool,
+) -> Vec<Own> {
+    let own = |scratch: &mut Vec<u32>, (seat, baseline): &mut Job<'_>| {
+        let sight = views.sight(sources, seat, scratch)?;
+        Some(
+            views
+                .snapshot_of(sources, seat, *baseline, sight)
+                .map(|s| s.map(Arc::new)),
+        )
+    };
+    if parallel {
+        jobs.par_iter_mut().map_init(Vec::new, own).collect()
+    } else {
+        let mut scratch = Vec::new();
+        jobs.iter_mut().map(|job| own(&mut scratch, job)).collect()
+    }
+}
+
+/// Each client's own snapshot, one made for each group of clients whose views coincide.
+fn made_together(
+    views: &Views,
+    sources: &views::Sources<'_>,
+    jobs: &mut [Job<'_>],
+    parallel: bool,
+) -> Vec<Own> {
+    // Each client's sight, hashed with its baseline and what it holds.
+    let sight_of = |scratch: &mut Vec<u32>, (seat, baseline): &Job<'_>| {
+        let sight = views.sight(sources, seat, scratch)?;
+        let hash = view_hash(seat, *baseline, &sight);
+        Some((sight, hash))
+    };
+    let (mut sights, hashes): (Vec<Option<Sight<'_>>>, Vec<Option<u64>>) = if parallel {
+        let found: Vec<_> = jobs.par_iter().map_init(Vec::new, sight_of).collect();
+        found.into_iter().map(split_sight).unzip()
+    } else {
+        let mut scratch = Vec::new();
+        let found = jobs.iter().map(|job| sight_of(&mut scratch, job));
+        found.map(split_sight).unzip()
+    };
+    let leaders = coinciding(jobs, &sights, &hashes);
+    // Followers keep their sight for the rare case their leader's snapshot failed.
+    let mut work: Vec<_> = jobs
+        .iter_mut()
+        .zip(&mut sights)
+        .zip(&leaders)
+        .map(|((job, sight), leader)| (job, if leader.is_some() { None } else { sight.take() }))
+        .collect();
+    let make = |(job, sight): &mut (&mut Job<'_>, Option<Sight<'_>>)| {
+        sight.take().map(|sight| {
+            views
+                .snapshot_of(sources, job.0, job.1, sight)
+                .map(|s| s.map(Arc::new))
+        })
+    };
+    let mut made: Vec<Own> = if parallel {
+        work.par_iter_mut().map(make).collect()
+    } else {
+        work.iter_mut().map(make).collect()
+    };
+    drop(work);
+    for (index, leader) in leaders.iter().enumerate() {
+        let Some(leader) = *leader else { continue };
+        made[index] = match &made[leader] {
+            Some(Ok(snapshot)) => {
+                jobs[index].0.view = jobs[leader].0.view.clone();
+                Some(Ok(snapshot.clone()))
+            }
+            _ => sights[index].take().map(|sight| {
+                let (seat, baseline) = &mut jobs[index];
+                views
+                    .snapshot_of(sources, seat, *baseline, sight)
+                    .map(|s| s.map(Arc::new))
+            }),
+        };
+    }
+    made
 }
 
 /// A sight and its hash apart.
@@ -239,7 +263,7 @@ fn view_hash(seat: &Seat, baseline: Option<Tick>, sight: &Sight<'_>) -> u64 {
 /// For each client, the earlier client whose snapshot it can take as it is: the same baseline,
 /// the same view held, the same sight this tick. Clients with no sight share nothing.
 fn coinciding(
-    jobs: &[(&mut Seat, Option<Tick>)],
+    jobs: &[Job<'_>],
     sights: &[Option<Sight<'_>>],
     hashes: &[Option<u64>],
 ) -> Vec<Option<usize>> {
