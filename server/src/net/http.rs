@@ -1,6 +1,6 @@
 //! The game port's HTTP side (hyper): the WebSocket upgrade on `/ws` and `/ws/ROOM`, the
-//! operations endpoints `/healthz`, `/readyz`, `/rooms` and `/metrics`, and the browser client's
-//! files (`web_files`) on every other path. One connection at a time per task; after an upgrade
+//! operations endpoints `/healthz`, `/readyz`, `/rooms` and `/metrics`, the lobby's `/lobby`, and
+//! the browser pages' files (`web_files`) on every other path. One connection at a time per task; after an upgrade
 //! the same task runs the session on the raw socket.
 //!
 //! `/rooms` and `/metrics` list every room and its figures, so they are not for everyone: with
@@ -218,6 +218,8 @@ enum Operation {
     Ready,
     Rooms,
     Metrics,
+    /// The games and the open rooms, for the browser's lobby page: public, unlike `/rooms`.
+    Lobby,
 }
 
 /// Whether a peer may see an operations endpoint on the game port.
@@ -234,7 +236,7 @@ enum Access {
 /// for operators.
 fn operations_access(operation: Operation, peer: SocketAddr, admin_elsewhere: bool) -> Access {
     match operation {
-        Operation::Health | Operation::Ready => Access::Allowed,
+        Operation::Health | Operation::Ready | Operation::Lobby => Access::Allowed,
         Operation::Rooms | Operation::Metrics if admin_elsewhere => Access::OnAdminListener,
         _ if peer.ip().to_canonical().is_loopback() => Access::Allowed,
         _ => Access::LoopbackOnly,
@@ -248,6 +250,7 @@ impl Operation {
             "/readyz" => Some(Self::Ready),
             "/rooms" => Some(Self::Rooms),
             "/metrics" => Some(Self::Metrics),
+            "/lobby" => Some(Self::Lobby),
             _ => None,
         }
     }
@@ -263,6 +266,7 @@ impl Operation {
             }
             Self::Ready => text(StatusCode::OK, "ready\n"),
             Self::Rooms => json(&ctx.rooms.list()),
+            Self::Lobby => json(&ctx.rooms.lobby()),
             Self::Metrics => {
                 let body = ctx.metrics.render(&ctx.rooms.series());
                 let mut response = Response::new(Full::new(Bytes::from(body)));

@@ -1,5 +1,5 @@
-//! The browser client's files, served from `web_dir` on every path the game port does not
-//! reserve (`/` is `index.html`).
+//! The browser pages' files, served from `web_dir` on every path the game port does not
+//! reserve (a folder's path ending in `/` is its `index.html`).
 //!
 //! Only plain names are served: each path segment is 1 or more of `A-Z a-z 0-9 _ . -` and does
 //! not start with `.`. Nothing is percent-decoded, so `..`, hidden files and encoded separators
@@ -75,13 +75,24 @@ fn read_failed(path: &Path, error: &std::io::Error) -> Response<Body> {
 /// when a segment is not a plain name.
 fn resolve(dir: &Path, request_path: &str) -> Option<PathBuf> {
     let relative = request_path.strip_prefix('/')?;
-    let relative = if relative.is_empty() { INDEX } else { relative };
+    // A folder's path ending in `/` is its index.html (`/` itself, `/games/arena/`).
+    let (folder, file) = match relative.rsplit_once('/') {
+        Some((folder, file)) => (Some(folder), file),
+        None => (None, relative),
+    };
     let mut path = dir.to_path_buf();
-    for segment in relative.split('/') {
+    for segment in folder.into_iter().flat_map(|f| f.split('/')) {
         if !is_plain_name(segment) {
             return None;
         }
         path.push(segment);
+    }
+    if file.is_empty() {
+        path.push(INDEX);
+    } else if is_plain_name(file) {
+        path.push(file);
+    } else {
+        return None;
     }
     Some(path)
 }
@@ -124,6 +135,10 @@ mod tests {
         let dir = Path::new("/srv/web");
         assert_eq!(resolve(dir, "/"), Some(dir.join("index.html")));
         assert_eq!(
+            resolve(dir, "/games/race/"),
+            Some(dir.join("games").join("race").join("index.html"))
+        );
+        assert_eq!(
             resolve(dir, "/pkg/client_bg.wasm"),
             Some(dir.join("pkg").join("client_bg.wasm"))
         );
@@ -138,7 +153,6 @@ mod tests {
             "/pkg/.git/config",
             "/./index.html",
             "//etc/passwd",
-            "/pkg/",
             "/a b.html",
             "/C:/x",
             "/a\\b",

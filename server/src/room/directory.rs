@@ -261,10 +261,48 @@ impl Rooms {
         rooms
     }
 
+    /// What the browser's lobby shows: the games served, and each open room's name, game and
+    /// seats (no figures or addresses: it is public).
+    pub(crate) fn lobby(&self) -> Lobby {
+        Lobby {
+            games: self.config.games.names().collect(),
+            default_game: self.config.game.game.clone(),
+            rooms: self
+                .list()
+                .into_iter()
+                .map(|room| LobbyRoom {
+                    room: room.room,
+                    game: room.game,
+                    scenario: room.scenario,
+                    players: room.players,
+                    spectators: room.spectators,
+                })
+                .collect(),
+        }
+    }
+
     /// Stops the room threads (after the sessions have ended).
     pub(crate) fn stop(&self) {
         self.threads.stop();
     }
+}
+
+/// `GET /lobby`.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Lobby {
+    games: Vec<&'static str>,
+    /// The game a room plays when its join names none.
+    default_game: String,
+    rooms: Vec<LobbyRoom>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct LobbyRoom {
+    room: String,
+    game: String,
+    scenario: String,
+    players: usize,
+    spectators: usize,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
