@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the browser client: shared/web (tickwire-web) for wasm32, then its JavaScript bindings
-# into assets/web/pkg/ (git-ignored), which assets/web/main.js imports. Run from anywhere:
+# Builds the browser SDK and pages: shared/web (tickwire-web) and each example game's own module
+# (examples/*/web) for wasm32, then their JavaScript bindings into the git-ignored wasm/ folders
+# beside the SDK (assets/web/sdk) and the games' pages (assets/web/games/GAME). Run from anywhere:
 #   bash assets/web/build.sh
 # The first run installs the wasm32 target and the wasm-bindgen CLI; the CLI must be exactly the
 # version of the wasm-bindgen crate in Cargo.lock, or the generated bindings do not match.
@@ -29,8 +30,22 @@ if [[ -z "$bindgen" || "$("$bindgen" --version 2>/dev/null || true)" != "wasm-bi
     bindgen="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin/wasm-bindgen"
 fi
 
-cargo build -p tickwire-web --release --target wasm32-unknown-unknown
-"$bindgen" --target web --no-typescript --out-dir assets/web/pkg \
-    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/tickwire_web.wasm"
+# The SDK's generic module (any game, interpolation only), then each example game's own module
+# (the SDK with the game's shared step: its own player predicted), beside the game's page.
+modules=(
+    "tickwire-web:assets/web/sdk/wasm"
+    "tickwire-arena-web:assets/web/games/arena/wasm"
+    "tickwire-race-web:assets/web/games/race/wasm"
+)
+packages=()
+for module in "${modules[@]}"; do packages+=(-p "${module%%:*}"); done
+cargo build "${packages[@]}" --release --target wasm32-unknown-unknown
+for module in "${modules[@]}"; do
+    crate="${module%%:*}"
+    out="${module#*:}"
+    rm -rf "$out"
+    "$bindgen" --target web --no-typescript --out-dir "$out" \
+        "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/${crate//-/_}.wasm"
+done
 
-echo "build.sh: built assets/web/pkg/; serve it with \`cargo run --release -p tickwire-server\` and open http://127.0.0.1:7777/"
+echo "build.sh: built the SDK (assets/web/sdk) and the games' pages; serve them with \`cargo run --release -p tickwire-server\` and open http://127.0.0.1:7777/"
