@@ -1,6 +1,7 @@
-//! The browser client's files on the game port: `/` is the web dir's index.html, files get the
-//! types browsers insist on (application/wasm), nothing outside the web dir or hidden is served,
-//! and the operations endpoints and the upgrade are untouched.
+//! The browser pages on the game port: `/` (and any folder path ending in `/`) is index.html,
+//! files get the types browsers insist on (application/wasm), nothing outside the web dir or
+//! hidden is served, the operations endpoints and the upgrade are untouched, and the lobby's
+//! `/lobby` is public but tells only names, games and seats.
 
 use crate::tls::tls_server_with;
 use crate::util::{SOON, TestServer, test_config};
@@ -15,6 +16,7 @@ const INDEX: &[u8] =
 /// A wasm header and bytes that are not UTF-8, so the body is compared byte for byte.
 const WASM: &[u8] = b"\0asm\x01\0\0\0\xff\xfe\x80 not text";
 const SECRET: &[u8] = b"outside the web dir\n";
+const GAME_PAGE: &[u8] = b"<!doctype html><title>arena</title>\n";
 const NOT_FOUND: &[u8] = b"not found; WebSocket clients use /ws or /ws/ROOM\n";
 
 /// A fresh folder holding `web/` (index.html, pkg/x.wasm, .hidden) and, beside it, secret.txt;
@@ -36,6 +38,8 @@ impl Site {
         std::fs::write(web.join("index.html"), INDEX).expect("write index.html");
         std::fs::write(web.join("pkg/x.wasm"), WASM).expect("write x.wasm");
         std::fs::write(web.join(".hidden"), SECRET).expect("write .hidden");
+        std::fs::create_dir_all(web.join("games/arena")).expect("create games/arena");
+        std::fs::write(web.join("games/arena/index.html"), GAME_PAGE).expect("write a page");
         std::fs::write(root.join("secret.txt"), SECRET).expect("write secret.txt");
         Self { root }
     }
@@ -134,6 +138,10 @@ async fn the_page_and_its_wasm_are_served_with_their_types() {
     assert_eq!(index.header("cache-control"), Some("no-cache"));
     assert_eq!(index.body, INDEX);
     assert_eq!(request(&server, "GET", "/index.html").await.body, INDEX);
+    // A folder's path ending in `/` is its index.html; without the `/` it is no file.
+    let page = request(&server, "GET", "/games/arena/").await;
+    assert_eq!((page.status, page.body.as_slice()), (200, GAME_PAGE));
+    assert_eq!(request(&server, "GET", "/games/arena").await.status, 404);
 
     let wasm = request(&server, "GET", "/pkg/x.wasm").await;
     assert_eq!(wasm.status, 200);
@@ -230,5 +238,44 @@ async fn the_page_is_served_over_https_when_tls_is_on() {
     assert_eq!(wasm.status, 200);
     assert_eq!(wasm.header("content-type"), Some("application/wasm"));
     assert_eq!(wasm.body, WASM);
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn the_lobby_lists_games_and_rooms_publicly_without_figures() {
+    // With an admin listener, /rooms leaves the game port; the lobby stays, for the pages.
+    let server = TestServer::start_with_admin(test_config()).await;
+    let mut player = tickwire_bot::Bot::connect(&server.room_url("lobby-a", None), "ann")
+        .await
+        .expect("joins");
+    player.next_snapshot().await.expect("plays");
+    let parity = format!("ws://{}/ws/lobby-b?game=parity", server.addr);
+    let mut watcher = tickwire_bot::Bot::spectate(&parity, "eve")
+        .await
+        .expect("watches");
+    watcher.next_snapshot().await.expect("watches");
+
+    assert_eq!(
+        server.get("/rooms").await.0,
+        404,
+        "/rooms is on the admin listener"
+    );
+    let (status, body) = server.get("/lobby").await;
+    assert_eq!(status, 200, "{body}");
+    let lobby: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        lobby["games"],
+        serde_json::json!(["arena", "parity", "race"])
+    );
+    assert_eq!(lobby["default_game"], "arena");
+    assert_eq!(
+        lobby["rooms"],
+        serde_json::json!([
+            {"room": "lobby-a", "game": "arena", "scenario": "arena", "players": 1, "spectators": 0},
+            {"room": "lobby-b", "game": "parity", "scenario": "parity-320", "players": 0, "spectators": 1},
+        ]),
+        "names, games and seats only: no ticks, timings or addresses"
+    );
+    drop((player, watcher));
     server.stop().await.expect("clean stop");
 }
