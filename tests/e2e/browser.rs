@@ -1,10 +1,15 @@
-//! The browser client for real: headless Debian chromium, driven over WebDriver (chromedriver),
-//! opens the page the server serves from assets/web, joins the room three bots are playing in,
-//! moves its player with the keyboard and draws everyone, without a desync.
+//! The browser pages for real: headless Debian chromium, driven over WebDriver (chromedriver),
+//! opens the pages the server serves from assets/web, built on the web SDK:
+//! - the arena page joins the room three bots play in, moves its player with the keyboard and
+//!   draws everyone (and a gunner's projectiles), without a desync;
+//! - the race page drives its car with the keyboard and counts a lap on the short test track;
+//! - the inspector shows a room of a game without a page of its own, its fields changing;
+//! - a page joins with `?token=` a server that requires one (and is refused without).
 //!
-//! Ignored by default (it needs chromium, chromedriver and the built wasm); `.ci/run` runs it:
+//! Each leaves a screenshot in target/browser-screenshots/. Ignored by default (they need
+//! chromium, chromedriver and the built wasm); `.ci/run` runs them, one at a time:
 //!   bash assets/web/build.sh
-//!   cargo test -p tickwire-tests browser -- --ignored --nocapture
+//!   cargo test -p tickwire-tests browser -- --ignored --nocapture --test-threads=1
 
 use crate::util::{TestServer, setting, test_config};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -20,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tickwire_arena::{Buttons, Controls};
 use tickwire_bot::Bot;
+use tickwire_race::Drive;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -256,53 +262,101 @@ async fn until(
     }
 }
 
+/// A headless chromium session with its chromedriver and profile, all gone on drop.
+struct Browser {
+    client: Client,
+    _driver: Chromedriver,
+    _profile: Profile,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let built = workspace_root().join("assets/web/sdk/wasm/tickwire_web_bg.wasm");
+        assert!(
+            built.is_file(),
+            "{} is missing: run bash assets/web/build.sh first",
+            built.display()
+        );
+        let driver = Chromedriver::start().await;
+        let profile = Profile::new();
+        let chromium = program("CHROMIUM", "chromium");
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--user-data-dir={}", profile.0.display()),
+                    "--window-size=1024,768",
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object literal")
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver.url())
+            .await
+            .expect("chromedriver starts a headless chromium session");
+        Self {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    /// Saves what the page shows as target/browser-screenshots/NAME.png.
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let dir = workspace_root().join("target/browser-screenshots");
+        std::fs::create_dir_all(&dir).expect("create target/browser-screenshots");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png).expect("write the screenshot");
+        println!("screenshot: {} ({} bytes)", path.display(), png.len());
+    }
+
+    async fn close(self) {
+        self.client
+            .close()
+            .await
+            .expect("the browser session closes");
+    }
+}
+
+impl std::ops::Deref for Browser {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// The stock games with the repository's configs (race-short, parity-320, ...) and the pages.
+fn pages_config() -> tickwire_server::ServerConfig {
+    let mut config = test_config();
+    config.web_dir = Some(workspace_root().join("assets/web"));
+    config.configs = tickwire_server::load_configs(&workspace_root().join("assets/scenarios"))
+        .expect("the repository's configs load");
+    config
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium, chromedriver and the built wasm (bash assets/web/build.sh); .ci/run runs it"]
-async fn the_browser_client_connects_moves_and_draws_the_bots() {
-    let root = workspace_root();
-    let web_dir = root.join("assets/web");
-    let wasm = web_dir.join("pkg/tickwire_web_bg.wasm");
-    assert!(
-        wasm.is_file(),
-        "{} is missing: run bash assets/web/build.sh first",
-        wasm.display()
-    );
-
-    let mut config = test_config();
-    config.web_dir = Some(web_dir);
+async fn the_arena_page_connects_moves_and_draws_the_bots() {
+    let config = pages_config();
     let arena = config.game.clone();
     let server = TestServer::start_with(config).await;
     let bots = Players::join(&server.room_url(ROOM, None), BOTS).await;
+    let browser = Browser::start().await;
 
-    let driver = Chromedriver::start().await;
-    let profile = Profile::new();
-    let chromium = program("CHROMIUM", "chromium");
-    let capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                format!("--user-data-dir={}", profile.0.display()),
-                "--window-size=1024,768",
-            ],
-        },
-    });
-    let Value::Object(capabilities) = capabilities else {
-        unreachable!("a JSON object literal")
-    };
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url())
-        .await
-        .expect("chromedriver starts a headless chromium session");
-
+    // The lobby sends `/?room=` to the page of the room's game.
     let page = format!("http://{}/?room={ROOM}&name=browser", server.addr);
     let started = Instant::now();
     browser.goto(&page).await.expect("the page loads");
@@ -429,15 +483,308 @@ async fn the_browser_client_connects_moves_and_draws_the_bots() {
     );
     println!("with the gunner firing: {shot}");
 
-    let png = browser.screenshot().await.expect("a screenshot");
-    let shot = root.join("target/browser-e2e.png");
-    std::fs::create_dir_all(root.join("target")).expect("create target/");
-    std::fs::write(&shot, &png).expect("write the screenshot");
-    println!("screenshot: {} ({} bytes)", shot.display(), png.len());
-
-    browser.close().await.expect("the browser session closes");
+    browser.screenshot("arena").await;
+    browser.close().await;
     drop(bots);
-    drop(driver);
-    drop(profile);
     server.stop().await.expect("the server stops cleanly");
+}
+
+/// Race bots in `room`, weaving at part throttle; aborted on drop.
+async fn race_bots(url: &str, count: usize) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let mut bot = Bot::connect(url, &format!("racer{i}"))
+            .await
+            .expect("a bot joins the race");
+        tasks.push(tokio::spawn(async move {
+            while let Ok(tick) = bot.next_snapshot().await {
+                let drive = Drive {
+                    throttle: 60,
+                    steer: if tick.0 / 30 % 2 == 0 { 90 } else { -90 },
+                };
+                if bot.send_input(&drive).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    tasks
+}
+
+fn laps(state: &Value) -> f64 {
+    state["me"]["laps"].as_f64().unwrap_or(-1.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromedriver and the built wasm (bash assets/web/build.sh); .ci/run runs it"]
+async fn the_race_page_drives_the_car_and_counts_a_lap() {
+    let server = TestServer::start_with(pages_config()).await;
+    let browser = Browser::start().await;
+    // The page joins first: its car starts in the middle of the line, so driving straight
+    // passes through both checkpoints of the short track (at x 80 and 320, y 100).
+    let room = "race-e2e";
+    let page = format!(
+        "http://{}/?room={room}&game=race&scenario=race-short&name=driver",
+        server.addr
+    );
+    browser.goto(&page).await.expect("the page loads");
+    let ready = until(&browser, PAGE_READY, "the race page shows its car", |s| {
+        s["connected"] == Value::Bool(true) && s["me"].is_object()
+    })
+    .await;
+    println!("race page ready: {ready}");
+    assert_eq!(ready["game"], "race", "routed to the race's page: {ready}");
+    assert_eq!(
+        ready["predicted"],
+        Value::Bool(true),
+        "the race module predicts: {ready}"
+    );
+    let bots = race_bots(&server.room_url(room, Some("race-short")), 2).await;
+
+    // Full throttle: forward through the far checkpoint into the wall...
+    let x0 = me_x(&ready);
+    hold_key(&browser, 'w', Duration::from_millis(2500)).await;
+    let moved = until(
+        &browser,
+        Duration::from_secs(3),
+        "the car drove forward",
+        |s| s["me"]["x"].as_f64().is_some_and(|x| x > x0 + 100.0),
+    )
+    .await;
+    println!("W held 2.5 s: x {x0:.1} -> {:.1}", me_x(&moved));
+    until(
+        &browser,
+        Duration::from_secs(5),
+        "three cars are drawn",
+        |s| s["cars_drawn"].as_u64().is_some_and(|n| n >= 3),
+    )
+    .await;
+    // ...then in reverse back over the finish line: a lap.
+    let mut state = moved;
+    for _ in 0..8 {
+        if laps(&state) >= 1.0 {
+            break;
+        }
+        hold_key(&browser, 's', Duration::from_secs(1)).await;
+        state = page_state(&browser).await;
+    }
+    let lapped = until(&browser, Duration::from_secs(3), "a lap counts", |s| {
+        laps(s) >= 1.0
+    })
+    .await;
+    println!("a lap counted: {lapped}");
+    assert_eq!(
+        number(&lapped, "desyncs"),
+        0.0,
+        "the page saw a desync: {lapped}"
+    );
+    browser.screenshot("race").await;
+    browser.close().await;
+    for bot in bots {
+        bot.abort();
+    }
+    server.stop().await.expect("the server stops cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromedriver and the built wasm (bash assets/web/build.sh); .ci/run runs it"]
+async fn the_inspector_shows_a_room_of_a_game_without_a_page() {
+    let server = TestServer::start_with(pages_config()).await;
+    // parity-320: a world that moves by itself, for spectators; the parity game has no page.
+    let room = "parity-e2e";
+    let mut watcher = Bot::spectate(&server.room_url(room, Some("parity-320")), "watcher")
+        .await
+        .expect("a spectator opens the room");
+    let watching = tokio::spawn(async move { while watcher.next_snapshot().await.is_ok() {} });
+    let browser = Browser::start().await;
+    browser
+        .goto(&format!("http://{}/?room={room}", server.addr))
+        .await
+        .expect("the page loads");
+    let ready = until(
+        &browser,
+        PAGE_READY,
+        "the inspector lists the entities",
+        |s| s["connected"] == Value::Bool(true) && s["rows"].as_u64().is_some_and(|n| n >= 320),
+    )
+    .await;
+    println!(
+        "inspector ready: {}",
+        ready.to_string().chars().take(400).collect::<String>()
+    );
+    assert_eq!(ready["game"], "parity");
+    assert!(
+        number(&ready, "dots") >= 320.0,
+        "a dot per positioned entity: {ready}"
+    );
+    assert_eq!(
+        ready["player_id"],
+        Value::Null,
+        "the inspector joins as a spectator"
+    );
+    let url = browser.current_url().await.expect("a url");
+    assert!(
+        url.path().starts_with("/inspector/"),
+        "routed to the inspector: {url}"
+    );
+
+    // The table's fields change as the world moves.
+    let table = || async {
+        browser
+            .find(fantoccini::Locator::Css("#entities"))
+            .await
+            .expect("the table")
+            .text()
+            .await
+            .expect("its text")
+    };
+    let before = table().await;
+    assert!(
+        before.contains("Body.pos"),
+        "the table names the fields: {}",
+        &before[..before.len().min(300)]
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let after = loop {
+        let now = table().await;
+        if now != before {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "the table did not change in 5 s");
+        sleep(Duration::from_millis(200)).await;
+    };
+    println!(
+        "the table changed: {} -> {} characters",
+        before.len(),
+        after.len()
+    );
+    let last = page_state(&browser).await;
+    assert_eq!(number(&last, "desyncs"), 0.0, "the inspector saw a desync");
+    browser.screenshot("inspector").await;
+    browser.close().await;
+    watching.abort();
+    server.stop().await.expect("the server stops cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromedriver and the built wasm (bash assets/web/build.sh); .ci/run runs it"]
+async fn a_page_joins_with_a_token_where_the_server_requires_one() {
+    let secret =
+        tickwire_server::JoinSecret::new(b"the browser test's join secret").expect("long enough");
+    let mut config = pages_config();
+    config.join_secret = Some(secret.clone());
+    let server = TestServer::start_with(config).await;
+    let browser = Browser::start().await;
+    let room = "tokens";
+
+    browser
+        .goto(&format!(
+            "http://{}/games/arena/?room={room}&name=guest",
+            server.addr
+        ))
+        .await
+        .expect("the page loads");
+    let refused = until(&browser, PAGE_READY, "the page is refused", |s| {
+        s["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("rejected"))
+    })
+    .await;
+    println!("without a token: {}", refused["status"]);
+
+    let expires_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 300;
+    let claims = tickwire_server::JoinClaims {
+        player: "web-7".into(),
+        room: room.into(),
+        expires_unix,
+    };
+    let token = tickwire_server::join_token::mint(&secret, &claims).expect("mints");
+    browser
+        .goto(&format!(
+            "http://{}/games/arena/?room={room}&name=member&token={token}",
+            server.addr
+        ))
+        .await
+        .expect("the page loads");
+    let admitted = until(&browser, PAGE_READY, "the page plays with its token", |s| {
+        s["connected"] == Value::Bool(true) && s["me"].is_object()
+    })
+    .await;
+    println!("with a token: {admitted}");
+    assert_eq!(number(&admitted, "desyncs"), 0.0);
+    browser.screenshot("token").await;
+    browser.close().await;
+    server.stop().await.expect("the server stops cleanly");
+}
+
+/// The complete page of docs/EMBEDDING.md ("A complete page for a new game"), as written there.
+fn guide_page() -> String {
+    let guide = std::fs::read_to_string(workspace_root().join("docs/EMBEDDING.md"))
+        .expect("docs/EMBEDDING.md");
+    let section = guide
+        .split_once("### A complete page for a new game")
+        .expect("the guide has the section")
+        .1;
+    let page = section
+        .split_once("```html\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("the section has an html block")
+        .0;
+    page.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromedriver and the built wasm (bash assets/web/build.sh); .ci/run runs it"]
+async fn the_embedding_guides_minimal_page_plays() {
+    let page = guide_page();
+    let lines = page.lines().count();
+    assert!(
+        lines < 60,
+        "the guide's page has {lines} lines, not under 60"
+    );
+    // Served beside the SDK, for the arena: its entities have Body.pos, its input move_x/move_y.
+    let site = std::env::temp_dir().join(format!("tickwire-guide-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&site);
+    std::fs::create_dir_all(&site).expect("create the site");
+    std::os::unix::fs::symlink(workspace_root().join("assets/web/sdk"), site.join("sdk"))
+        .expect("link the SDK");
+    std::fs::write(
+        site.join("guide.html"),
+        page.replace("\"mygame\"", "\"arena\""),
+    )
+    .expect("write the page");
+    let mut config = pages_config();
+    config.web_dir = Some(site.clone());
+    let server = TestServer::start_with(config).await;
+    let bots = Players::join(&server.room_url("guide", None), 2).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&format!(
+            "http://{}/guide.html?room=guide&name=reader",
+            server.addr
+        ))
+        .await
+        .expect("the page loads");
+    let playing = until(&browser, PAGE_READY, "the guide's page plays", |s| {
+        s["status"] == "playing"
+            && s["player_id"].is_number()
+            && s["entities_drawn"].as_u64().is_some_and(|n| n > 2)
+    })
+    .await;
+    let tick = number(&playing, "tick");
+    let later = until(&browser, Duration::from_secs(5), "15 more ticks", |s| {
+        s["tick"].as_f64().is_some_and(|t| t >= tick + 15.0)
+    })
+    .await;
+    println!("the guide's {lines}-line page: {later}");
+    assert_eq!(number(&later, "desyncs"), 0.0, "a desync: {later}");
+    browser.screenshot("guide").await;
+    browser.close().await;
+    drop(bots);
+    server.stop().await.expect("the server stops cleanly");
+    let _ = std::fs::remove_dir_all(&site);
 }
