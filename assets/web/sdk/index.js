@@ -200,8 +200,9 @@ export class Client extends EventTarget {
       else this._newSession(); // never welcomed: nothing to resume
       this._retry(this._backoff);
       this._backoff = Math.min(this._backoff * 2, BACKOFF_MAX_MS);
-    } else if (!rejected) {
-      this._pageStatus = `closed: ${code}${reason ? " " + reason : ""}`;
+    } else {
+      // Refused (the status says why) or closed for good: nothing more to send.
+      if (!rejected) this._pageStatus = `closed: ${code}${reason ? " " + reason : ""}`;
       clearInterval(this._timer);
       this._timer = null;
     }
