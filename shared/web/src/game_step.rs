@@ -39,10 +39,7 @@ impl GameStep {
 macro_rules! game_step {
     ($step:ty) => {
         /// The game's shared step, for the SDK's `connect({ module })`.
-        #[$crate::wasm_bindgen::prelude::wasm_bindgen(
-                    js_name = sharedStep,
-                    wasm_bindgen = $crate::wasm_bindgen
-                )]
+        #[$crate::wasm_bindgen::prelude::wasm_bindgen(js_name = sharedStep, wasm_bindgen = $crate::wasm_bindgen)]
         pub fn shared_step() -> $crate::GameStep {
             $crate::GameStep::of::<$step>()
         }
