@@ -59,7 +59,7 @@ export class Client extends EventTarget {
     this._backoff = BACKOFF_MIN_MS;
     this._lastHeardAt = 0;
     this._schema = null;
-    this._rate = { at: 0, bytes: 0, perSec: 0 };
+    this._rate = { at: performance.now(), bytes: 0, perSec: 0 }; // bytes received per second
     this._lastStatus = null;
     this._timer = null;
     this._newSession();
@@ -92,7 +92,7 @@ export class Client extends EventTarget {
     if (now - this._rate.at >= 1000) {
       const bytes = s.bytes_in;
       const elapsed = (now - this._rate.at) / 1000;
-      this._rate = { at: now, bytes, perSec: this._rate.at ? (bytes - this._rate.bytes) / elapsed : 0 };
+      this._rate = { at: now, bytes, perSec: (bytes - this._rate.bytes) / elapsed };
     }
     return {
       status: this.status,
@@ -143,6 +143,7 @@ export class Client extends EventTarget {
     const step = this._module.sharedStep ? this._module.sharedStep() : undefined;
     this._session = new this._module.WebClient(this._name, token || undefined, !!spectator, step);
     this._resuming = false;
+    this._schema = null; // a fresh join learns it again (and fires "welcome" again)
   }
 
   _open() {

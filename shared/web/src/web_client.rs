@@ -303,10 +303,11 @@ impl WebClient {
         self.session.player().map(|id| id.0)
     }
 
-    /// Whether the own player is predicted (a game step was given and fits the room's game).
+    /// Whether the own player is predicted: there is one, and a game step was given that fits
+    /// the room's game.
     #[wasm_bindgen(getter)]
     pub fn predicted(&self) -> bool {
-        self.session.prediction().predictor().is_some()
+        self.session.player().is_some() && self.session.prediction().predictor().is_some()
     }
 
     /// Server ticks per second (0 before the Welcome).
