@@ -172,6 +172,35 @@ export function publish(client, extra = {}) {
   return window.tickwire;
 }
 
+/**
+ * The area a game's rules allow, from its module's `worldBounds(rules)` once welcomed (worked out
+ * once); `fallback` before, or when the rules are not that game's.
+ */
+export function worldBoundsOf(client, module, fallback) {
+  let bounds = null;
+  return () => {
+    if (!bounds && client.schema) {
+      const b = module.worldBounds(Uint8Array.from(client.schema.rules));
+      bounds = b.length === 4 ? Array.from(b) : fallback;
+    }
+    return bounds ?? fallback;
+  };
+}
+
+/** Sends `input()` while the client plays with a player; a refused input is logged once. */
+export function sendInput(client, input) {
+  let refused = false;
+  return () => {
+    if (client.status !== "playing" || client.playerId === null) return;
+    try {
+      client.send(input());
+    } catch (error) {
+      if (!refused) console.error(`the ${client.schema?.game ?? "game"}'s input was refused:`, error);
+      refused = true;
+    }
+  };
+}
+
 /** Calls `frame(now)` on every animation frame from now on. */
 export function everyFrame(frame) {
   const loop = (now) => {

@@ -7,7 +7,9 @@
 // After every frame `window.tickwire` holds page.js's fields plus
 //   me: {x, y} | null, players_drawn (the own player too), drones_drawn, projectiles_drawn.
 
-import { everyFrame, fitCanvas, join, pageParams, publish, setHud, worldView } from "../../page.js";
+import {
+  everyFrame, fitCanvas, join, pageParams, publish, sendInput, setHud, worldBoundsOf, worldView,
+} from "../../page.js";
 
 // Drawn radii in world units (assets/scenarios/arena.toml); the protocol does not carry them.
 const RADIUS = { player: 12, drone: 14, projectile: 3, prop: 8 };
@@ -215,25 +217,10 @@ async function main() {
   const { client, module } = joined;
 
   // Where players may move comes with the schema's rules, once welcomed.
-  let bounds = null;
-  const arenaBounds = () => {
-    if (!bounds && client.schema) {
-      const b = module.worldBounds(Uint8Array.from(client.schema.rules));
-      bounds = b.length === 4 ? Array.from(b) : DEFAULT_BOUNDS; // not the arena's rules
-    }
-    return bounds ?? DEFAULT_BOUNDS;
-  };
-
-  let sendError = null; // reported once, not every frame
+  const arenaBounds = worldBoundsOf(client, module, DEFAULT_BOUNDS);
+  const sendControls = sendInput(client, controls);
   everyFrame((now) => {
-    if (client.status === "playing" && client.playerId !== null) {
-      try {
-        client.send(controls());
-      } catch (error) {
-        if (!sendError) console.error("the arena's input was refused:", error);
-        sendError = error;
-      }
-    }
+    sendControls();
     const frame = draw(client, arenaBounds(), now);
     const state = publish(client, {
       me: frame.me ? { x: frame.me.x, y: frame.me.y } : null,

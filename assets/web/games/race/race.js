@@ -8,7 +8,9 @@
 // After every frame `window.tickwire` holds page.js's fields plus
 //   me: {x, y, heading, laps} | null, cars_drawn, checkpoints_drawn.
 
-import { everyFrame, fitCanvas, join, pageParams, publish, setHud, worldView } from "../../page.js";
+import {
+  everyFrame, fitCanvas, join, pageParams, publish, sendInput, setHud, worldBoundsOf, worldView,
+} from "../../page.js";
 
 // Drawn sizes in world units: the protocol carries neither a car's size nor a checkpoint's
 // radius (a config's `checkpoint_radius`: 40 on race-short, 60 on the stock track).
@@ -231,26 +233,11 @@ async function main() {
   const { client, module } = joined;
 
   // Where cars may drive comes with the schema's rules, once welcomed.
-  let bounds = null;
-  const trackBounds = () => {
-    if (!bounds && client.schema) {
-      const b = module.worldBounds(Uint8Array.from(client.schema.rules));
-      bounds = b.length === 4 ? Array.from(b) : DEFAULT_BOUNDS; // not the race's rules
-    }
-    return bounds ?? DEFAULT_BOUNDS;
-  };
-
-  let sendError = null; // reported once, not every frame
+  const trackBounds = worldBoundsOf(client, module, DEFAULT_BOUNDS);
+  const sendControls = sendInput(client, controls);
   let lastBoard = "";
   everyFrame((now) => {
-    if (client.status === "playing" && client.playerId !== null) {
-      try {
-        client.send(controls());
-      } catch (error) {
-        if (!sendError) console.error("the race's input was refused:", error);
-        sendError = error;
-      }
-    }
+    sendControls();
     const frame = draw(client, trackBounds(), now);
     const me = frame.me;
     const state = publish(client, {
