@@ -34,6 +34,7 @@
 //!   summary), `log_throttle`.
 
 pub mod cli;
+pub mod cluster;
 mod net;
 mod ops;
 mod room;

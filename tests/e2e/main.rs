@@ -11,10 +11,13 @@ mod games;
 mod generic_input;
 mod handshake;
 mod join_tokens;
+mod leases;
 mod load;
 mod operations;
 mod prediction;
 mod protocol_violations;
+#[cfg(unix)]
+mod redis_server;
 mod resume;
 mod rooms;
 mod shutdown;

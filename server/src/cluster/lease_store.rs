@@ -1,0 +1,263 @@
+//! Room leases in Redis: exactly one owner per room, fenced by an epoch.
+//!
+//! Each room has three keys under one hash tag (`tw:{ROOM}:…`, so a room stays on one cluster
+//! slot):
+//! - `owner`: a hash `node`, `url`, `token`, `epoch`, with a TTL (the lease);
+//! - `epoch`: a counter with no TTL, the fencing token;
+//! - `state`: the room's last save.
+//!
+//! Every change is an atomic Lua script, and every write by an owner checks its token and epoch
+//! in the same script. A stale owner (paused past its TTL, cut off, or simply late) therefore has
+//! its renewals and saves refused, with no clock assumption. See docs/ARCHITECTURE.md, "Rooms
+//! across processes", and the design in the handbook's SCALE_OUT.md.
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+/// Takes the lease if no one holds it: the epoch goes up by one. Returns
+/// `{acquired, node, url, epoch}`, the holder's whether it is new or not.
+static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          local o = redis.call('HMGET', KEYS[1], 'node', 'url', 'epoch')
+          return {0, o[1], o[2], o[3]}
+        end
+        local epoch = redis.call('INCR', KEYS[2])
+        redis.call('HSET', KEYS[1], 'node', ARGV[1], 'url', ARGV[2], 'token', ARGV[3], 'epoch', epoch)
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        return {1, ARGV[1], ARGV[2], tostring(epoch)}
+        ",
+    )
+});
+
+/// Extends the lease only for the holder of `token` at `epoch`. Returns 1, or 0 when refused.
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local o = redis.call('HMGET', KEYS[1], 'token', 'epoch')
+        if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        return 1
+        ",
+    )
+});
+
+/// Writes the room's state only for the holder of `token` at `epoch`. Returns 1, or 0.
+static SAVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local o = redis.call('HMGET', KEYS[1], 'token', 'epoch')
+        if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end
+        redis.call('SET', KEYS[2], ARGV[3])
+        return 1
+        ",
+    )
+});
+
+/// Gives the lease up, only for its holder. Returns 1, or 0.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local o = redis.call('HMGET', KEYS[1], 'token', 'epoch')
+        if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end
+        redis.call('DEL', KEYS[1])
+        return 1
+        ",
+    )
+});
+
+/// A node of the cluster, as leases name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// Its id (`--node-id`), unique in the cluster.
+    pub id: String,
+    /// Where clients reach it (`--public-url`), such as `ws://10.0.0.7:7777`.
+    pub url: String,
+}
+
+/// The node that holds a room's lease, and its epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// The node's id.
+    pub node: String,
+    /// Where clients reach it.
+    pub url: String,
+    /// The lease's epoch: it rises with every new owner.
+    pub epoch: u64,
+}
+
+/// A lease this node holds: what its renewals, saves and release present.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The room.
+    pub room: String,
+    /// Its epoch, the fencing token everything else sees.
+    pub epoch: u64,
+    /// A secret of this acquisition only.
+    token: String,
+}
+
+/// What an acquire found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acquired {
+    /// This node now holds the room.
+    Mine(Lease),
+    /// Another node (or this one, under another lease) holds it.
+    Held(Owner),
+}
+
+/// Why a lease store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis could not be reached, or answered with an error.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Redis answered something the scripts never return.
+    #[error("unexpected answer from redis: {0}")]
+    Unexpected(String),
+}
+
+/// Leases in one Redis, for this node.
+#[derive(Clone)]
+pub struct LeaseStore {
+    redis: ConnectionManager,
+    node: Node,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for LeaseStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaseStore")
+            .field("node", &self.node)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn owner_key(room: &str) -> String {
+    format!("tw:{{{room}}}:owner")
+}
+
+fn epoch_key(room: &str) -> String {
+    format!("tw:{{{room}}}:epoch")
+}
+
+fn state_key(room: &str) -> String {
+    format!("tw:{{{room}}}:state")
+}
+
+impl LeaseStore {
+    /// Connects to the Redis at `url` (`redis://HOST:PORT`) for `node`, with leases of `ttl`.
+    pub async fn connect(url: &str, node: Node, ttl: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)?;
+        // A call that takes longer than a lease is as good as a failed one.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(ttl))
+            .set_response_timeout(Some(ttl));
+        let redis = client.get_connection_manager_with_config(config).await?;
+        Ok(Self { redis, node, ttl })
+    }
+
+    /// This node.
+    #[must_use]
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// How long a lease lasts without renewal.
+    #[must_use]
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Takes `room`'s lease if no node holds it (the epoch rises), or names its holder.
+    pub async fn acquire(&self, room: &str) -> Result<Acquired, StoreError> {
+        let token = format!("{:032x}", rand::random::<u128>());
+        let (acquired, node, url, epoch): (u8, String, String, String) = ACQUIRE
+            .key(owner_key(room))
+            .key(epoch_key(room))
+            .arg(&self.node.id)
+            .arg(&self.node.url)
+            .arg(&token)
+            .arg(self.ttl_ms())
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        let epoch = epoch
+            .parse()
+            .map_err(|_| StoreError::Unexpected(format!("epoch {epoch:?}")))?;
+        Ok(if acquired == 1 {
+            Acquired::Mine(Lease {
+                room: room.to_owned(),
+                epoch,
+                token,
+            })
+        } else {
+            Acquired::Held(Owner { node, url, epoch })
+        })
+    }
+
+    /// Extends `lease` by the TTL; `false` when it is no longer this node's (fenced).
+    pub async fn renew(&self, lease: &Lease) -> Result<bool, StoreError> {
+        let renewed: u8 = RENEW
+            .key(owner_key(&lease.room))
+            .arg(&lease.token)
+            .arg(lease.epoch)
+            .arg(self.ttl_ms())
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(renewed == 1)
+    }
+
+    /// Writes the room's saved `state`; `false` when the lease is no longer this node's.
+    pub async fn save(&self, lease: &Lease, state: &[u8]) -> Result<bool, StoreError> {
+        let saved: u8 = SAVE
+            .key(owner_key(&lease.room))
+            .key(state_key(&lease.room))
+            .arg(&lease.token)
+            .arg(lease.epoch)
+            .arg(state)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(saved == 1)
+    }
+
+    /// The room's last save, if any.
+    pub async fn saved(&self, room: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.redis.clone().get(state_key(room)).await?)
+    }
+
+    /// Gives `lease` up; `false` when it was no longer this node's.
+    pub async fn release(&self, lease: &Lease) -> Result<bool, StoreError> {
+        let released: u8 = RELEASE
+            .key(owner_key(&lease.room))
+            .arg(&lease.token)
+            .arg(lease.epoch)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(released == 1)
+    }
+
+    /// The room's owner, if a node holds its lease.
+    pub async fn locate(&self, room: &str) -> Result<Option<Owner>, StoreError> {
+        let (node, url, epoch): (Option<String>, Option<String>, Option<u64>) = redis::cmd("HMGET")
+            .arg(owner_key(room))
+            .arg("node")
+            .arg("url")
+            .arg("epoch")
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(match (node, url, epoch) {
+            (Some(node), Some(url), Some(epoch)) => Some(Owner { node, url, epoch }),
+            _ => None,
+        })
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        u64::try_from(self.ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+}
