@@ -29,6 +29,9 @@ const READ_BUFFER_BYTES: usize = 4096;
 /// How long a bot waits for the upgrade and Welcome.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Redirects a connect or resume follows in a row before it gives up.
+pub const MAX_REDIRECTS: u64 = 3;
+
 /// What can go wrong for a bot.
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
@@ -55,6 +58,9 @@ pub enum BotError {
     /// The server sent a valid message at the wrong time.
     #[error("protocol violation by server: {0}")]
     Protocol(&'static str),
+    /// Redirected more than [`MAX_REDIRECTS`] times in a row without a Welcome.
+    #[error("more than {MAX_REDIRECTS} redirects in a row (last to {0})")]
+    TooManyRedirects(String),
     /// Our own message did not encode.
     #[error(transparent)]
     Encode(#[from] codec::EncodeError),
@@ -101,6 +107,8 @@ pub struct BotStats {
     pub rtt_us: Vec<u32>,
     /// Sessions resumed after a lost connection.
     pub resumes: u64,
+    /// Redirects followed to the node that owns the room (on connects and resumes).
+    pub redirects: u64,
     /// Times the server's position of the bot's own player differed from its prediction.
     pub corrections: u64,
     /// Of those, jumps too long to smooth (respawns), shown at once.
@@ -194,15 +202,13 @@ impl Bot {
             incoming.clear();
         }
         self.link_ended = None;
-        let ws = tokio::time::timeout(CONNECT_TIMEOUT, async {
-            let mut ws = open(url, self.tls.clone()).await?;
-            let welcome = await_welcome(&mut ws, &mut self.session, self.epoch).await?;
-            Ok::<_, BotError>((ws, welcome))
-        })
-        .await
-        .unwrap_or(Err(BotError::ConnectTimeout(CONNECT_TIMEOUT)))?;
-        (self.ws, self.welcome) = ws;
+        let opened = open_welcomed(url, self.tls.clone(), &mut self.session, self.epoch);
+        let (ws, welcome, redirects) = tokio::time::timeout(CONNECT_TIMEOUT, opened)
+            .await
+            .unwrap_or(Err(BotError::ConnectTimeout(CONNECT_TIMEOUT)))?;
+        (self.ws, self.welcome) = (ws, welcome);
         self.stats.resumes += 1;
+        self.stats.redirects += redirects;
         self.flush().await
     }
 
@@ -232,16 +238,18 @@ impl Bot {
         let name = hello.name.clone();
         let session = ClientSession::new(hello, ClientConfig::default())?;
         let mut session = crate::games::predicting(session);
-        let mut ws = open(url, tls.clone()).await?;
         let epoch = Instant::now();
-        let welcome = await_welcome(&mut ws, &mut session, epoch).await?;
+        let (ws, welcome, redirects) = open_welcomed(url, tls.clone(), &mut session, epoch).await?;
         Ok(Self {
             name,
             tls,
             ws,
             session,
             welcome,
-            stats: BotStats::default(),
+            stats: BotStats {
+                redirects,
+                ..BotStats::default()
+            },
             epoch,
             link: None,
             link_ended: None,
@@ -356,7 +364,7 @@ impl Bot {
                 BotEvent::Heartbeat
             }
             ClientEvent::Heartbeat => BotEvent::Heartbeat,
-            ClientEvent::Welcomed | ClientEvent::Rejected(_) => {
+            ClientEvent::Welcomed | ClientEvent::Rejected(_) | ClientEvent::Redirected(_) => {
                 return Err(BotError::Protocol("handshake message after Welcome"));
             }
         };
@@ -477,23 +485,41 @@ async fn open(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Ws, B
 }
 
 /// Sends the session's Hello and waits for the Welcome (the handshake is not conditioned).
-async fn await_welcome(
-    ws: &mut Ws,
+/// Opens a connection to `url`, sends the session's Hello and waits for the Welcome, following
+/// up to [`MAX_REDIRECTS`] redirects to the node that owns the room. Returns the connection, the
+/// Welcome and how many redirects it followed.
+async fn open_welcomed(
+    url: &str,
+    tls: Option<Arc<rustls::ClientConfig>>,
     session: &mut ClientSession,
     epoch: Instant,
-) -> Result<Welcome, BotError> {
-    while let Some(bytes) = session.poll_outgoing() {
-        ws.send(Message::Binary(bytes.into())).await?;
+) -> Result<(Ws, Welcome, u64), BotError> {
+    let mut url = url.to_owned();
+    for redirects in 0..=MAX_REDIRECTS {
+        let mut ws = open(&url, tls.clone()).await?;
+        while let Some(bytes) = session.poll_outgoing() {
+            ws.send(Message::Binary(bytes.into())).await?;
+        }
+        let frame = read_frame(&mut ws).await?;
+        match session.receive(&frame, epoch.elapsed())? {
+            ClientEvent::Welcomed => {
+                let welcome = session
+                    .welcome()
+                    .cloned()
+                    .ok_or(BotError::Protocol("no Welcome"))?;
+                return Ok((ws, welcome, redirects));
+            }
+            ClientEvent::Rejected(reason) => return Err(BotError::Rejected(reason)),
+            ClientEvent::Redirected(redirect) => {
+                tracing::debug!(from = %url, to = %redirect.url, epoch = redirect.epoch, "redirected");
+                // The server closes with REDIRECTED; nothing more is read from it.
+                drop(ws);
+                url = redirect.url;
+            }
+            _ => return Err(BotError::Protocol("a message before Welcome")),
+        }
     }
-    let frame = read_frame(ws).await?;
-    match session.receive(&frame, epoch.elapsed())? {
-        ClientEvent::Welcomed => session
-            .welcome()
-            .cloned()
-            .ok_or(BotError::Protocol("no Welcome")),
-        ClientEvent::Rejected(reason) => Err(BotError::Rejected(reason)),
-        _ => Err(BotError::Protocol("a message before Welcome")),
-    }
+    Err(BotError::TooManyRedirects(url))
 }
 
 /// The next binary frame; a close frame becomes [`BotError::Closed`].

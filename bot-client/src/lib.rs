@@ -28,7 +28,7 @@ pub mod sweep_report;
 pub use behaviour::Behaviour;
 pub use bench::{BenchConfig, BenchError, BenchOutcome, run_bench};
 pub use bench_figures::BenchFigures;
-pub use bot::{Bot, BotError, BotEvent, BotStats};
+pub use bot::{Bot, BotError, BotEvent, BotStats, MAX_REDIRECTS};
 pub use chaos::{ChaosCounts, run_chaos};
 pub use link_conditioner::Link;
 pub use progress::LiveCounters;

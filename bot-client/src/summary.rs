@@ -27,6 +27,8 @@ pub struct Summary {
     pub errors: usize,
     /// Sessions resumed after a lost connection (each bot reconnects on its own).
     pub resumes: u64,
+    /// Redirects followed to the node that owns a room (a cluster), on connects and resumes.
+    pub redirects: u64,
     /// Times the server's position of a bot's own player differed from the bot's prediction,
     /// summed over bots. 0 when nothing but the bot's inputs moves it (no hits, no respawns).
     pub corrections: u64,
@@ -76,6 +78,7 @@ impl Summary {
             desyncs: reports.iter().map(|r| r.stats.desyncs).sum(),
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
             resumes: reports.iter().map(|r| r.stats.resumes).sum(),
+            redirects: reports.iter().map(|r| r.stats.redirects).sum(),
             corrections: reports.iter().map(|r| r.stats.corrections).sum(),
             correction_snaps: reports.iter().map(|r| r.stats.correction_snaps).sum(),
             prediction_error_max: reports
@@ -102,7 +105,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {} resumes, {} corrections ({} snaps, max {:.3} units), {} interpolation stalls, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
+            "{}/{} bots connected, {} snapshots at {:.2} Hz per bot (slowest {:.2}), {} desyncs, {} errors, {} resumes, {} redirects, {} corrections ({} snaps, max {:.3} units), {} interpolation stalls, {:.0} B/s down per bot, rtt p50 {:.3} ms p99 {:.3} ms",
             self.connected,
             self.bots,
             self.snapshots,
@@ -111,6 +114,7 @@ impl fmt::Display for Summary {
             self.desyncs,
             self.errors,
             self.resumes,
+            self.redirects,
             self.corrections,
             self.correction_snaps,
             self.prediction_error_max,

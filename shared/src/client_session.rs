@@ -17,8 +17,8 @@ use crate::prediction::{Prediction, Predictor};
 use crate::schema::{Schema, SchemaError};
 use crate::shared_step::SharedStep;
 use crate::{
-    ClientMessage, ClientWorld, EntityId, Hello, InputMessage, RejectReason, Resume, ServerMessage,
-    Tick, Welcome,
+    ClientMessage, ClientWorld, EntityId, Hello, InputMessage, Redirect, RejectReason, Resume,
+    ServerMessage, Tick, Welcome,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -84,6 +84,9 @@ pub enum ClientEvent {
     Heartbeat,
     /// A pong came back: the round trip of one of this client's pings.
     Pong(Duration),
+    /// The room is on another node: open a new connection to the redirect's URL and send what
+    /// [`ClientSession::poll_outgoing`] yields there (the same Hello, queued again).
+    Redirected(Redirect),
 }
 
 /// A message the frontend should answer by closing the connection (code 1002 or 4000).
@@ -126,6 +129,8 @@ pub struct ClientStats {
     pub bytes_out: u64,
     /// Input frames sent.
     pub inputs_sent: u64,
+    /// Redirects followed to the node that owns the room.
+    pub redirects: u64,
 }
 
 /// One client's session with a Tickwire server: see the module docs.
@@ -133,6 +138,9 @@ pub struct ClientStats {
 pub struct ClientSession {
     config: ClientConfig,
     hello: Hello,
+    /// The Hello of the connection being opened (a resume's after `reconnect`): what a
+    /// Redirect sends again.
+    pending_hello: Hello,
     welcome: Option<Welcome>,
     awaiting_welcome: bool,
     world: ClientWorld,
@@ -200,6 +208,7 @@ impl ClientSession {
         let mut session = Self {
             config,
             hello: hello.clone(),
+            pending_hello: hello.clone(),
             welcome: None,
             awaiting_welcome: true,
             world: ClientWorld::new(),
@@ -226,7 +235,7 @@ impl ClientSession {
         if self.awaiting_welcome
             && !matches!(
                 message,
-                ServerMessage::Welcome(_) | ServerMessage::Rejected(_)
+                ServerMessage::Welcome(_) | ServerMessage::Rejected(_) | ServerMessage::Redirect(_)
             )
         {
             return Err(ClientError::Protocol("a message before Welcome"));
@@ -253,6 +262,18 @@ impl ClientSession {
             ServerMessage::Ping { server_time_us } => {
                 self.queue(&ClientMessage::Pong { server_time_us });
                 Ok(ClientEvent::Heartbeat)
+            }
+            ServerMessage::Redirect(redirect) => {
+                if !self.awaiting_welcome {
+                    return Err(ClientError::Protocol("a Redirect after Welcome"));
+                }
+                if !redirect.is_valid() {
+                    return Err(ClientError::Protocol("a Redirect to an invalid URL"));
+                }
+                self.stats.redirects += 1;
+                self.outgoing.clear();
+                self.queue(&ClientMessage::Hello(self.pending_hello.clone()));
+                Ok(ClientEvent::Redirected(redirect))
             }
             ServerMessage::Pong { client_time_us } => {
                 let rtt = now.saturating_sub(Duration::from_micros(client_time_us));
@@ -429,7 +450,8 @@ impl ClientSession {
         self.awaiting_welcome = true;
         self.next_input_at = None;
         self.next_ping_at = None;
-        self.queue(&ClientMessage::Hello(hello));
+        self.queue(&ClientMessage::Hello(hello.clone()));
+        self.pending_hello = hello;
         true
     }
 

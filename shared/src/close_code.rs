@@ -30,3 +30,6 @@ pub const TIMEOUT: u16 = 4003;
 pub const INVALID: u16 = 4004;
 /// The session was resumed on another connection (with its resume token).
 pub const RESUMED_ELSEWHERE: u16 = 4005;
+/// The room is on another node of the cluster; a [`crate::ServerMessage::Redirect`] with its URL
+/// came first.
+pub const REDIRECTED: u16 = 4006;

@@ -79,8 +79,8 @@ pub use client_world::{Applied, ApplyError, ClientWorld};
 pub use entity::EntityId;
 pub use interpolation::DrawnEntity;
 pub use message::{
-    ClientMessage, Hello, InputMessage, RejectReason, Resume, ResumeToken, ServerMessage, Snapshot,
-    Welcome,
+    ClientMessage, Hello, InputMessage, Redirect, RejectReason, Resume, ResumeToken, ServerMessage,
+    Snapshot, Welcome,
 };
 pub use schema::{Schema, SchemaHash};
 pub use sent_at::SentAt;

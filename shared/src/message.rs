@@ -105,6 +105,34 @@ pub enum ServerMessage {
         /// The `client_time_us` of the `Ping` being answered.
         client_time_us: u64,
     },
+    /// The answer to a `Hello` sent to a node of a cluster that does not own the room: send the
+    /// same `Hello` to `url` instead. The server then closes with
+    /// [`crate::close_code::REDIRECTED`].
+    Redirect(Redirect),
+}
+
+/// Where a room is: see [`ServerMessage::Redirect`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    /// The room's WebSocket URL on its owner (`ws://` or `wss://`, at most
+    /// [`Redirect::MAX_URL_BYTES`] bytes).
+    pub url: String,
+    /// The owner's lease epoch: it only rises for a room, so a client can tell a newer owner.
+    pub epoch: u64,
+}
+
+impl Redirect {
+    /// The longest URL a Redirect may carry.
+    pub const MAX_URL_BYTES: usize = 512;
+
+    /// Whether the URL is one a client may follow: `ws://` or `wss://`, printable ASCII, not
+    /// too long.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        self.url.len() <= Self::MAX_URL_BYTES
+            && (self.url.starts_with("ws://") || self.url.starts_with("wss://"))
+            && self.url.bytes().all(|b| b.is_ascii_graphic())
+    }
 }
 
 /// What a client learns when it is accepted.

@@ -67,6 +67,8 @@ export interface Stats {
   /** Bytes received per second over the last second. */
   bytes_per_sec: number;
   snapshots: number;
+  /** Redirects followed to the node of a cluster that owns the room. */
+  redirects: number;
   /** Times the server corrected the predicted own player. */
   corrections: number;
   /** Snapshots whose checksum did not match (each recovered with a full snapshot). */

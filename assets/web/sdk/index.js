@@ -16,6 +16,8 @@ const SILENCE_MS = 3000;
 // session sends one input per server tick, whenever it is called).
 const PUMP_MS = 10;
 const ROOM_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+// Redirects (to the node of a cluster that owns the room) followed in a row before giving up.
+const MAX_REDIRECTS = 3;
 
 const initialized = new WeakMap(); // module -> Promise of its initialization
 
@@ -50,7 +52,8 @@ export class Client extends EventTarget {
     super();
     this._module = module;
     this._options = options;
-    this._url = options.url ?? roomUrl(options);
+    this._url = options.url ?? roomUrl(options); // any node: every (re)join starts here
+    this._redirectsInARow = 0;
     this._name = options.name || "web-" + String(Math.floor(Math.random() * 1e6)).padStart(6, "0");
     this._session = null;
     this._ws = null;
@@ -100,6 +103,7 @@ export class Client extends EventTarget {
       ping_ms: s.ping_ms ?? null,
       bytes_per_sec: Math.max(0, this._rate.perSec),
       snapshots: s.snapshots,
+      redirects: s.redirects,
       corrections: s.corrections,
       desyncs: s.desyncs,
       stalls: s.stalls,
@@ -146,9 +150,9 @@ export class Client extends EventTarget {
     this._schema = null; // a fresh join learns it again (and fires "welcome" again)
   }
 
-  _open() {
+  _open(url = this._url) {
     this._pageStatus = null;
-    const socket = new WebSocket(this._url);
+    const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
     this._ws = socket;
     socket.onopen = () => {
@@ -177,7 +181,24 @@ export class Client extends EventTarget {
       this._notify();
       return;
     }
+    const redirect = this._session.take_redirect();
+    if (redirect !== undefined) {
+      // The room is on another node: the same Hello goes there (queued again by the session).
+      this._ws = null;
+      socket.close(1000, "redirected");
+      this._redirectsInARow += 1;
+      if (this._redirectsInARow > MAX_REDIRECTS) {
+        this._pageStatus = `error: more than ${MAX_REDIRECTS} redirects in a row`;
+        clearInterval(this._timer);
+        this._timer = null;
+      } else {
+        this._open(redirect);
+      }
+      this._notify();
+      return;
+    }
     if (this._session.status === "playing") {
+      this._redirectsInARow = 0;
       this._backoff = BACKOFF_MIN_MS;
       if (!this._schema) {
         this._schema = JSON.parse(this._session.schema_json());

@@ -375,3 +375,81 @@ fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
         "all of them, in order"
     );
 }
+
+#[test]
+fn a_redirect_sends_the_same_hello_or_resume_again_and_a_bad_one_is_refused() {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "traveller".into(),
+        spectator: false,
+        resume: None,
+        token: Some("a.token".into()),
+        schema_hash: None,
+    };
+    let redirect = |url: &str, epoch| {
+        codec::encode_server(&ServerMessage::Redirect(tickwire_shared::Redirect {
+            url: url.into(),
+            epoch,
+        }))
+        .expect("encodes")
+    };
+    let hello_sent = |session: &mut ClientSession| match session
+        .poll_outgoing()
+        .map(|b| codec::decode_client(&b))
+    {
+        Some(Ok(ClientMessage::Hello(hello))) => hello,
+        other => panic!("a Hello, not {other:?}"),
+    };
+    let mut session = ClientSession::new(hello.clone(), ClientConfig::default()).expect("encodes");
+    assert_eq!(hello_sent(&mut session), hello);
+    let event = session
+        .receive(&redirect("ws://node-b:7777/ws/r1", 4), Duration::ZERO)
+        .expect("a valid Redirect");
+    assert_eq!(
+        event,
+        tickwire_shared::ClientEvent::Redirected(tickwire_shared::Redirect {
+            url: "ws://node-b:7777/ws/r1".into(),
+            epoch: 4
+        })
+    );
+    assert_eq!(
+        hello_sent(&mut session),
+        hello,
+        "the same Hello, for the owner"
+    );
+    assert_eq!(session.poll_outgoing(), None);
+    assert_eq!(session.stats().redirects, 1);
+
+    // Welcomed at the owner, then lost: the resume Hello is what a redirect sends again.
+    session.receive(&Server::welcome(), TICK).expect("welcome");
+    assert!(
+        session
+            .receive(&redirect("ws://node-c:7777/ws/r1", 5), TICK)
+            .is_err(),
+        "a Redirect after the Welcome breaks the protocol"
+    );
+    assert!(session.reconnect());
+    let resume = hello_sent(&mut session);
+    assert!(resume.resume.is_some());
+    session
+        .receive(&redirect("wss://node-c.example/ws/r1", 5), TICK * 2)
+        .expect("a valid Redirect");
+    assert_eq!(
+        hello_sent(&mut session),
+        resume,
+        "the resume goes to the new owner"
+    );
+
+    for bad in [
+        "http://node-b/ws",
+        "ws://node b/ws",
+        &format!("ws://{}", "x".repeat(600)),
+    ] {
+        let mut session =
+            ClientSession::new(hello.clone(), ClientConfig::default()).expect("encodes");
+        assert!(
+            session.receive(&redirect(bad, 1), Duration::ZERO).is_err(),
+            "a Redirect to {bad:?} is refused"
+        );
+    }
+}

@@ -44,6 +44,8 @@ pub struct WebClient {
     /// Whether the latest connection was welcomed (reset by [`WebClient::reconnect`]).
     welcomed: bool,
     rejected: Option<RejectReason>,
+    /// Where the latest Redirect sends this session, until taken.
+    redirect: Option<String>,
     /// Reused by every frame's draw.
     drawn: Vec<DrawnEntity>,
 }
@@ -69,6 +71,7 @@ impl WebClient {
             input: Vec::new(),
             welcomed: false,
             rejected: None,
+            redirect: None,
             drawn: Vec::new(),
         })
     }
@@ -82,6 +85,7 @@ impl WebClient {
                 self.learn_fields();
             }
             ClientEvent::Rejected(reason) => self.rejected = Some(reason),
+            ClientEvent::Redirected(redirect) => self.redirect = Some(redirect.url),
             // Snapshots, desyncs and heartbeats show in the stats.
             _ => {}
         }
@@ -214,6 +218,18 @@ impl WebClient {
     /// there is none.
     pub fn poll_outgoing(&mut self) -> Option<Vec<u8>> {
         self.session.poll_outgoing()
+    }
+
+    /// The URL a Redirect just sent this session to (once; `undefined` otherwise): close this
+    /// socket, open one to it and send what `poll_outgoing` yields (the Hello, queued again).
+    pub fn take_redirect(&mut self) -> Option<String> {
+        self.redirect.take()
+    }
+
+    /// Redirects followed so far.
+    #[wasm_bindgen(getter)]
+    pub fn redirects(&self) -> f64 {
+        self.session.stats().redirects as f64
     }
 
     /// After an abnormal close: queues the Hello that resumes this session on a new socket.
