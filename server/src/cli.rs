@@ -52,6 +52,19 @@ struct Args {
     /// index.html) [default: the config's web_dir, else assets/web if it exists].
     #[arg(long)]
     web_dir: Option<PathBuf>,
+    /// Join a cluster whose room directory is this Redis (`redis://HOST:PORT`): each room runs
+    /// on exactly one node, and a node that does not own a room redirects its clients to the one
+    /// that does. Needs --node-id and --public-url [default: the in-process directory of this
+    /// server alone].
+    #[arg(long, requires_all = ["node_id", "public_url"])]
+    directory: Option<String>,
+    /// This node's id in the cluster (1 to 32 of A-Z a-z 0-9 - _), unique among its nodes.
+    #[arg(long, requires = "directory")]
+    node_id: Option<String>,
+    /// Where clients reach this node, `ws://HOST:PORT` or `wss://HOST:PORT`: the URL other
+    /// nodes redirect them to.
+    #[arg(long, requires = "directory")]
+    public_url: Option<String>,
     /// Ticks per second, overriding the default config's.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=240))]
     tick_rate: Option<u16>,
@@ -136,6 +149,7 @@ async fn serve(args: Args, games: Games) -> anyhow::Result<()> {
         LogFormat::Text => logs.with_ansi(std::io::stdout().is_terminal()).init(),
         LogFormat::Json => logs.json().init(),
     }
+    let cluster = cluster(&args)?;
     // Each client is a socket: lift the soft open-files limit (often 1024) to the hard limit.
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => tracing::debug!(limit, "open files limit"),
@@ -199,6 +213,7 @@ async fn serve(args: Args, games: Games) -> anyhow::Result<()> {
         tls,
         web_dir,
         limits: file.limits,
+        cluster,
     };
     let bind = args.bind.unwrap_or(file.bind);
     let listener = TcpListener::bind(bind)
@@ -307,4 +322,36 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
+}
+
+/// The cluster this node joins (`--directory`), with its flags checked.
+fn cluster(args: &Args) -> anyhow::Result<Option<crate::config::ClusterConfig>> {
+    let (Some(directory), Some(id), Some(url)) = (&args.directory, &args.node_id, &args.public_url)
+    else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        directory.starts_with("redis://"),
+        "--directory {directory:?}: expected redis://HOST:PORT"
+    );
+    anyhow::ensure!(
+        tickwire_shared::room_path::is_valid_name(id),
+        "--node-id {id:?}: 1 to 32 of A-Z a-z 0-9 - _"
+    );
+    let redirect = tickwire_shared::Redirect {
+        url: format!("{}/ws/room", url.trim_end_matches('/')),
+        epoch: 0,
+    };
+    anyhow::ensure!(
+        redirect.is_valid() && !url.contains(['?', '#']),
+        "--public-url {url:?}: expected ws://HOST:PORT or wss://HOST:PORT"
+    );
+    Ok(Some(crate::config::ClusterConfig {
+        directory: directory.clone(),
+        node: crate::cluster::lease_store::Node {
+            id: id.clone(),
+            url: url.trim_end_matches('/').to_owned(),
+        },
+        lease_ttl: crate::config::ClusterConfig::DEFAULT_LEASE_TTL,
+    }))
 }

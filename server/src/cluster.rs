@@ -1,5 +1,11 @@
-//! Rooms across server processes: a directory in Redis where each room has exactly one owner
-//! (`lease_store`), fenced by an epoch. Without `--directory` the server keeps its in-process
-//! directory (`room::directory`).
+//! Rooms across server processes (`--directory redis://…`): a directory in Redis where each room
+//! has exactly one owner, fenced by an epoch.
+//! - `lease_store`: the leases in Redis, changed only by atomic scripts.
+//! - `lease_clock`: until when this node may tick a room, on its own monotonic clock.
+//! - `placement`: this node's leases: where a joining room is, renewals, release.
+//!
+//! Without `--directory` the server keeps its in-process directory (`room::directory`) alone.
 
+pub(crate) mod lease_clock;
 pub mod lease_store;
+pub(crate) mod placement;

@@ -79,6 +79,9 @@ pub enum ServerError {
     /// A limit in the config is out of range.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// The cluster's directory (`--directory`) could not be reached.
+    #[error("cannot reach the cluster directory: {0}")]
+    Directory(#[from] cluster::lease_store::StoreError),
 }
 
 /// Serves the game and its HTTP endpoints on `listener` until `shutdown` completes. The
@@ -129,11 +132,25 @@ async fn serve(
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = RoomThreads::start(threads).map_err(ServerError::LoopThread)?;
     let metrics = Arc::new(Metrics::new());
+    let cluster = match &config.cluster {
+        Some(cluster) => {
+            let store = cluster::lease_store::LeaseStore::connect(
+                &cluster.directory,
+                cluster.node.clone(),
+                cluster.lease_ttl,
+            )
+            .await?;
+            info!(node = %cluster.node.id, url = %cluster.node.url, directory = %cluster.directory, "a node of a cluster");
+            Some(cluster::placement::Cluster::new(store))
+        }
+        None => None,
+    };
     let rooms = Arc::new(Rooms::new(
         config.clone(),
         threads,
         Writers::spawn(),
         Arc::clone(&metrics),
+        cluster,
     ));
     let draining = CancellationToken::new();
     let connection_slots = Arc::new(Semaphore::new(config.limits.max_connections));

@@ -15,6 +15,9 @@ pub const POLICY: u16 = 1008;
 pub const MESSAGE_TOO_BIG: u16 = 1009;
 /// The server hit an internal error with this session.
 pub const INTERNAL_ERROR: u16 = 1011;
+/// Service restart: the room stopped on this node of a cluster (its lease is gone, or the node
+/// drains); resume the session through any node.
+pub const SERVICE_RESTART: u16 = 1012;
 
 /// A binary message that does not decode as a [`crate::ClientMessage`] (bad bytes, unknown
 /// variant, trailing bytes, over the size limit once decoded).

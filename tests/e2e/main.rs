@@ -6,6 +6,7 @@ mod admission;
 mod bad_input;
 #[cfg(unix)]
 mod browser;
+mod cluster;
 mod gameplay;
 mod games;
 mod generic_input;

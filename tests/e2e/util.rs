@@ -84,8 +84,19 @@ impl TestServer {
     }
 
     async fn start_serving(config: ServerConfig, with_admin: bool) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        Self::start_on(listener, config, with_admin).await
+    }
+
+    /// A server on a listener bound already (so its config may name its own address).
+    pub(crate) async fn start_on(
+        listener: tokio::net::TcpListener,
+        config: ServerConfig,
+        with_admin: bool,
+    ) -> Self {
         let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
-        let listener = bind().await.expect("bind port 0");
         let addr: SocketAddr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let shutdown = async {

@@ -38,6 +38,10 @@ impl CloseReason {
     }
 
     pub(crate) const SHUTDOWN: Self = Self::new(close_code::GOING_AWAY, "server shutting down");
+    pub(crate) const ROOM_MOVED: Self = Self::new(
+        close_code::SERVICE_RESTART,
+        "room moves to another node: resume there",
+    );
     pub(crate) const TEXT_FRAME: Self = Self::new(
         close_code::UNSUPPORTED_DATA,
         "text frames are not supported; send binary",

@@ -27,7 +27,7 @@ use tickwire_shared::room_path::{RoomPath, WS_PATH};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tracing::debug;
+use tracing::{debug, warn};
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -194,6 +194,16 @@ async fn route(
         };
     }
     let method = request.method();
+    if let Some(room) = path
+        .strip_prefix("/rooms/")
+        .and_then(|p| p.strip_suffix("/locate"))
+    {
+        return if method == Method::GET {
+            locate(room, ctx).await
+        } else {
+            method_not_allowed("GET")
+        };
+    }
     match Operation::at(path) {
         Some(operation) => match operations_access(operation, peer, ctx.admin_elsewhere) {
             Access::Allowed => operation.answer(method, ctx),
@@ -409,6 +419,43 @@ pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body>
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+/// `GET /rooms/ROOM/locate`: 200 with the node that owns the room (`room`, `node`, `url`,
+/// `epoch`), or 404 when none does. Public, for matchmakers: it tells what a client's Redirect
+/// would. Without a cluster directory the node is this server (`node` and `url` null) when the
+/// room is open here.
+async fn locate(room: &str, ctx: &SessionContext) -> Response<Body> {
+    if !tickwire_shared::room_path::is_valid_name(room) {
+        return text(
+            StatusCode::NOT_FOUND,
+            "a room name is 1 to 32 of A-Z a-z 0-9 - _\n",
+        );
+    }
+    let nobody = || text(StatusCode::NOT_FOUND, "no node owns the room\n");
+    let Some(cluster) = ctx.rooms.cluster() else {
+        return if ctx.rooms.is_open(room) {
+            json(&serde_json::json!({ "room": room, "node": null, "url": null, "epoch": 0 }))
+        } else {
+            nobody()
+        };
+    };
+    match cluster.locate(room).await {
+        Ok(Some(owner)) => json(&serde_json::json!({
+            "room": room,
+            "node": owner.node,
+            "url": format!("{}{WS_PATH}/{room}", owner.url),
+            "epoch": owner.epoch,
+        })),
+        Ok(None) => nobody(),
+        Err(error) => {
+            warn!(room, %error, "the cluster directory did not answer a locate");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the cluster directory did not answer\n",
+            )
+        }
+    }
 }
 
 fn json(value: &impl serde::Serialize) -> Response<Body> {

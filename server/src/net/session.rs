@@ -26,7 +26,8 @@ use tickwire_shared::layout::Layout;
 use tickwire_shared::message::MAX_NAME_BYTES;
 use tickwire_shared::room_path::RoomPath;
 use tickwire_shared::{
-    ClientMessage, Hello, PROTOCOL_VERSION, RejectReason, ServerMessage, Tick, close_code, codec,
+    ClientMessage, Hello, PROTOCOL_VERSION, Redirect, RejectReason, ServerMessage, Tick,
+    close_code, codec,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{MissedTickBehavior, timeout};
@@ -133,6 +134,13 @@ pub(crate) async fn serve(
         }
         Err(JoinError::RoomStopped) => {
             return close(ws, Some(CloseReason::LOOP_STOPPED), &ctx.metrics).await;
+        }
+        Err(JoinError::Elsewhere(owner)) => {
+            let redirect = Redirect {
+                url: format!("{}{}", owner.url.trim_end_matches('/'), request.url_path()),
+                epoch: owner.epoch,
+            };
+            return redirect_and_close(ws, redirect, &owner.node, &ctx.metrics).await;
         }
     };
     let Seated {
@@ -482,6 +490,20 @@ async fn reject_and_close(mut ws: Ws, reason: RejectReason, metrics: &Metrics) {
         return;
     };
     if ws.send(rejected).await.is_ok() {
+        close(ws, Some(close_reason), metrics).await;
+    }
+}
+
+/// Sends the Redirect to the room's owner, then closes with [`close_code::REDIRECTED`].
+async fn redirect_and_close(mut ws: Ws, redirect: Redirect, node: &str, metrics: &Metrics) {
+    debug!(url = %redirect.url, epoch = redirect.epoch, "redirected");
+    metrics.redirects.increment(1);
+    let close_reason =
+        CloseReason::with_detail(close_code::REDIRECTED, format!("room is on node {node}"));
+    let Ok(message) = frame(&ServerMessage::Redirect(redirect)) else {
+        return;
+    };
+    if ws.send(message).await.is_ok() {
         close(ws, Some(close_reason), metrics).await;
     }
 }

@@ -30,6 +30,25 @@ pub struct ServerConfig {
     pub web_dir: Option<PathBuf>,
     /// Limits on what clients may do and cost.
     pub limits: Limits,
+    /// When set, this server is a node of a cluster whose room directory is in Redis
+    /// (`--directory`); `None`: the in-process directory of one server.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// A node's place in a cluster: see [`crate::cluster`].
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// The Redis that holds the directory, `redis://HOST:PORT`.
+    pub directory: String,
+    /// This node: its id and the URL clients reach it at (`ws://HOST:PORT`).
+    pub node: crate::cluster::lease_store::Node,
+    /// How long a room's lease lasts without renewal (renewed every third of it). Default 3 s.
+    pub lease_ttl: std::time::Duration,
+}
+
+impl ClusterConfig {
+    /// The lease TTL nodes use unless told otherwise.
+    pub const DEFAULT_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(3);
 }
 
 impl ServerConfig {
@@ -44,6 +63,7 @@ impl ServerConfig {
             tls: None,
             web_dir: None,
             limits: Limits::default(),
+            cluster: None,
         }
     }
 }

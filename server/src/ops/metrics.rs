@@ -37,6 +37,8 @@ pub(crate) struct Metrics {
     desyncs_reported: Counter,
     pub(crate) full_snapshot_requests: Counter,
     resumes: Counter,
+    /// Hellos answered with a Redirect to the room's owner (a cluster).
+    pub(crate) redirects: Counter,
 }
 
 /// The server-wide figures a room's loop adds to.
@@ -104,6 +106,10 @@ impl Metrics {
                 "RequestFull messages received, granted or not",
             ),
             (
+                "tickwire_redirects_total",
+                "Hellos answered with a Redirect to the node that owns the room (a cluster)",
+            ),
+            (
                 "tickwire_kicks_total",
                 "Sessions the server closed, by close code",
             ),
@@ -131,6 +137,7 @@ impl Metrics {
             desyncs_reported: counter("tickwire_desyncs_reported_total"),
             full_snapshot_requests: counter("tickwire_full_snapshot_requests_total"),
             resumes: counter("tickwire_resumes_total"),
+            redirects: counter("tickwire_redirects_total"),
             handle,
             recorder,
         }

@@ -1,6 +1,9 @@
 //! The room directory: rooms by name, each created on its first join (with the default game
 //! config, or the game or config the join names) and closed by its loop once empty for a while.
 
+use crate::cluster::lease_clock::LeaseClock;
+use crate::cluster::lease_store::Owner;
+use crate::cluster::placement::{Cluster, Placement};
 use crate::net::writers::Writers;
 use crate::ops::config::ServerConfig;
 use crate::ops::metrics::{Metrics, RoomSeries};
@@ -33,6 +36,8 @@ pub(crate) struct Rooms {
     writers: Writers,
     metrics: Arc<Metrics>,
     next_generation: std::sync::atomic::AtomicU64,
+    /// In a cluster: the leases that say which rooms this node may run.
+    cluster: Option<Arc<Cluster>>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +56,8 @@ pub(crate) enum JoinError {
     Rejected(RejectReason),
     /// The room's loop is gone (it failed, or the server is stopping).
     RoomStopped,
+    /// Another node of the cluster owns the room.
+    Elsewhere(Owner),
 }
 
 impl Rooms {
@@ -59,6 +66,7 @@ impl Rooms {
         threads: RoomThreads,
         writers: Writers,
         metrics: Arc<Metrics>,
+        cluster: Option<Arc<Cluster>>,
     ) -> Self {
         Self {
             config,
@@ -67,7 +75,20 @@ impl Rooms {
             writers,
             metrics,
             next_generation: Default::default(),
+            cluster,
         }
+    }
+
+    /// Whether a room of this name is open here.
+    pub(crate) fn is_open(&self, room: &str) -> bool {
+        lock(&self.entries)
+            .get(room)
+            .is_some_and(|entry| !entry.commands.is_closed())
+    }
+
+    /// In a cluster, the node this server is.
+    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// Joins the requested room, creating it if needed (not for a resume). Returns the client's
@@ -79,9 +100,20 @@ impl Rooms {
         address: Option<IpAddr>,
         mut link: ClientLink,
     ) -> Result<(Seated, mpsc::Sender<Command>), JoinError> {
+        let lease = match &self.cluster {
+            None => None,
+            Some(cluster) => match cluster.place(&request.room).await {
+                Ok(Placement::Here(clock)) => Some(clock),
+                Ok(Placement::There(owner)) => return Err(JoinError::Elsewhere(owner)),
+                Err(error) => {
+                    warn!(room = %request.room, %error, "the cluster directory did not answer");
+                    return Err(JoinError::Rejected(RejectReason::ServerBusy));
+                }
+            },
+        };
         for _ in 0..JOIN_ATTEMPTS {
             let commands = self
-                .room_for(request, hello.resume.is_none())
+                .room_for(request, hello.resume.is_none(), lease.as_ref())
                 .map_err(JoinError::Rejected)?;
             let (reply, replied) = oneshot::channel();
             let join = Command::Join(JoinRequest {
@@ -120,6 +152,7 @@ impl Rooms {
         &self,
         request: &RoomPath,
         may_create: bool,
+        lease: Option<&Arc<LeaseClock>>,
     ) -> Result<mpsc::Sender<Command>, RejectReason> {
         let open = |entries: &HashMap<String, Entry>| {
             let entry = entries
@@ -195,21 +228,28 @@ impl Rooms {
             let entries = Arc::clone(&self.entries);
             let room = request.room.clone();
             let metrics = Arc::clone(&self.metrics);
+            let release = self.cluster.clone().zip(lease.cloned());
             Box::new(move || {
-                let mut entries = lock(&entries);
-                if entries
-                    .get(&room)
-                    .is_some_and(|e| e.generation == generation)
                 {
-                    entries.remove(&room);
+                    let mut entries = lock(&entries);
+                    if entries
+                        .get(&room)
+                        .is_some_and(|e| e.generation == generation)
+                    {
+                        entries.remove(&room);
+                    }
                 }
                 metrics.rooms.decrement(1.0);
+                if let Some((cluster, lease)) = release {
+                    cluster.room_ended(&room, &lease);
+                }
             })
         };
         self.threads.add(RoomTask {
             name: request.room.clone(),
             game,
             on_end,
+            lease: lease.cloned(),
         });
         Ok(commands)
     }

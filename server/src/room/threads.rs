@@ -7,6 +7,7 @@
 //! stay slower than its tick period, is closed on its own: its clients get 1011 and the other
 //! rooms keep ticking.
 
+use crate::cluster::lease_clock::LeaseClock;
 use crate::net::close_reason::CloseReason;
 use crate::room::core::RoomEnd;
 use crate::room::game_loop::GameLoop;
@@ -26,6 +27,8 @@ pub(crate) struct RoomTask {
     /// Called once when the room ends, before its clients are kicked (removes it from the
     /// directory, so new joins create a fresh room).
     pub(crate) on_end: Box<dyn FnOnce() + Send>,
+    /// In a cluster: the room's lease. It ticks only while the lease's clock allows.
+    pub(crate) lease: Option<Arc<LeaseClock>>,
 }
 
 /// The room threads and their shared schedule.
@@ -194,6 +197,15 @@ impl RoomTask {
     fn run_due(&mut self, now: Instant) -> Option<Instant> {
         let span = info_span!("room", room = %self.name);
         let _entered = span.enter();
+        if let Some(lease) = &self.lease
+            && !lease.allows(now)
+        {
+            // Checked before every tick: past the lease's deadline another node may own the
+            // room, so this one must not tick it again. Its clients resume on the new owner.
+            warn!("room's lease is lost or past its deadline; closing it");
+            self.end(Some(CloseReason::ROOM_MOVED));
+            return None;
+        }
         match catch_unwind(AssertUnwindSafe(|| self.game.run_due(now))) {
             Ok(Ok(due)) => Some(due),
             Ok(Err(RoomEnd::Empty)) => {

@@ -1,0 +1,153 @@
+//! Rooms across nodes (`--directory`), on a real redis-server and three servers on loopback:
+//! bots entering one room through every node all play on its one owner, redirected there, with
+//! the same world at every tick; `/rooms/ROOM/locate` names that owner on every node; and a node
+//! cut off from Redis stops its room (close 1012) before its lease could pass to another node.
+
+use crate::redis_server::RedisServer;
+use crate::util::{TestServer, test_config};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tickwire_bot::{Bot, BotError};
+use tickwire_server::cluster::lease_store::Node;
+use tickwire_server::config::ClusterConfig;
+use tickwire_shared::close_code;
+use tokio::net::TcpListener;
+
+async fn node(redis: &RedisServer, id: &str, lease_ttl: Duration) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let mut config = test_config();
+    config.cluster = Some(ClusterConfig {
+        directory: redis.url(),
+        node: Node {
+            id: id.into(),
+            url: format!("ws://{addr}"),
+        },
+        lease_ttl,
+    });
+    TestServer::start_on(listener, config, false).await
+}
+
+fn rooms_on(list: &str) -> Vec<(String, u64)> {
+    let rooms: serde_json::Value = serde_json::from_str(list).expect("JSON");
+    rooms
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| {
+            (
+                r["room"].as_str().unwrap_or("").to_owned(),
+                r["players"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_entering_one_room_through_three_nodes_all_play_on_its_one_owner() {
+    let redis = RedisServer::start().await;
+    let ttl = ClusterConfig::DEFAULT_LEASE_TTL;
+    let nodes = [
+        node(&redis, "a", ttl).await,
+        node(&redis, "b", ttl).await,
+        node(&redis, "c", ttl).await,
+    ];
+    // 30 bots at once, 10 through each node.
+    let joins: Vec<_> = (0..30)
+        .map(|i| {
+            let url = nodes[i % 3].room_url("big", None);
+            tokio::spawn(async move { Bot::connect(&url, &format!("bot{i}")).await })
+        })
+        .collect();
+    let mut bots = Vec::new();
+    for join in joins {
+        bots.push(join.await.expect("the task runs").expect("every bot joins"));
+    }
+
+    // One owner: the room is open on exactly one node, with every bot in it.
+    let mut owners = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let (status, list) = node.get("/rooms").await;
+        assert_eq!(status, 200);
+        let rooms = rooms_on(&list);
+        if !rooms.is_empty() {
+            assert_eq!(rooms, vec![("big".to_owned(), 30)], "node {i}");
+            owners.push(i);
+        }
+    }
+    assert_eq!(owners.len(), 1, "exactly one node runs the room");
+    let owner = owners[0];
+    let owner_url = format!("ws://{}/ws/big", nodes[owner].addr);
+    // Every node locates it there, at epoch 1.
+    for node in &nodes {
+        let (status, body) = node.get("/rooms/big/locate").await;
+        assert_eq!(status, 200, "{body}");
+        let located: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(located["url"], owner_url.as_str());
+        assert_eq!(located["epoch"], 1);
+        assert_eq!(located["node"], ["a", "b", "c"][owner]);
+    }
+    assert_eq!(nodes[0].get("/rooms/nowhere/locate").await.0, 404);
+    // Bots that came in through another node were redirected once; the others never.
+    for (i, bot) in bots.iter().enumerate() {
+        let expected = u64::from(i % 3 != owner);
+        assert_eq!(bot.stats().redirects, expected, "bot {i}");
+    }
+
+    // They play in one world: at every tick, every bot holds the same checksum.
+    let mut checksums: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for _ in 0..20 {
+        for bot in &mut bots {
+            let tick = bot.next_snapshot().await.expect("plays");
+            let checksum = bot.world().state().checksum().0;
+            checksums.entry(tick.0).or_default().push(checksum);
+        }
+    }
+    let compared = checksums.values().filter(|c| c.len() > 1).count();
+    assert!(compared > 0, "some ticks were seen by several bots");
+    for (tick, sums) in &checksums {
+        assert!(
+            sums.windows(2).all(|w| w[0] == w[1]),
+            "tick {tick}: {sums:?}"
+        );
+    }
+    assert!(bots.iter().all(|b| b.stats().desyncs == 0));
+    println!(
+        "30 bots through 3 nodes on node {owner}: {compared} ticks compared across bots, 0 desyncs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_redis_stops_its_room_before_its_lease_can_pass_on() {
+    let redis = RedisServer::start().await;
+    let ttl = Duration::from_millis(900);
+    let a = node(&redis, "a", ttl).await;
+    let mut bot = Bot::connect(&a.room_url("lonely", None), "bot")
+        .await
+        .expect("joins");
+    bot.next_snapshot().await.expect("plays");
+    // Renewals go on while Redis answers: the room outlives several TTLs.
+    let until = tokio::time::Instant::now() + ttl * 3;
+    while tokio::time::Instant::now() < until {
+        bot.next_snapshot().await.expect("still playing");
+    }
+    let cut = tokio::time::Instant::now();
+    drop(redis);
+    let closed = loop {
+        match bot.next_snapshot().await {
+            Ok(_) => continue,
+            Err(error) => break error,
+        }
+    };
+    let after = cut.elapsed();
+    assert!(
+        matches!(&closed, BotError::Closed { code, .. } if *code == close_code::SERVICE_RESTART),
+        "closed with 1012, not {closed:?}"
+    );
+    // Its last renewal was at most a third of the TTL before the cut: it stopped by then.
+    assert!(
+        after < ttl,
+        "the room stopped {after:?} after the cut, past the {ttl:?} TTL"
+    );
+    println!("cut off from redis: the room stopped after {after:?} (TTL {ttl:?}): {closed}");
+}
