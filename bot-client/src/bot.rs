@@ -78,7 +78,8 @@ impl From<ClientError> for BotError {
 
 impl BotError {
     /// The connection broke without the server closing it (reset, or ended with no close
-    /// frame): worth a [`Bot::resume`].
+    /// frame), or the room stopped on its node of a cluster (1012) to go on elsewhere: worth a
+    /// [`Bot::resume`].
     pub fn is_connection_lost(&self) -> bool {
         use tokio_tungstenite::tungstenite::Error as WsError;
         use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -88,7 +89,9 @@ impl BotError {
                 | WsError::ConnectionClosed
                 | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake),
             ) => true,
-            Self::Closed { code, .. } => *code == 1006,
+            Self::Closed { code, .. } => {
+                *code == 1006 || *code == tickwire_shared::close_code::SERVICE_RESTART
+            }
             _ => false,
         }
     }

@@ -49,8 +49,10 @@ use tokio::time::{Instant, MissedTickBehavior};
 /// A bot run.
 #[derive(Clone, Debug)]
 pub struct BotConfig {
-    /// Server URL, e.g. `ws://127.0.0.1:7777/ws`.
-    pub url: String,
+    /// Server URLs, e.g. `ws://127.0.0.1:7777/ws`: a bootstrap list (the nodes of a cluster).
+    /// Bot i tries them in order from the i-th (round the list), for its connect and for each
+    /// resume; the first that answers places it (a node may redirect it to the room's owner).
+    pub urls: Vec<String>,
     /// Spread the bots over this many rooms: bot i joins `{url}/room-{i mod rooms}`.
     pub rooms: Option<usize>,
     /// Signed join tokens for servers with a join secret: bot i presents `tokens[i]` (a token
@@ -121,32 +123,71 @@ pub async fn run_bots(config: &BotConfig) -> Summary {
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Resumes a bot whose connection was lost, retrying with exponential backoff while the
-/// server cannot be reached, until `deadline`. A rejection (the grace window is over) ends it.
-async fn resume_with_backoff(bot: &mut Bot, url: &str, deadline: Instant) -> Result<(), BotError> {
+/// Resumes a bot whose connection was lost through the first of `urls` that answers, retrying
+/// with exponential backoff while none can be reached, until `deadline`. A rejection (the grace
+/// window is over) ends it.
+async fn resume_with_backoff(
+    bot: &mut Bot,
+    urls: &[String],
+    deadline: Instant,
+) -> Result<(), BotError> {
     let mut backoff = FIRST_BACKOFF;
     loop {
         tokio::time::sleep(backoff).await;
-        match bot.resume(url).await {
-            Ok(()) => return Ok(()),
-            Err(e) if Instant::now() + backoff >= deadline => return Err(e),
+        let mut last = BotError::Protocol("no URL to resume at");
+        for url in urls {
+            match bot.resume(url).await {
+                Ok(()) => return Ok(()),
+                Err(rejected @ BotError::Rejected(_)) => return Err(rejected),
+                Err(e) => last = e,
+            }
+        }
+        if Instant::now() + backoff >= deadline {
+            return Err(last);
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Connects through the first of `urls` that answers (a rejection ends it: every node would
+/// give the same).
+async fn connect_through(
+    urls: &[String],
+    hello: &Hello,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Bot, BotError> {
+    let mut last = BotError::Protocol("no URL to connect to");
+    for url in urls {
+        match Bot::connect_with_tls(url, hello.clone(), tls.clone()).await {
+            Ok(bot) => return Ok(bot),
             Err(rejected @ BotError::Rejected(_)) => return Err(rejected),
-            Err(_) => backoff = (backoff * 2).min(MAX_BACKOFF),
+            Err(e) => last = e,
         }
     }
+    Err(last)
+}
+
+/// Bot `index`'s bootstrap list: every URL (with its room when the bots are spread over
+/// rooms), in order from the `index`-th.
+fn bootstrap_urls(config: &BotConfig, index: usize) -> Vec<String> {
+    let count = config.urls.len().max(1);
+    (0..config.urls.len())
+        .map(|k| &config.urls[(index + k) % count])
+        .map(|url| match config.rooms {
+            Some(rooms) => format!("{url}/room-{}", index % rooms.max(1)),
+            None => url.clone(),
+        })
+        .collect()
 }
 
 async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> BotReport {
     let name = format!("bot-{index}");
-    let url = match config.rooms {
-        Some(rooms) => format!("{}/room-{}", config.url, index % rooms.max(1)),
-        None => config.url.clone(),
-    };
+    let urls = bootstrap_urls(&config, index);
     let hello = Hello {
         token: config.tokens.get(index).cloned(),
         ..Bot::hello(&name, false)
     };
-    let mut bot = match Bot::connect_with_tls(&url, hello, config.tls.clone()).await {
+    let mut bot = match connect_through(&urls, &hello, config.tls.clone()).await {
         Ok(bot) => bot,
         Err(e) => {
             live.errors.fetch_add(1, Relaxed);
@@ -208,7 +249,7 @@ async fn run_one(index: usize, config: BotConfig, live: Arc<LiveCounters>) -> Bo
             Ok(true) => break Ok(()),
             Ok(false) => {}
             Err(e) if e.is_connection_lost() => {
-                if let Err(e) = resume_with_backoff(&mut bot, &url, deadline).await {
+                if let Err(e) = resume_with_backoff(&mut bot, &urls, deadline).await {
                     break Err(e);
                 }
             }

@@ -20,9 +20,10 @@ use tracing_subscriber::EnvFilter;
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Server WebSocket URL.
+    /// Server WebSocket URL. Give it several times for the nodes of a cluster: a bootstrap
+    /// list each bot tries in order (from its own place in it) to connect and to resume.
     #[arg(long, default_value = "ws://127.0.0.1:7777/ws")]
-    url: String,
+    url: Vec<String>,
     /// Number of bots.
     #[arg(long, default_value_t = 10)]
     bots: usize,
@@ -181,7 +182,7 @@ async fn run_bots_command(args: Args) -> ExitCode {
         return ExitCode::from(2);
     }
     if let Some(rooms) = args.rooms
-        && (rooms == 0 || !args.url.ends_with("/ws"))
+        && (rooms == 0 || !args.url.iter().all(|url| url.ends_with("/ws")))
     {
         eprintln!("--rooms needs at least one room and a URL ending in /ws (rooms are URL/room-K)");
         return ExitCode::from(2);
@@ -195,7 +196,7 @@ async fn run_bots_command(args: Args) -> ExitCode {
         None => None,
     };
     let config = BotConfig {
-        url: args.url,
+        urls: args.url,
         rooms: args.rooms,
         tokens: args.token,
         tls,

@@ -99,7 +99,7 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakFigures, BenchError> {
     let server = ServerProcess::start(&config.server_bin, &config.scenario, &config_path)?;
     let pid = server.pid();
     let bots = BotConfig {
-        url: server.url(),
+        urls: vec![server.url()],
         rooms: None,
         tokens: Vec::new(),
         tls: None,

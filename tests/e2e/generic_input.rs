@@ -50,7 +50,7 @@ async fn lanes_from_the_input_schema_move_the_player() {
 async fn bots_walking_the_input_schema_at_random_are_never_refused() {
     let server = TestServer::start().await;
     let summary = run_bots(&BotConfig {
-        url: server.url.clone(),
+        urls: vec![server.url.clone()],
         rooms: None,
         tokens: Vec::new(),
         tls: None,

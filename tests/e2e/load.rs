@@ -11,7 +11,7 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
     config.game.tick_rate = 60;
     let server = TestServer::start_with(config).await;
     let summary = run_bots(&BotConfig {
-        url: server.url.clone(),
+        urls: vec![server.url.clone()],
         rooms: None,
         tokens: Vec::new(),
         tls: None,
@@ -35,7 +35,7 @@ async fn twenty_bots_for_hundreds_of_ticks_match_every_checksum() {
 async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
     let server = TestServer::start().await;
     let config = BotConfig {
-        url: server.url.clone(),
+        urls: vec![server.url.clone()],
         rooms: Some(4),
         tokens: Vec::new(),
         tls: None,

@@ -115,7 +115,7 @@ async fn bots_reconnect_on_their_own_and_count_resumes() {
     let server = TestServer::start().await;
     let proxy = CutProxy::start(&server).await;
     let config = BotConfig {
-        url: proxy.url.clone(),
+        urls: vec![proxy.url.clone()],
         rooms: None,
         tokens: Vec::new(),
         tls: None,

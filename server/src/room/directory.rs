@@ -112,9 +112,19 @@ impl Rooms {
             },
         };
         for _ in 0..JOIN_ATTEMPTS {
-            let commands = self
-                .room_for(request, hello.resume.is_none(), lease.as_ref())
-                .map_err(JoinError::Rejected)?;
+            let commands = match self.room_for(request, hello.resume.is_none(), lease.as_ref()) {
+                Ok(commands) => commands,
+                Err(reject) => {
+                    // A lease taken for a room that did not open here (a resume of a room this
+                    // node never ran, a limit) is given back at once, not renewed forever.
+                    if let (Some(cluster), Some(lease)) = (&self.cluster, &lease)
+                        && !self.is_open(&request.room)
+                    {
+                        cluster.room_ended(&request.room, lease);
+                    }
+                    return Err(JoinError::Rejected(reject));
+                }
+            };
             let (reply, replied) = oneshot::channel();
             let join = Command::Join(JoinRequest {
                 join: Join {
