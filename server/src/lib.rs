@@ -141,7 +141,7 @@ async fn serve(
             )
             .await?;
             info!(node = %cluster.node.id, url = %cluster.node.url, directory = %cluster.directory, "a node of a cluster");
-            Some(cluster::placement::Cluster::new(store))
+            Some(cluster::placement::Cluster::new(store, metrics.cluster()))
         }
         None => None,
     };

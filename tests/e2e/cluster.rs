@@ -112,6 +112,27 @@ async fn bots_entering_one_room_through_three_nodes_all_play_on_its_one_owner() 
         );
     }
     assert!(bots.iter().all(|b| b.stats().desyncs == 0));
+
+    // Each node's figures say the same: the owner took one lease and holds it; the others
+    // redirected the 20 bots that came through them.
+    let metric = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let mut redirected = 0.0;
+    for (i, node) in nodes.iter().enumerate() {
+        let (_, text) = node.get("/metrics").await;
+        let taken = metric(&text, "tickwire_leases_taken_total ");
+        let held = metric(&text, "tickwire_leases_held ");
+        assert_eq!(
+            (taken, held),
+            if i == owner { (1.0, 1.0) } else { (0.0, 0.0) },
+            "node {i}"
+        );
+        redirected += metric(&text, "tickwire_redirects_total ");
+    }
+    assert_eq!(redirected, 20.0);
     println!(
         "30 bots through 3 nodes on node {owner}: {compared} ticks compared across bots, 0 desyncs"
     );

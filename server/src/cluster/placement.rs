@@ -4,6 +4,7 @@
 
 use crate::cluster::lease_clock::LeaseClock;
 use crate::cluster::lease_store::{Acquired, Lease, LeaseStore, Owner, StoreError};
+use crate::ops::metrics::ClusterMetrics;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ pub(crate) struct Cluster {
     /// (the loser would be sent to this very node).
     acquiring: tokio::sync::Mutex<()>,
     runtime: Handle,
+    metrics: ClusterMetrics,
 }
 
 #[derive(Debug)]
@@ -38,12 +40,13 @@ struct Held {
 
 impl Cluster {
     /// Must be called on the tokio runtime that renews and releases the leases.
-    pub(crate) fn new(store: LeaseStore) -> Arc<Self> {
+    pub(crate) fn new(store: LeaseStore, metrics: ClusterMetrics) -> Arc<Self> {
         Arc::new(Self {
             store,
             held: Mutex::default(),
             acquiring: tokio::sync::Mutex::default(),
             runtime: Handle::current(),
+            metrics,
         })
     }
 
@@ -60,6 +63,11 @@ impl Cluster {
         match self.store.acquire(room).await? {
             Acquired::Mine(lease) => {
                 info!(room, epoch = lease.epoch, "lease taken");
+                self.metrics.leases_taken.increment(1);
+                if lease.epoch > 1 {
+                    self.metrics.takeovers.increment(1);
+                }
+                self.metrics.leases_held.increment(1.0);
                 let clock = Arc::new(LeaseClock::until(self.deadline_after(asked)));
                 let held = Held {
                     lease: lease.clone(),
@@ -67,6 +75,7 @@ impl Cluster {
                 };
                 if let Some(old) = lock(&self.held).insert(room.to_owned(), held) {
                     old.clock.revoke();
+                    self.metrics.leases_held.decrement(1.0);
                 }
                 self.runtime
                     .spawn(Arc::clone(self).renew(lease, Arc::clone(&clock)));
@@ -108,6 +117,7 @@ impl Cluster {
             return;
         };
         clock.revoke();
+        self.metrics.leases_held.decrement(1.0);
         let cluster = Arc::clone(self);
         self.runtime.spawn(async move {
             match cluster.store.release(&lease).await {
@@ -133,14 +143,22 @@ impl Cluster {
             }
             let asked = Instant::now();
             match self.store.renew(&lease).await {
-                Ok(true) => clock.extend_to(self.deadline_after(asked)),
+                Ok(true) => {
+                    clock.extend_to(self.deadline_after(asked));
+                    self.metrics.renewals.increment(1);
+                    self.metrics
+                        .renewal_seconds
+                        .record(asked.elapsed().as_secs_f64());
+                }
                 Ok(false) => {
+                    self.metrics.renewals_refused.increment(1);
                     warn!(room = %lease.room, epoch = lease.epoch, "lease renewal refused: another node owns the room");
                     clock.revoke();
                     self.forget(&lease.room, &clock);
                     return;
                 }
                 Err(error) => {
+                    self.metrics.renewals_failed.increment(1);
                     warn!(room = %lease.room, %error, "lease renewal failed; the room stops at its deadline unless one succeeds");
                 }
             }
@@ -152,6 +170,7 @@ impl Cluster {
         let mut held = lock(&self.held);
         if held.get(room).is_some_and(|h| Arc::ptr_eq(&h.clock, clock)) {
             held.remove(room);
+            self.metrics.leases_held.decrement(1.0);
         }
     }
 

@@ -39,6 +39,24 @@ pub(crate) struct Metrics {
     resumes: Counter,
     /// Hellos answered with a Redirect to the room's owner (a cluster).
     pub(crate) redirects: Counter,
+    cluster: ClusterMetrics,
+}
+
+/// The figures of this node's room leases (a cluster).
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterMetrics {
+    /// Leases this node holds now.
+    pub(crate) leases_held: Gauge,
+    /// Leases taken; of those, takeovers (epoch above 1: another node held the room before).
+    pub(crate) leases_taken: Counter,
+    pub(crate) takeovers: Counter,
+    /// Renewals that succeeded, and how long each took.
+    pub(crate) renewals: Counter,
+    pub(crate) renewal_seconds: Histogram,
+    /// Renewals Redis refused: another node owns the room (a fenced write).
+    pub(crate) renewals_refused: Counter,
+    /// Renewals that got no answer (Redis unreachable or slower than the TTL).
+    pub(crate) renewals_failed: Counter,
 }
 
 /// The server-wide figures a room's loop adds to.
@@ -110,6 +128,26 @@ impl Metrics {
                 "Hellos answered with a Redirect to the node that owns the room (a cluster)",
             ),
             (
+                "tickwire_leases_taken_total",
+                "Room leases this node took (a cluster)",
+            ),
+            (
+                "tickwire_lease_takeovers_total",
+                "Room leases taken from an earlier owner (epoch above 1)",
+            ),
+            (
+                "tickwire_lease_renewals_total",
+                "Room lease renewals that succeeded",
+            ),
+            (
+                "tickwire_lease_renewals_refused_total",
+                "Room lease renewals refused: another node owns the room (fenced)",
+            ),
+            (
+                "tickwire_lease_renewals_failed_total",
+                "Room lease renewals with no answer from the directory",
+            ),
+            (
                 "tickwire_kicks_total",
                 "Sessions the server closed, by close code",
             ),
@@ -138,9 +176,26 @@ impl Metrics {
             full_snapshot_requests: counter("tickwire_full_snapshot_requests_total"),
             resumes: counter("tickwire_resumes_total"),
             redirects: counter("tickwire_redirects_total"),
+            cluster: ClusterMetrics {
+                leases_held: gauge("tickwire_leases_held"),
+                leases_taken: counter("tickwire_leases_taken_total"),
+                takeovers: counter("tickwire_lease_takeovers_total"),
+                renewals: counter("tickwire_lease_renewals_total"),
+                renewal_seconds: recorder.register_histogram(
+                    &Key::from_name("tickwire_lease_renewal_seconds"),
+                    &METADATA,
+                ),
+                renewals_refused: counter("tickwire_lease_renewals_refused_total"),
+                renewals_failed: counter("tickwire_lease_renewals_failed_total"),
+            },
             handle,
             recorder,
         }
+    }
+
+    /// The handles this node's room leases add to (a cluster).
+    pub(crate) fn cluster(&self) -> ClusterMetrics {
+        self.cluster.clone()
     }
 
     /// The handles a room's loop adds its traffic to.
