@@ -28,21 +28,6 @@ async fn node(redis: &RedisServer, id: &str, lease_ttl: Duration) -> TestServer 
     TestServer::start_on(listener, config, false).await
 }
 
-fn rooms_on(list: &str) -> Vec<(String, u64)> {
-    let rooms: serde_json::Value = serde_json::from_str(list).expect("JSON");
-    rooms
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|r| {
-            (
-                r["room"].as_str().unwrap_or("").to_owned(),
-                r["players"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bots_entering_one_room_through_three_nodes_all_play_on_its_one_owner() {
     let redis = RedisServer::start().await;
@@ -67,9 +52,7 @@ async fn bots_entering_one_room_through_three_nodes_all_play_on_its_one_owner() 
     // One owner: the room is open on exactly one node, with every bot in it.
     let mut owners = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
-        let (status, list) = node.get("/rooms").await;
-        assert_eq!(status, 200);
-        let rooms = rooms_on(&list);
+        let rooms = node.room_players().await;
         if !rooms.is_empty() {
             assert_eq!(rooms, vec![("big".to_owned(), 30)], "node {i}");
             owners.push(i);

@@ -49,7 +49,7 @@ async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
     // Each bot stays for 3 s after it joins: wait until all 12 are in, then look at the spread.
     let deadline = Instant::now() + SOON;
     let players = loop {
-        let players = room_players(&server).await;
+        let players = server.room_players().await;
         if players.iter().map(|(_, n)| n).sum::<u64>() == 12 {
             break players;
         }
@@ -71,22 +71,4 @@ async fn bots_spread_over_rooms_fill_them_evenly_and_match_every_checksum() {
     let summary = run.await.expect("bots ran");
     assert!(summary.success(), "{summary}");
     server.stop().await.expect("clean stop");
-}
-
-/// Each room on `/rooms` with its player count.
-async fn room_players(server: &TestServer) -> Vec<(String, u64)> {
-    let (status, body) = server.get("/rooms").await;
-    assert_eq!(status, 200, "{body}");
-    let rooms: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    rooms
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|r| {
-            (
-                r["room"].as_str().unwrap_or("").to_owned(),
-                r["players"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
 }

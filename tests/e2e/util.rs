@@ -70,6 +70,24 @@ pub(crate) fn setting(config: &GameConfig, path: &[&str]) -> f64 {
 }
 
 impl TestServer {
+    /// Each room on `/rooms` with its player count.
+    pub(crate) async fn room_players(&self) -> Vec<(String, u64)> {
+        let (status, body) = self.get("/rooms").await;
+        assert_eq!(status, 200, "{body}");
+        let rooms: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        rooms
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| {
+                (
+                    r["room"].as_str().unwrap_or("").to_owned(),
+                    r["players"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) async fn start() -> Self {
         Self::start_with(test_config()).await
     }
