@@ -48,6 +48,19 @@ struct Entry {
     game: String,
     /// Tells this room from a later one with the same name.
     generation: u64,
+    /// In a cluster: the room's lease. A room whose lease ran out closes before its next tick;
+    /// until then it takes no joins (a new lease opens a new room).
+    lease: Option<Arc<LeaseClock>>,
+}
+
+impl Entry {
+    fn is_joinable(&self) -> bool {
+        !self.commands.is_closed()
+            && self
+                .lease
+                .as_ref()
+                .is_none_or(|lease| lease.allows(std::time::Instant::now()))
+    }
 }
 
 /// Why a join did not get into a room.
@@ -83,7 +96,7 @@ impl Rooms {
     pub(crate) fn is_open(&self, room: &str) -> bool {
         lock(&self.entries)
             .get(room)
-            .is_some_and(|entry| !entry.commands.is_closed())
+            .is_some_and(Entry::is_joinable)
     }
 
     /// In a cluster, the node this server is.
@@ -167,7 +180,7 @@ impl Rooms {
         let open = |entries: &HashMap<String, Entry>| {
             let entry = entries
                 .get(&request.room)
-                .filter(|entry| !entry.commands.is_closed())?;
+                .filter(|entry| entry.is_joinable())?;
             let named = request
                 .scenario
                 .as_ref()
@@ -228,6 +241,7 @@ impl Rooms {
                     status,
                     game: game_name.clone(),
                     generation,
+                    lease: lease.cloned(),
                 },
             );
             generation
