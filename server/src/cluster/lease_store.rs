@@ -33,41 +33,28 @@ static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Extends the lease only for the holder of `token` at `epoch`. Returns 1, or 0 when refused.
-static RENEW: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local o = redis.call('HMGET', KEYS[1], 'token', 'epoch')
-        if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end
-        redis.call('PEXPIRE', KEYS[1], ARGV[3])
-        return 1
-        ",
-    )
-});
+/// The fence every owner's write passes first, in the same script as the write: only the holder
+/// of `token` (ARGV[1]) at `epoch` (ARGV[2]) of the owner hash (KEYS[1]) goes on; anyone else
+/// gets 0.
+const FENCE: &str = r"
+    local o = redis.call('HMGET', KEYS[1], 'token', 'epoch')
+    if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end
+";
 
-/// Writes the room's state only for the holder of `token` at `epoch`. Returns 1, or 0.
-static SAVE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local o = redis.call('HMGET', KEYS[1], 'token', 'epoch')
-        if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end
-        redis.call('SET', KEYS[2], ARGV[3])
-        return 1
-        ",
-    )
-});
+/// A script that runs `write` (then returns 1) only past [`FENCE`].
+fn fenced(write: &str) -> Script {
+    Script::new(&format!("{FENCE}{write}\nreturn 1"))
+}
 
-/// Gives the lease up, only for its holder. Returns 1, or 0.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-        local o = redis.call('HMGET', KEYS[1], 'token', 'epoch')
-        if o[1] ~= ARGV[1] or o[2] ~= ARGV[2] then return 0 end
-        redis.call('DEL', KEYS[1])
-        return 1
-        ",
-    )
-});
+/// Extends the lease by ARGV[3] ms. Returns 1, or 0 when refused.
+static RENEW: LazyLock<Script> =
+    LazyLock::new(|| fenced("redis.call('PEXPIRE', KEYS[1], ARGV[3])"));
+
+/// Writes the room's state (ARGV[3]) to KEYS[2]. Returns 1, or 0.
+static SAVE: LazyLock<Script> = LazyLock::new(|| fenced("redis.call('SET', KEYS[2], ARGV[3])"));
+
+/// Gives the lease up. Returns 1, or 0.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| fenced("redis.call('DEL', KEYS[1])"));
 
 /// A node of the cluster, as leases name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
