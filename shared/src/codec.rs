@@ -91,6 +91,20 @@ pub fn decode_rules<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError>
     decode::<_, { crate::schema::MAX_RULES_BYTES }>(bytes)
 }
 
+/// Largest saved room (world, seats and the game's own state), in bytes: a room over it is not
+/// saved, and a save over it is not loaded.
+pub const MAX_SAVED_STATE_BYTES: usize = 16 << 20;
+
+/// Encodes a room's saved state, or a part of it (a game's own, see the server's `Game::save`).
+pub fn encode_state<T: Serialize>(state: &T) -> Result<Vec<u8>, EncodeError> {
+    encode(state)
+}
+
+/// Decodes what [`encode_state`] wrote, within [`MAX_SAVED_STATE_BYTES`].
+pub fn decode_state<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode::<_, MAX_SAVED_STATE_BYTES>(bytes)
+}
+
 /// `ServerMessage::Snapshot`'s variant index as bincode writes it (a varint before the fields).
 /// Tests check that [`SharedSnapshot`]'s frames equal [`encode_server`]'s.
 const SNAPSHOT_VARIANT: u32 = 2;

@@ -11,10 +11,11 @@ use crate::step::ArenaStep;
 use glam::{IVec2, Vec2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::f32::consts::TAU;
 use tickwire_game::{Game, GameWorld, Visibility};
-use tickwire_shared::{EntityId, Schema, Tick, Trajectory};
+use tickwire_shared::{EntityId, Schema, Tick, Trajectory, codec};
 
 /// The arena's rules in tick units, derived once from the config.
 #[derive(Debug)]
@@ -59,6 +60,15 @@ struct Projectile {
     /// Who fired it: it never hits its shooter, and a kill scores for them.
     shooter: EntityId,
     expires: Tick,
+}
+
+/// [`Arena`]'s own state in a room's save, by entity id: (player, next shot), (drone,
+/// velocity, next turn), (projectile, shooter, expiry).
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedArena {
+    players: Vec<(u32, u32)>,
+    drones: Vec<(u32, [i32; 2], u32)>,
+    projectiles: Vec<(u32, u32, u32)>,
 }
 
 /// Players and drones by grid cell, for projectile hits.
@@ -116,47 +126,70 @@ impl Game for Arena {
     }
 
     fn create(config: ArenaConfig, _movement: &MovementRules, world: &mut GameWorld) -> Self {
-        let hz = f32::from(world.tick_rate());
-        let rules = Rules {
-            size: quantize(Vec2::new(config.arena.width, config.arena.height)),
-            player_radius: config.player.radius,
-            player_hp: config.player.max_hp,
-            fire_cooldown: world.ticks(config.player.fire_cooldown_ms),
-            projectile_speed: config.projectile.speed / hz,
-            projectile_radius: config.projectile.radius,
-            projectile_damage: config.projectile.damage,
-            projectile_lifetime: world.ticks(config.projectile.lifetime_ms),
-            drone_speed: config.drones.speed / hz,
-            drone_radius: config.drones.radius,
-            drone_hp: config.drones.max_hp,
-            drone_turn_every: world.ticks(config.drones.turn_every_ms),
-            view_radius: config
-                .player
-                .view_radius
-                .map(|r| quantize(Vec2::splat(r)).x.unsigned_abs()),
-        };
-        let kind = |name| world.kind(name).expect("the arena's schema has the kind");
-        let kinds = Kinds {
-            player: kind("player"),
-            drone: kind("drone"),
-            projectile: kind("projectile"),
-        };
-        let rng = match config.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::seed_from_u64(random_seed()),
-        };
-        let mut arena = Self {
-            rules,
-            kinds,
-            rng,
-            players: BTreeMap::new(),
-            drones: BTreeMap::new(),
-            projectiles: BTreeMap::new(),
-        };
+        let mut arena = Self::new(&config, world);
         for _ in 0..config.drones.count {
             arena.spawn_drone(world);
         }
         arena
+    }
+
+    /// What the world does not show: fire cooldowns, the drones' motion, who fired what.
+    fn save(&self) -> Vec<u8> {
+        let saved = SavedArena {
+            players: self.players.iter().map(|(id, at)| (id.0, at.0)).collect(),
+            drones: (self.drones.iter())
+                .map(|(id, d)| (id.0, d.velocity.to_array(), d.turn_at.0))
+                .collect(),
+            projectiles: (self.projectiles.iter())
+                .map(|(id, p)| (id.0, p.shooter.0, p.expires.0))
+                .collect(),
+        };
+        codec::encode_state(&saved).unwrap_or_default()
+    }
+
+    /// The arena as saved; its random generator is seeded as a new room's is. An entity the save names
+    /// that is not in the world (or not of its kind) is left out.
+    fn resume(
+        config: ArenaConfig,
+        _movement: &MovementRules,
+        world: &GameWorld,
+        saved: &[u8],
+    ) -> Option<Self> {
+        let saved: SavedArena = codec::decode_state(saved).ok()?;
+        let mut arena = Self::new(&config, world);
+        let of_kind = |id: u32, kind: u16| {
+            let id = EntityId(id);
+            (world.kind_of(id) == Some(kind)).then_some(id)
+        };
+        for (id, next_shot) in saved.players {
+            if let Some(id) = of_kind(id, arena.kinds.player) {
+                arena.players.insert(id, Tick(next_shot));
+            }
+        }
+        for (id, velocity, turn_at) in saved.drones {
+            if let Some(id) = of_kind(id, arena.kinds.drone) {
+                let (velocity, turn_at) = (IVec2::from_array(velocity), Tick(turn_at));
+                arena.drones.insert(id, Drone { velocity, turn_at });
+            }
+        }
+        for (id, shooter, expires) in saved.projectiles {
+            let Some(id) = of_kind(id, arena.kinds.projectile) else {
+                continue;
+            };
+            let Some(flight) = world.get::<Trajectory>(id) else {
+                continue;
+            };
+            let (shooter, expires) = (EntityId(shooter), Tick(expires));
+            arena.projectiles.insert(
+                id,
+                Projectile {
+                    flight,
+                    shooter,
+                    expires,
+                },
+            );
+        }
+        Some(arena)
     }
 
     fn join(&mut self, world: &mut GameWorld, _name: &str) -> Option<EntityId> {
@@ -243,6 +276,47 @@ impl Game for Arena {
 }
 
 impl Arena {
+    /// The arena of `config` with no entities yet.
+    fn new(config: &ArenaConfig, world: &GameWorld) -> Self {
+        let hz = f32::from(world.tick_rate());
+        let rules = Rules {
+            size: quantize(Vec2::new(config.arena.width, config.arena.height)),
+            player_radius: config.player.radius,
+            player_hp: config.player.max_hp,
+            fire_cooldown: world.ticks(config.player.fire_cooldown_ms),
+            projectile_speed: config.projectile.speed / hz,
+            projectile_radius: config.projectile.radius,
+            projectile_damage: config.projectile.damage,
+            projectile_lifetime: world.ticks(config.projectile.lifetime_ms),
+            drone_speed: config.drones.speed / hz,
+            drone_radius: config.drones.radius,
+            drone_hp: config.drones.max_hp,
+            drone_turn_every: world.ticks(config.drones.turn_every_ms),
+            view_radius: config
+                .player
+                .view_radius
+                .map(|r| quantize(Vec2::splat(r)).x.unsigned_abs()),
+        };
+        let kind = |name| world.kind(name).expect("the arena's schema has the kind");
+        let kinds = Kinds {
+            player: kind("player"),
+            drone: kind("drone"),
+            projectile: kind("projectile"),
+        };
+        let rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::seed_from_u64(random_seed()),
+        };
+        Self {
+            rules,
+            kinds,
+            rng,
+            players: BTreeMap::new(),
+            drones: BTreeMap::new(),
+            projectiles: BTreeMap::new(),
+        }
+    }
+
     fn move_drones(&mut self, world: &mut GameWorld) {
         let now = world.tick();
         let r = quantize(Vec2::splat(self.rules.drone_radius));
@@ -545,6 +619,56 @@ mod tests {
         for id in [shooter, second, aside] {
             assert_eq!(hp(&world, id), full);
         }
+    }
+
+    #[test]
+    fn a_resumed_arena_keeps_cooldowns_drones_and_projectiles_in_flight() {
+        let (mut arena, mut world) = arena();
+        let shooter = arena.join(&mut world, "a").expect("a player");
+        world.advance_tick();
+        let fire = InputFrame {
+            buttons: crate::input::Buttons(crate::input::Buttons::FIRE),
+            ..InputFrame::default()
+        };
+        arena.input(&mut world, shooter, &fire);
+        assert_eq!(arena.projectiles.len(), 1);
+        let saved = arena.save();
+        let moved = GameWorld::restored(
+            Arc::clone(world.layout()),
+            30,
+            64,
+            world.tick(),
+            world.replicated().clone(),
+        );
+        let resumed = Arena::resume(
+            toml_config(),
+            &Arena::rules(&toml_config(), 30).expect("valid"),
+            &moved,
+            &saved,
+        )
+        .expect("the arena resumes");
+        assert_eq!(
+            format!("{:?}", resumed.players),
+            format!("{:?}", arena.players)
+        );
+        assert_eq!(
+            format!("{:?}", resumed.drones),
+            format!("{:?}", arena.drones)
+        );
+        assert_eq!(
+            format!("{:?}", resumed.projectiles),
+            format!("{:?}", arena.projectiles)
+        );
+        assert!(
+            Arena::resume(
+                toml_config(),
+                &Arena::rules(&toml_config(), 30).expect("valid"),
+                &moved,
+                b"\xff"
+            )
+            .is_none(),
+            "a save it cannot read"
+        );
     }
 
     #[test]

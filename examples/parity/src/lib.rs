@@ -74,6 +74,23 @@ pub struct Parity {
     size: [i32; 2],
 }
 
+impl Parity {
+    /// The parity world of `config` with no props yet.
+    fn new(config: &ParityConfig) -> Self {
+        Self {
+            rng: match config.seed {
+                Some(seed) => StdRng::seed_from_u64(seed),
+                None => StdRng::from_os_rng(),
+            },
+            props: Vec::new(),
+            next: 0,
+            moving_per_tick: config.props.moving_per_tick as usize,
+            jitter: (config.props.jitter * STEPS_PER_UNIT).round() as i32,
+            size: [config.world.width, config.world.height].map(|v| (v * STEPS_PER_UNIT) as i32),
+        }
+    }
+}
+
 impl Game for Parity {
     const NAME: &'static str = "parity";
     const DEFAULT_CONFIG: &'static str = include_str!("../configs/parity-320.toml");
@@ -103,26 +120,22 @@ impl Game for Parity {
     }
 
     fn create(config: ParityConfig, _rules: &(), world: &mut GameWorld) -> Self {
-        let mut rng = match config.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
-        };
-        let size = [config.world.width, config.world.height].map(|v| (v * STEPS_PER_UNIT) as i32);
+        let mut parity = Self::new(&config);
         let prop = world.kind("prop").expect("the parity schema has props");
-        let props = (0..config.props.count)
-            .filter_map(|_| {
-                let pos = size.map(|max| rng.random_range(0..=max));
-                Some(world.spawn(prop)?.with(&Body { pos }).id())
-            })
-            .collect();
-        Self {
-            rng,
-            props,
-            next: 0,
-            moving_per_tick: config.props.moving_per_tick as usize,
-            jitter: (config.props.jitter * STEPS_PER_UNIT).round() as i32,
-            size,
+        for _ in 0..config.props.count {
+            let pos = parity.size.map(|max| parity.rng.random_range(0..=max));
+            if let Some(spawn) = world.spawn(prop) {
+                parity.props.push(spawn.with(&Body { pos }).id());
+            }
         }
+        parity
+    }
+
+    /// The props are the world's; the moving window starts again from the first.
+    fn resume(config: ParityConfig, _rules: &(), world: &GameWorld, _saved: &[u8]) -> Option<Self> {
+        let mut parity = Self::new(&config);
+        parity.props = world.ids_of(world.kind("prop")?);
+        Some(parity)
     }
 
     /// Nobody plays: every client watches.

@@ -21,6 +21,28 @@ pub struct Race {
     max: [i32; 2],
 }
 
+impl Race {
+    /// The race of `config` with no cars yet.
+    fn new(config: &RaceConfig, rules: &RaceRules, world: &GameWorld) -> Self {
+        let to_pos = |p: [f32; 2]| p.map(|v| (v * POS_PER_UNIT).round() as i32);
+        let reach = f64::from(config.track.checkpoint_radius * POS_PER_UNIT);
+        Self {
+            car: world.kind("car").expect("the race's schema has cars"),
+            checkpoints: config
+                .track
+                .checkpoints
+                .iter()
+                .copied()
+                .map(to_pos)
+                .collect(),
+            reach_sq: (reach * reach) as i64,
+            joined: 0,
+            min: rules.min,
+            max: rules.max,
+        }
+    }
+}
+
 impl Game for Race {
     const NAME: &'static str = "race";
     const DEFAULT_CONFIG: &'static str = include_str!("../configs/race.toml");
@@ -43,18 +65,11 @@ impl Game for Race {
     }
 
     fn create(config: RaceConfig, rules: &RaceRules, world: &mut GameWorld) -> Self {
-        let to_pos = |p: [f32; 2]| p.map(|v| (v * POS_PER_UNIT).round() as i32);
-        let checkpoints: Vec<[i32; 2]> = config
-            .track
-            .checkpoints
-            .iter()
-            .copied()
-            .map(to_pos)
-            .collect();
+        let race = Self::new(&config, rules, world);
         let marker = world
             .kind("checkpoint")
             .expect("the race's schema has checkpoints");
-        for (order, &pos) in checkpoints.iter().enumerate() {
+        for (order, &pos) in race.checkpoints.iter().enumerate() {
             if let Some(spawn) = world.spawn(marker) {
                 let _ = spawn.with(&Checkpoint {
                     pos,
@@ -62,15 +77,19 @@ impl Game for Race {
                 });
             }
         }
-        let reach = f64::from(config.track.checkpoint_radius * POS_PER_UNIT);
-        Self {
-            car: world.kind("car").expect("the race's schema has cars"),
-            checkpoints,
-            reach_sq: (reach * reach) as i64,
-            joined: 0,
-            min: rules.min,
-            max: rules.max,
-        }
+        race
+    }
+
+    /// Everything the race knows is in its config and its world: the cars keep their laps.
+    fn resume(
+        config: RaceConfig,
+        rules: &RaceRules,
+        world: &GameWorld,
+        _saved: &[u8],
+    ) -> Option<Self> {
+        let mut race = Self::new(&config, rules, world);
+        race.joined = world.ids_of(race.car).len() as u32;
+        Some(race)
     }
 
     /// A car on the start line, facing the first checkpoint after it.

@@ -53,6 +53,30 @@ pub trait Game: Sized + Send + Sync + 'static {
         world: &mut GameWorld,
     ) -> Self;
 
+    /// What a room's save keeps of this game beyond its world: the state the world does not
+    /// show (cooldowns, AI, who fired what). In a cluster the room is saved about once a second
+    /// (called on the room's thread, so keep it quick); nothing by default. Encode it as you
+    /// like, e.g. with [`tickwire_shared::codec::encode_state`] (bincode with serde).
+    fn save(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// The game of a room that moves to this node (its owner stopped or drained), rebuilt from
+    /// its world as last saved (entities, wire ids and tick) and the bytes [`Game::save`]
+    /// returned then. Its players are seated again as they were, for their resumes.
+    ///
+    /// `None` (the default) says this game's rooms cannot move: the room starts afresh on the
+    /// new node with [`Game::create`], and its players' resumes are refused.
+    fn resume(
+        config: Self::Config,
+        rules: &<Self::Step as SharedStep>::Rules,
+        world: &GameWorld,
+        saved: &[u8],
+    ) -> Option<Self> {
+        let _ = (config, rules, world, saved);
+        None
+    }
+
     /// A player asks to play: spawn its entity and return it, or `None` to seat it as a
     /// spectator (a game without players always does; the Welcome then names no player).
     fn join(&mut self, world: &mut GameWorld, name: &str) -> Option<EntityId>;

@@ -35,6 +35,25 @@ impl GameWorld {
         }
     }
 
+    /// A world loaded from a room's save, at its tick. Every id it does not use is free at
+    /// once: clients of a moved room start from a full snapshot, so no baseline names them.
+    #[must_use]
+    pub fn restored(
+        layout: Arc<Layout>,
+        tick_rate: u16,
+        id_quarantine_ticks: u32,
+        tick: Tick,
+        world: World,
+    ) -> Self {
+        Self {
+            ids: WireIds::in_use(id_quarantine_ticks, world.iter().map(|(id, _)| id)),
+            world,
+            layout,
+            tick,
+            tick_rate,
+        }
+    }
+
     /// The current tick.
     #[must_use]
     pub fn tick(&self) -> Tick {

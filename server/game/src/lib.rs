@@ -16,4 +16,4 @@ mod wire_ids;
 pub use config::{ConfigError, GameConfig, MIN_BUDGET_BYTES_PER_SEC};
 pub use game::{Game, Visibility};
 pub use game_world::{GameWorld, Spawn};
-pub use registry::{Games, HostedGame};
+pub use registry::{Games, HostedGame, Saved};

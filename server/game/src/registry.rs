@@ -39,6 +39,8 @@ pub trait HostedGame: Send + Sync {
     fn position(&self, entity: EntityId) -> Option<[i32; 2]>;
     /// The player whose client receives `entity`'s owner-only components (see [`Game::owner`]).
     fn owner(&self, entity: EntityId) -> Option<EntityId>;
+    /// The game's own state beyond the world, for the room's save (see [`Game::save`]).
+    fn save(&self) -> Vec<u8>;
 }
 
 impl std::fmt::Debug for dyn HostedGame + '_ {
@@ -119,10 +121,27 @@ impl<G: Game> HostedGame for Hosted<G> {
     fn owner(&self, entity: EntityId) -> Option<EntityId> {
         self.game.owner(&self.world, entity)
     }
+
+    fn save(&self) -> Vec<u8> {
+        self.game.save()
+    }
 }
 
-/// Starts one game's room from a config, with the wire-id quarantine in ticks.
-type Start = fn(&GameConfig, u32) -> Result<Box<dyn HostedGame>, ConfigError>;
+/// Starts one game's room from a config, with the wire-id quarantine in ticks: a new one, or
+/// one from a save.
+type Start =
+    fn(&GameConfig, u32, Option<Saved>) -> Result<Option<Box<dyn HostedGame>>, ConfigError>;
+
+/// A room's game as saved by another node: what [`Games::resume`] rebuilds it from.
+#[derive(Debug)]
+pub struct Saved<'a> {
+    /// The tick of the save.
+    pub tick: Tick,
+    /// The world then.
+    pub world: World,
+    /// What [`Game::save`] returned then.
+    pub game: &'a [u8],
+}
 
 /// How the registry checks and starts one game.
 #[derive(Clone, Copy)]
@@ -209,6 +228,23 @@ impl Games {
         self.start(config, 1).map(drop)
     }
 
+    /// The game of a room that moved here, rebuilt from its save with [`Game::resume`];
+    /// `Ok(None)` when the game's rooms cannot move.
+    pub fn resume(
+        &self,
+        config: &GameConfig,
+        id_quarantine_ticks: u32,
+        saved: Saved,
+    ) -> Result<Option<Box<dyn HostedGame>>, ConfigError> {
+        (self.entry(&config.game)?.start)(config, id_quarantine_ticks, Some(saved))
+    }
+
+    fn entry(&self, game: &str) -> Result<&Entry, ConfigError> {
+        self.entries
+            .get(game)
+            .ok_or_else(|| ConfigError::UnknownGame(game.to_owned()))
+    }
+
     /// The game a new room plays under `config`, its initial entities spawned; wire ids are
     /// quarantined for `id_quarantine_ticks` (see [`GameWorld::new`]).
     pub fn start(
@@ -216,18 +252,19 @@ impl Games {
         config: &GameConfig,
         id_quarantine_ticks: u32,
     ) -> Result<Box<dyn HostedGame>, ConfigError> {
-        let entry = self
-            .entries
-            .get(config.game.as_str())
-            .ok_or_else(|| ConfigError::UnknownGame(config.game.clone()))?;
-        (entry.start)(config, id_quarantine_ticks)
+        let started = (self.entry(&config.game)?.start)(config, id_quarantine_ticks, None)?;
+        started.ok_or_else(|| ConfigError::Invalid {
+            game: config.game.clone(),
+            reason: "it did not start".into(),
+        })
     }
 }
 
 fn start<G: Game>(
     config: &GameConfig,
     id_quarantine_ticks: u32,
-) -> Result<Box<dyn HostedGame>, ConfigError> {
+    saved: Option<Saved>,
+) -> Result<Option<Box<dyn HostedGame>>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         game: G::NAME.to_owned(),
         reason,
@@ -244,12 +281,30 @@ fn start<G: Game>(
     }
     let schema_hash = schema.hash().map_err(|e| invalid(e.to_string()))?;
     let layout = Layout::new(schema).map_err(|e| invalid(format!("its schema: {e}")))?;
-    let mut world = GameWorld::new(Arc::new(layout), config.tick_rate, id_quarantine_ticks);
-    let game = G::create(settings, &rules, &mut world);
-    Ok(Box::new(Hosted {
+    let layout = Arc::new(layout);
+    let (game, world) = match saved {
+        None => {
+            let mut world = GameWorld::new(layout, config.tick_rate, id_quarantine_ticks);
+            (G::create(settings, &rules, &mut world), world)
+        }
+        Some(saved) => {
+            let world = GameWorld::restored(
+                layout,
+                config.tick_rate,
+                id_quarantine_ticks,
+                saved.tick,
+                saved.world,
+            );
+            match G::resume(settings, &rules, &world, saved.game) {
+                Some(game) => (game, world),
+                None => return Ok(None),
+            }
+        }
+    };
+    Ok(Some(Box::new(Hosted {
         game,
         world,
         rules,
         schema_hash,
-    }))
+    })))
 }

@@ -23,6 +23,18 @@ impl WireIds {
         }
     }
 
+    /// Ids with `used` taken and every other id free.
+    pub(crate) fn in_use(quarantine_ticks: u32, used: impl Iterator<Item = EntityId>) -> Self {
+        let used: BTreeSet<u32> = used.map(|id| id.0).collect();
+        let next_fresh = used.last().map_or(0, |&last| last + 1);
+        Self {
+            free: (0..next_fresh).filter(|id| !used.contains(id)).collect(),
+            quarantined: VecDeque::new(),
+            next_fresh,
+            quarantine_ticks,
+        }
+    }
+
     pub(crate) fn allocate(&mut self) -> EntityId {
         match self.free.pop_first() {
             Some(id) => EntityId(id),
@@ -64,5 +76,12 @@ mod tests {
         assert_eq!(ids.allocate(), EntityId(2), "still quarantined");
         ids.advance(Tick(14));
         assert_eq!(ids.allocate(), EntityId(0));
+    }
+
+    #[test]
+    fn ids_of_a_restored_world_skip_the_ones_in_use() {
+        let mut ids = WireIds::in_use(3, [EntityId(1), EntityId(3)].into_iter());
+        let allocated: Vec<_> = (0..4).map(|_| ids.allocate().0).collect();
+        assert_eq!(allocated, [0, 2, 4, 5]);
     }
 }
