@@ -63,6 +63,9 @@ pub enum ConfigError {
     /// The config names a game this server does not have.
     #[error("unknown game {0:?} (see list-games)")]
     UnknownGame(String),
+    /// A room's save that does not load.
+    #[error("cannot load the room's save: {0}")]
+    Save(#[from] crate::saved_room::SaveError),
     /// The game refused the settings.
     #[error("invalid config for {game}: {reason}")]
     Invalid {

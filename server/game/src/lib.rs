@@ -11,9 +11,11 @@ mod config;
 mod game;
 mod game_world;
 mod registry;
+mod saved_room;
 mod wire_ids;
 
 pub use config::{ConfigError, GameConfig, MIN_BUDGET_BYTES_PER_SEC};
 pub use game::{Game, Visibility};
 pub use game_world::{GameWorld, Spawn};
-pub use registry::{Games, HostedGame, Saved};
+pub use registry::{Games, HostedGame};
+pub use saved_room::{GameState, SAVED_ROOM_VERSION, SaveError, SavedGame, SavedRoom, SavedSeat};

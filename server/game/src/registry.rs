@@ -4,6 +4,7 @@
 use crate::config::{ConfigError, GameConfig};
 use crate::game::{Game, Visibility};
 use crate::game_world::GameWorld;
+use crate::saved_room::{SaveError, SavedGame};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tickwire_shared::codec;
@@ -130,18 +131,7 @@ impl<G: Game> HostedGame for Hosted<G> {
 /// Starts one game's room from a config, with the wire-id quarantine in ticks: a new one, or
 /// one from a save.
 type Start =
-    fn(&GameConfig, u32, Option<Saved>) -> Result<Option<Box<dyn HostedGame>>, ConfigError>;
-
-/// A room's game as saved by another node: what [`Games::resume`] rebuilds it from.
-#[derive(Debug)]
-pub struct Saved<'a> {
-    /// The tick of the save.
-    pub tick: Tick,
-    /// The world then.
-    pub world: World,
-    /// What [`Game::save`] returned then.
-    pub game: &'a [u8],
-}
+    fn(&GameConfig, u32, Option<&SavedGame>) -> Result<Option<Box<dyn HostedGame>>, ConfigError>;
 
 /// How the registry checks and starts one game.
 #[derive(Clone, Copy)]
@@ -234,7 +224,7 @@ impl Games {
         &self,
         config: &GameConfig,
         id_quarantine_ticks: u32,
-        saved: Saved,
+        saved: &SavedGame,
     ) -> Result<Option<Box<dyn HostedGame>>, ConfigError> {
         (self.entry(&config.game)?.start)(config, id_quarantine_ticks, Some(saved))
     }
@@ -263,7 +253,7 @@ impl Games {
 fn start<G: Game>(
     config: &GameConfig,
     id_quarantine_ticks: u32,
-    saved: Option<Saved>,
+    saved: Option<&SavedGame>,
 ) -> Result<Option<Box<dyn HostedGame>>, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         game: G::NAME.to_owned(),
@@ -288,14 +278,17 @@ fn start<G: Game>(
             (G::create(settings, &rules, &mut world), world)
         }
         Some(saved) => {
+            if saved.schema_hash != schema_hash.0 {
+                return Err(SaveError::OtherSchema.into());
+            }
             let world = GameWorld::restored(
-                layout,
+                Arc::clone(&layout),
                 config.tick_rate,
                 id_quarantine_ticks,
-                saved.tick,
-                saved.world,
+                Tick(saved.tick),
+                saved.world(&layout)?,
             );
-            match G::resume(settings, &rules, &world, saved.game) {
+            match G::resume(settings, &rules, &world, &saved.game) {
                 Some(game) => (game, world),
                 None => return Ok(None),
             }
