@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use summary::BotReport;
-use tickwire_shared::Hello;
+use tickwire_shared::{Hello, RejectReason};
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// A bot run.
@@ -124,8 +124,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Resumes a bot whose connection was lost through the first of `urls` that answers, retrying
-/// with exponential backoff while none can be reached, until `deadline`. A rejection (the grace
-/// window is over) ends it.
+/// with exponential backoff while none can be reached or the server is busy (a cluster node
+/// whose directory did not answer), until `deadline`. Any other rejection (the grace window is
+/// over) ends it.
 async fn resume_with_backoff(
     bot: &mut Bot,
     urls: &[String],
@@ -138,6 +139,9 @@ async fn resume_with_backoff(
         for url in urls {
             match bot.resume(url).await {
                 Ok(()) => return Ok(()),
+                Err(BotError::Rejected(RejectReason::ServerBusy)) => {
+                    last = BotError::Rejected(RejectReason::ServerBusy);
+                }
                 Err(rejected @ BotError::Rejected(_)) => return Err(rejected),
                 Err(e) => last = e,
             }

@@ -353,5 +353,6 @@ fn cluster(args: &Args) -> anyhow::Result<Option<crate::config::ClusterConfig>> 
             url: url.trim_end_matches('/').to_owned(),
         },
         lease_ttl: crate::config::ClusterConfig::DEFAULT_LEASE_TTL,
+        save_every: crate::config::ClusterConfig::DEFAULT_SAVE_EVERY,
     }))
 }

@@ -141,7 +141,11 @@ async fn serve(
             )
             .await?;
             info!(node = %cluster.node.id, url = %cluster.node.url, directory = %cluster.directory, "a node of a cluster");
-            Some(cluster::placement::Cluster::new(store, metrics.cluster()))
+            Some(cluster::placement::Cluster::new(
+                store,
+                cluster.save_every,
+                metrics.cluster(),
+            ))
         }
         None => None,
     };
@@ -153,6 +157,7 @@ async fn serve(
         cluster,
     ));
     let draining = CancellationToken::new();
+    let sessions_closing = CancellationToken::new();
     let connection_slots = Arc::new(Semaphore::new(config.limits.max_connections));
     let per_ip = Arc::new(per_ip::PerIp::default());
     let queue_budget = Arc::new(queue_budget::QueueBudget::new(
@@ -171,7 +176,8 @@ async fn serve(
         web_dir: config.web_dir.clone(),
         rooms: Arc::clone(&rooms),
         metrics: Arc::clone(&metrics),
-        shutdown: draining.clone(),
+        draining: draining.clone(),
+        shutdown: sessions_closing.clone(),
         admin_elsewhere: admin.is_some(),
         used_tokens: used_tokens::UsedTokens::new(config.limits.max_used_join_tokens),
         queue_budget: Arc::clone(&queue_budget),
@@ -217,6 +223,15 @@ async fn serve(
             () = &mut shutdown, if drain_deadline.is_none() => {
                 info!(connections = connections.len(), "draining");
                 draining.cancel();
+                if rooms.cluster().is_some() {
+                    // Each room is handed off (saved, its lease given up) before its clients
+                    // are told to resume elsewhere (1012), so no room is lost.
+                    let rooms = Arc::clone(&rooms);
+                    if tokio::task::spawn_blocking(move || rooms.stop()).await.is_err() {
+                        warn!("handing the rooms off panicked");
+                    }
+                }
+                sessions_closing.cancel();
                 connections.close();
                 drain_deadline = Some(tokio::time::Instant::now() + grace);
             }

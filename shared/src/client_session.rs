@@ -131,6 +131,9 @@ pub struct ClientStats {
     pub inputs_sent: u64,
     /// Redirects followed to the node that owns the room.
     pub redirects: u64,
+    /// Times a resumed room went on from a save behind what this client had seen (its node
+    /// died and another took it over): the render clock and prediction started over.
+    pub rewinds: u64,
 }
 
 /// One client's session with a Tickwire server: see the module docs.
@@ -151,6 +154,8 @@ pub struct ClientSession {
     predictors: Vec<fn(&Layout) -> Option<Predictor>>,
     prediction: Prediction,
     interpolation: Option<Interpolation>,
+    /// Resumed, and no snapshot since: the room may have gone back to its last save.
+    may_rewind: bool,
     outgoing: VecDeque<Vec<u8>>,
     next_sequence: u32,
     /// Input frames not yet queued to send: after a resume, the ones to replay.
@@ -216,6 +221,7 @@ impl ClientSession {
             predictors: Vec::new(),
             prediction: Prediction::new(config.smoothing_frames, config.snap_distance),
             interpolation: None,
+            may_rewind: false,
             outgoing: VecDeque::new(),
             next_sequence: 1,
             unsent_inputs: VecDeque::new(),
@@ -301,15 +307,11 @@ impl ClientSession {
         }
         self.world.set_layout(layout);
         self.awaiting_welcome = false;
-        self.interpolation.get_or_insert_with(|| {
-            Interpolation::new(
-                tick_period(&welcome),
-                self.config.interpolation_delay,
-                self.config.max_extrapolation,
-                f64::from(self.config.snap_distance),
-            )
-        });
+        if self.interpolation.is_none() {
+            self.interpolation = Some(self.new_interpolation(&welcome));
+        }
         self.welcome = Some(welcome);
+        self.may_rewind = resumed;
         if resumed {
             // Inputs the old connection may have lost go out again, ahead of new ones and a few
             // per frame (see `send_lanes`); the server ignores any it has already applied.
@@ -318,7 +320,29 @@ impl ClientSession {
         Ok(ClientEvent::Welcomed)
     }
 
+    fn new_interpolation(&self, welcome: &Welcome) -> Interpolation {
+        Interpolation::new(
+            tick_period(welcome),
+            self.config.interpolation_delay,
+            self.config.max_extrapolation,
+            f64::from(self.config.snap_distance),
+        )
+    }
+
     fn on_snapshot_applied(&mut self, tick: Tick, now: Duration) {
+        if std::mem::take(&mut self.may_rewind)
+            && let (Some(interpolation), Some(welcome)) = (&self.interpolation, &self.welcome)
+            && interpolation
+                .newest()
+                .is_some_and(|newest| tick.wrapping_cmp(newest).is_le())
+        {
+            // The room moved to another node and went on from its last save, behind what this
+            // client had seen: the render clock and the prediction start over from it.
+            self.interpolation = Some(self.new_interpolation(welcome));
+            let predictor = self.prediction.predictor().cloned();
+            self.prediction.set_predictor(predictor);
+            self.stats.rewinds += 1;
+        }
         let server = self.player().and_then(|me| self.predicted_lanes(me));
         self.prediction
             .reconcile(server.as_deref(), self.world.last_input());

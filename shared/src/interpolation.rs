@@ -151,6 +151,12 @@ impl Interpolation {
         }
     }
 
+    /// The tick of the newest snapshot pushed.
+    #[must_use]
+    pub fn newest(&self) -> Option<Tick> {
+        self.newest
+    }
+
     /// The render tick at `now` (fractional), or `None` before the first snapshot.
     fn render_tick_at(&self, now: Duration) -> Option<f64> {
         let at = self.tick_zero_at?;

@@ -24,6 +24,7 @@ async fn node(redis: &RedisServer, id: &str, lease_ttl: Duration) -> TestServer 
             url: format!("ws://{addr}"),
         },
         lease_ttl,
+        save_every: ClusterConfig::DEFAULT_SAVE_EVERY,
     });
     TestServer::start_on(listener, config, false).await
 }

@@ -100,6 +100,10 @@ async fn a_stale_holder_is_fenced_out_and_epochs_only_rise() {
         !a.release(&first).await.expect("answers"),
         "a stale release is refused"
     );
+    assert!(
+        !a.hand_off(&first, b"stale").await.expect("answers"),
+        "a stale hand-off is refused"
+    );
     assert_eq!(
         b.saved("room").await.expect("reads").as_deref(),
         Some(&b"tick 1"[..])
@@ -116,6 +120,19 @@ async fn a_stale_holder_is_fenced_out_and_epochs_only_rise() {
         panic!("acquired again");
     };
     assert_eq!(third.epoch, 3, "epochs only rise");
-    assert!(a.release(&third).await.expect("releases"));
+    // A hand-off writes the last state and frees the room in one step.
+    assert!(a.hand_off(&third, b"tick 3").await.expect("hands off"));
     assert_eq!(a.locate("room").await.expect("locates"), None);
+    assert_eq!(
+        b.saved("room").await.expect("reads").as_deref(),
+        Some(&b"tick 3"[..])
+    );
+    // A release ends the room: its save goes with the lease.
+    let Acquired::Mine(fourth) = b.acquire("room").await.expect("acquires") else {
+        panic!("a handed-off room is acquired");
+    };
+    assert_eq!(fourth.epoch, 4);
+    assert!(b.release(&fourth).await.expect("releases"));
+    assert_eq!(b.locate("room").await.expect("locates"), None);
+    assert_eq!(b.saved("room").await.expect("reads"), None);
 }

@@ -75,6 +75,8 @@ struct Server {
     last_input: u32,
     /// A one-off push of the player at this tick (an outside influence).
     shove_at: Option<(Tick, IVec2)>,
+    /// The next snapshot is full (a resumed client's first).
+    full_next: bool,
 }
 
 impl Server {
@@ -95,6 +97,7 @@ impl Server {
             inputs: VecDeque::new(),
             last_input: 0,
             shove_at: None,
+            full_next: false,
         }
     }
 
@@ -144,10 +147,16 @@ impl Server {
         let phase = i32::try_from(self.tick.0 % 200).expect("small");
         drone.pos.x = 1_000 + 64 * (phase - 100).abs();
         self.world.insert(DRONE, drone);
-        let baseline = (self.tick.0 > 1).then(|| Tick(self.tick.0 - 1));
+        let full = std::mem::take(&mut self.full_next);
+        let baseline = (self.tick.0 > 1 && !full).then(|| Tick(self.tick.0 - 1));
         let layout = layout();
         let world = self.world.to_world(&layout);
-        let delta = self.sent.to_world(&layout).diff(&world, &layout);
+        let sent = if full {
+            WorldState::new()
+        } else {
+            self.sent.clone()
+        };
+        let delta = sent.to_world(&layout).diff(&world, &layout);
         let snapshot = Snapshot {
             last_input: self.last_input,
             sent_at: SentAt(0),
@@ -374,6 +383,65 @@ fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
         (1..=10).collect::<Vec<_>>(),
         "all of them, in order"
     );
+}
+
+#[test]
+fn a_room_that_went_back_to_its_save_on_another_node_restarts_the_render_clock() {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "mover".into(),
+        spectator: false,
+        resume: None,
+        token: None,
+        schema_hash: None,
+    };
+    let mut session = ClientSession::new(hello, ClientConfig::default())
+        .expect("hello encodes")
+        .predicting::<ArenaStep>();
+    let mut server = Server::new();
+    let mut saved = Server::new();
+    session
+        .receive(&Server::welcome(), Duration::ZERO)
+        .expect("welcome");
+    let mut now = Duration::ZERO;
+    for tick in 1..=40 {
+        now += TICK;
+        session.receive(&server.tick(), now).expect("snapshot");
+        if tick <= 10 {
+            saved.tick();
+        }
+    }
+    // The drone's drawn x, in 1/64 units: it walks back and forth with the tick.
+    let drone_x = |session: &ClientSession, now| {
+        let mut out = Vec::new();
+        session.draw(now, &mut out);
+        let drone = out
+            .iter()
+            .find(|e| e.id == DRONE)
+            .expect("the drone is drawn");
+        drone.lanes[0]
+    };
+    let at_tick = |tick: f64| 1_000.0 + 64.0 * (tick - 100.0).abs();
+    assert!((drone_x(&session, now) - at_tick(37.0)).abs() <= 64.0 * 2.0);
+    // The node dies; another goes on from its save at tick 10, 30 ticks behind.
+    assert!(session.reconnect());
+    now += TICK * 30;
+    session
+        .receive(&Server::welcome(), now)
+        .expect("welcome back");
+    saved.full_next = true;
+    for _ in 0..5 {
+        now += TICK;
+        session.receive(&saved.tick(), now).expect("snapshot");
+    }
+    assert_eq!(session.stats().rewinds, 1, "once, on the first snapshot");
+    assert_eq!(session.stats().desyncs, 0);
+    let x = drone_x(&session, now);
+    assert!(
+        (x - at_tick(12.0)).abs() <= 64.0 * 3.0,
+        "drawn from the moved room's ticks at once: {x}"
+    );
+    assert_eq!(session.world().tick(), Some(Tick(15)));
 }
 
 #[test]

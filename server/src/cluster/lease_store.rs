@@ -4,7 +4,7 @@
 //! slot):
 //! - `owner`: a hash `node`, `url`, `token`, `epoch`, with a TTL (the lease);
 //! - `epoch`: a counter with no TTL, the fencing token;
-//! - `state`: the room's last save.
+//! - `state`: the room's last save, kept for [`SAVE_KEPT_FOR`] after it is written.
 //!
 //! Every change is an atomic Lua script, and every write by an owner checks its token and epoch
 //! in the same script. A stale owner (paused past its TTL, cut off, or simply late) therefore has
@@ -50,11 +50,27 @@ fn fenced(write: &str) -> Script {
 static RENEW: LazyLock<Script> =
     LazyLock::new(|| fenced("redis.call('PEXPIRE', KEYS[1], ARGV[3])"));
 
-/// Writes the room's state (ARGV[3]) to KEYS[2]. Returns 1, or 0.
-static SAVE: LazyLock<Script> = LazyLock::new(|| fenced("redis.call('SET', KEYS[2], ARGV[3])"));
+/// Writes the room's state (ARGV[3]) to KEYS[2], kept for ARGV[4] ms. Returns 1, or 0.
+static SAVE: LazyLock<Script> =
+    LazyLock::new(|| fenced("redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])"));
 
-/// Gives the lease up. Returns 1, or 0.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| fenced("redis.call('DEL', KEYS[1])"));
+/// Writes the room's last state (as [`SAVE`]) and gives the lease up, in one step: the next owner
+/// loads exactly this state. Returns 1, or 0.
+static HAND_OFF: LazyLock<Script> = LazyLock::new(|| {
+    fenced("redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])\nredis.call('DEL', KEYS[1])")
+});
+
+/// Gives the lease up and drops the room's state (KEYS[2]): the room is over. Returns 1, or 0.
+static RELEASE: LazyLock<Script> =
+    LazyLock::new(|| fenced("redis.call('DEL', KEYS[1])\nredis.call('DEL', KEYS[2])"));
+
+/// Gives the lease up, keeping the room's state. Returns 1, or 0.
+static RELEASE_KEEPING_SAVE: LazyLock<Script> =
+    LazyLock::new(|| fenced("redis.call('DEL', KEYS[1])"));
+
+/// How long a room's save is kept after its last write: a room whose owner died can be taken
+/// over from it until then.
+pub const SAVE_KEPT_FOR: Duration = Duration::from_secs(3600);
 
 /// A node of the cluster, as leases name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,15 +216,31 @@ impl LeaseStore {
 
     /// Writes the room's saved `state`; `false` when the lease is no longer this node's.
     pub async fn save(&self, lease: &Lease, state: &[u8]) -> Result<bool, StoreError> {
-        let saved: u8 = SAVE
+        self.write_state(&SAVE, lease, state).await
+    }
+
+    /// Writes the room's last `state` and gives `lease` up, in one step; `false` when the lease
+    /// was no longer this node's (nothing is written then).
+    pub async fn hand_off(&self, lease: &Lease, state: &[u8]) -> Result<bool, StoreError> {
+        self.write_state(&HAND_OFF, lease, state).await
+    }
+
+    async fn write_state(
+        &self,
+        script: &Script,
+        lease: &Lease,
+        state: &[u8],
+    ) -> Result<bool, StoreError> {
+        let written: u8 = script
             .key(owner_key(&lease.room))
             .key(state_key(&lease.room))
             .arg(&lease.token)
             .arg(lease.epoch)
             .arg(state)
+            .arg(SAVE_KEPT_FOR.as_millis() as u64)
             .invoke_async(&mut self.redis.clone())
             .await?;
-        Ok(saved == 1)
+        Ok(written == 1)
     }
 
     /// The room's last save, if any.
@@ -216,9 +248,23 @@ impl LeaseStore {
         Ok(self.redis.clone().get(state_key(room)).await?)
     }
 
-    /// Gives `lease` up; `false` when it was no longer this node's.
+    /// Gives `lease` up and drops the room's save (the room is over); `false` when the lease
+    /// was no longer this node's (nothing changes then).
     pub async fn release(&self, lease: &Lease) -> Result<bool, StoreError> {
         let released: u8 = RELEASE
+            .key(owner_key(&lease.room))
+            .key(state_key(&lease.room))
+            .arg(&lease.token)
+            .arg(lease.epoch)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(released == 1)
+    }
+
+    /// Gives `lease` up and keeps the room's save for the next owner; `false` when the lease
+    /// was no longer this node's.
+    pub async fn release_keeping_save(&self, lease: &Lease) -> Result<bool, StoreError> {
+        let released: u8 = RELEASE_KEEPING_SAVE
             .key(owner_key(&lease.room))
             .arg(&lease.token)
             .arg(lease.epoch)

@@ -1,21 +1,30 @@
 //! [`Cluster`]: this node's side of the room directory in Redis. It places each joining room
-//! (here, taking the lease when no node holds it, or on the node that does), renews the leases it
-//! holds off the tick threads, and gives them up when their rooms end.
+//! (here, taking the lease when no node holds it and loading the room's save if another node left
+//! one, or on the node that does), renews the leases it holds and saves their rooms off the tick
+//! threads, and gives them up when their rooms end (or hands them off, saved, on a drain).
 
 use crate::cluster::lease_clock::LeaseClock;
 use crate::cluster::lease_store::{Acquired, Lease, LeaseStore, Owner, StoreError};
 use crate::ops::metrics::ClusterMetrics;
+use crate::room::core::RoomSave;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tickwire_game::SavedRoom;
+use tickwire_shared::codec::MAX_SAVED_STATE_BYTES;
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
 /// Where a room is.
 #[derive(Debug)]
 pub(crate) enum Placement {
-    /// On this node, which holds its lease: tick it while the clock allows.
-    Here(Arc<LeaseClock>),
+    /// On this node, which holds its lease: tick it while the clock allows. `saved`: the save
+    /// found when the lease was taken, until the room opens from it.
+    Here {
+        clock: Arc<LeaseClock>,
+        saved: Option<Arc<SavedRoom>>,
+    },
     /// On another node.
     There(Owner),
 }
@@ -29,6 +38,8 @@ pub(crate) struct Cluster {
     /// (the loser would be sent to this very node).
     acquiring: tokio::sync::Mutex<()>,
     runtime: Handle,
+    /// How often each room is saved.
+    save_every: Duration,
     metrics: ClusterMetrics,
 }
 
@@ -36,33 +47,63 @@ pub(crate) struct Cluster {
 struct Held {
     lease: Lease,
     clock: Arc<LeaseClock>,
+    /// The room's save when the lease was taken (another node's), until the room opens.
+    saved: Option<Arc<SavedRoom>>,
 }
 
 impl Cluster {
     /// Must be called on the tokio runtime that renews and releases the leases.
-    pub(crate) fn new(store: LeaseStore, metrics: ClusterMetrics) -> Arc<Self> {
+    pub(crate) fn new(
+        store: LeaseStore,
+        save_every: Duration,
+        metrics: ClusterMetrics,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             held: Mutex::default(),
             acquiring: tokio::sync::Mutex::default(),
             runtime: Handle::current(),
+            save_every,
             metrics,
         })
     }
 
+    /// How often each room is saved.
+    pub(crate) fn save_every(&self) -> Duration {
+        self.save_every
+    }
+
+    /// The runtime the leases' tasks run on.
+    pub(crate) fn runtime(&self) -> &Handle {
+        &self.runtime
+    }
+
     /// Where `room` is: here when this node holds its lease or takes it now, else its owner.
     pub(crate) async fn place(self: &Arc<Self>, room: &str) -> Result<Placement, StoreError> {
-        if let Some(clock) = self.held_clock(room) {
-            return Ok(Placement::Here(clock));
+        if let Some(here) = self.held_here(room) {
+            return Ok(here);
         }
         let _one_at_a_time = self.acquiring.lock().await;
-        if let Some(clock) = self.held_clock(room) {
-            return Ok(Placement::Here(clock));
+        if let Some(here) = self.held_here(room) {
+            return Ok(here);
         }
         let asked = Instant::now();
         match self.store.acquire(room).await? {
             Acquired::Mine(lease) => {
-                info!(room, epoch = lease.epoch, "lease taken");
+                let saved = match self.load_save(room).await {
+                    Ok(saved) => saved,
+                    Err(error) => {
+                        // Without its save the room cannot open here: give the lease back.
+                        let _ = self.store.release_keeping_save(&lease).await;
+                        return Err(error);
+                    }
+                };
+                info!(
+                    room,
+                    epoch = lease.epoch,
+                    saved = saved.is_some(),
+                    "lease taken"
+                );
                 self.metrics.leases_taken.increment(1);
                 if lease.epoch > 1 {
                     self.metrics.takeovers.increment(1);
@@ -72,6 +113,7 @@ impl Cluster {
                 let held = Held {
                     lease: lease.clone(),
                     clock: Arc::clone(&clock),
+                    saved: saved.clone(),
                 };
                 if let Some(old) = lock(&self.held).insert(room.to_owned(), held) {
                     old.clock.revoke();
@@ -79,7 +121,7 @@ impl Cluster {
                 }
                 self.runtime
                     .spawn(Arc::clone(self).renew(lease, Arc::clone(&clock)));
-                Ok(Placement::Here(clock))
+                Ok(Placement::Here { clock, saved })
             }
             Acquired::Held(owner) if owner.node == self.store.node().id => {
                 // A lease of this node's id it does not know: from before a restart. It expires
@@ -93,13 +135,139 @@ impl Cluster {
         }
     }
 
-    /// The clock of this node's lease of `room`, while it allows ticking.
-    fn held_clock(&self, room: &str) -> Option<Arc<LeaseClock>> {
+    /// `room` here, while this node's lease of it allows ticking.
+    fn held_here(&self, room: &str) -> Option<Placement> {
         let held = lock(&self.held);
         let held = held.get(room)?;
-        held.clock
-            .allows(Instant::now())
-            .then(|| Arc::clone(&held.clock))
+        held.clock.allows(Instant::now()).then(|| Placement::Here {
+            clock: Arc::clone(&held.clock),
+            saved: held.saved.clone(),
+        })
+    }
+
+    /// The room's save, if another node left one that this node can read (one it cannot read
+    /// is logged and ignored: the room starts afresh).
+    async fn load_save(&self, room: &str) -> Result<Option<Arc<SavedRoom>>, StoreError> {
+        let Some(bytes) = self.store.saved(room).await? else {
+            return Ok(None);
+        };
+        match SavedRoom::decode(&bytes) {
+            Ok(saved) => Ok(Some(Arc::new(saved))),
+            Err(error) => {
+                warn!(room, %error, bytes = bytes.len(), "the room's save cannot be read; it starts afresh");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The room opened here (`restored`: from its save): the save is not needed any more.
+    pub(crate) fn room_opened(&self, room: &str, clock: &Arc<LeaseClock>, restored: bool) {
+        if restored {
+            self.metrics.restores.increment(1);
+        }
+        if let Some(held) = lock(&self.held).get_mut(room)
+            && Arc::ptr_eq(&held.clock, clock)
+        {
+            held.saved = None;
+        }
+    }
+
+    /// Saves the room whose lease has `clock`, off the room's thread; `saving` is cleared when
+    /// done. A refused save (another node owns the room) revokes the clock: the room stops
+    /// before its next tick.
+    pub(crate) fn save(
+        self: &Arc<Self>,
+        room: &str,
+        clock: &Arc<LeaseClock>,
+        state: RoomSave,
+        saving: Arc<AtomicBool>,
+    ) {
+        let Some(lease) = self.lease_of(room, clock) else {
+            saving.store(false, Ordering::Release);
+            return;
+        };
+        let (cluster, clock) = (Arc::clone(self), Arc::clone(clock));
+        self.runtime.spawn(async move {
+            let started = Instant::now();
+            match cluster.write_state(&lease, state, false).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!(room = %lease.room, epoch = lease.epoch, "save refused: another node owns the room");
+                    clock.revoke();
+                }
+                Err(error) => warn!(room = %lease.room, %error, "save failed"),
+            }
+            cluster.metrics.save_seconds.record(started.elapsed().as_secs_f64());
+            saving.store(false, Ordering::Release);
+        });
+    }
+
+    /// Hands the room whose lease has `clock` off: its last state saved and its lease given
+    /// up in one step, so the next node to take it goes on from exactly this state. Waits for
+    /// Redis (the server is stopping: the room's clients are told to move once it is done).
+    pub(crate) async fn hand_off(&self, room: &str, clock: &Arc<LeaseClock>, state: RoomSave) {
+        let Some(lease) = self.lease_of(room, clock) else {
+            return;
+        };
+        clock.revoke();
+        self.forget(room, clock);
+        match self.write_state(&lease, state, true).await {
+            Ok(true) => info!(room, epoch = lease.epoch, "room handed off"),
+            Ok(false) => warn!(
+                room,
+                epoch = lease.epoch,
+                "hand-off refused: another node owns the room"
+            ),
+            Err(error) => {
+                warn!(room, %error, "hand-off failed; the room moves from its last save when its lease expires")
+            }
+        }
+    }
+
+    /// Encodes and writes `state` (a save, or a hand-off); `Ok(false)`: fenced.
+    async fn write_state(
+        &self,
+        lease: &Lease,
+        state: RoomSave,
+        hand_off: bool,
+    ) -> Result<bool, StoreError> {
+        let bytes = match state.encode() {
+            Ok(bytes) if bytes.len() <= MAX_SAVED_STATE_BYTES => bytes,
+            Ok(bytes) => {
+                self.metrics.saves_failed.increment(1);
+                return Err(StoreError::Unexpected(format!(
+                    "the room's save is {} bytes, over {MAX_SAVED_STATE_BYTES}",
+                    bytes.len()
+                )));
+            }
+            Err(error) => {
+                self.metrics.saves_failed.increment(1);
+                return Err(StoreError::Unexpected(format!(
+                    "the room does not save: {error}"
+                )));
+            }
+        };
+        let written = if hand_off {
+            self.store.hand_off(lease, &bytes).await
+        } else {
+            self.store.save(lease, &bytes).await
+        };
+        match written {
+            Ok(true) => {
+                self.metrics.saves.increment(1);
+                self.metrics.save_bytes.record(bytes.len() as f64);
+            }
+            Ok(false) => self.metrics.saves_refused.increment(1),
+            Err(_) => self.metrics.saves_failed.increment(1),
+        }
+        written
+    }
+
+    /// This node's lease of `room`, if `clock` is still its clock.
+    fn lease_of(&self, room: &str, clock: &Arc<LeaseClock>) -> Option<Lease> {
+        let held = lock(&self.held);
+        let held = held.get(room).filter(|h| Arc::ptr_eq(&h.clock, clock))?;
+        Some(held.lease.clone())
     }
 
     /// `room`'s owner, from Redis.
@@ -108,20 +276,30 @@ impl Cluster {
     }
 
     /// The room ended on this node: its lease (the one whose clock is `clock`) is given up.
-    pub(crate) fn room_ended(self: &Arc<Self>, room: &str, clock: &Arc<LeaseClock>) {
-        let mut held = lock(&self.held);
-        if !held.get(room).is_some_and(|h| Arc::ptr_eq(&h.clock, clock)) {
+    /// `keep_save`: the room goes on elsewhere from its save (its lease ran out, or it never
+    /// opened here); otherwise it is over, and its save goes too.
+    pub(crate) fn room_ended(
+        self: &Arc<Self>,
+        room: &str,
+        clock: &Arc<LeaseClock>,
+        keep_save: bool,
+    ) {
+        let Some(lease) = self.lease_of(room, clock) else {
             return; // already gone, or a newer lease of the room
-        }
-        let Some(Held { lease, clock }) = held.remove(room) else {
-            return;
         };
         clock.revoke();
-        self.metrics.leases_held.decrement(1.0);
+        self.forget(room, clock);
         let cluster = Arc::clone(self);
         self.runtime.spawn(async move {
-            match cluster.store.release(&lease).await {
-                Ok(true) => info!(room = %lease.room, epoch = lease.epoch, "lease released"),
+            let released = if keep_save {
+                cluster.store.release_keeping_save(&lease).await
+            } else {
+                cluster.store.release(&lease).await
+            };
+            match released {
+                Ok(true) => {
+                    info!(room = %lease.room, epoch = lease.epoch, keep_save, "lease released")
+                }
                 Ok(false) => {
                     info!(room = %lease.room, epoch = lease.epoch, "lease was already gone")
                 }

@@ -114,7 +114,7 @@ where
         })
     };
     // A connection made while draining gets one answer (`/readyz`: 503) and is closed.
-    let draining = ctx.shutdown.is_cancelled();
+    let draining = ctx.draining.is_cancelled();
     let connection = http1::Builder::new()
         .keep_alive(!draining)
         .timer(TokioTimer::new())
@@ -126,7 +126,7 @@ where
     tokio::pin!(connection);
     let served = tokio::select! {
         served = connection.as_mut() => served,
-        () = ctx.shutdown.cancelled(), if !draining => {
+        () = ctx.draining.cancelled(), if !draining => {
             // Draining: finish the request in progress, keep no connection alive.
             connection.as_mut().graceful_shutdown();
             connection.await
@@ -271,7 +271,7 @@ impl Operation {
         }
         match self {
             Self::Health => text(StatusCode::OK, "ok\n"),
-            Self::Ready if ctx.shutdown.is_cancelled() => {
+            Self::Ready if ctx.draining.is_cancelled() => {
                 text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
             }
             Self::Ready => text(StatusCode::OK, "ready\n"),
@@ -353,7 +353,7 @@ fn websocket_upgrade(
     request: &mut Request<Incoming>,
     ctx: &SessionContext,
 ) -> Result<(Response<Body>, RoomPath), Response<Body>> {
-    if ctx.shutdown.is_cancelled() {
+    if ctx.draining.is_cancelled() {
         return Err(text(StatusCode::SERVICE_UNAVAILABLE, "draining\n"));
     }
     let room = RoomPath::parse(request.uri().path(), request.uri().query())

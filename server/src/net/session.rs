@@ -54,7 +54,10 @@ pub(crate) struct SessionContext {
     pub(crate) web_dir: Option<std::path::PathBuf>,
     pub(crate) rooms: Arc<Rooms>,
     pub(crate) metrics: Arc<Metrics>,
-    /// Cancelled when the server starts draining.
+    /// Cancelled when the server starts draining: no new sessions, `/readyz` 503.
+    pub(crate) draining: CancellationToken,
+    /// Cancelled when the sessions still open are to close (1001): with the draining, or in a
+    /// cluster once the rooms have been handed off (their clients were told 1012 then).
     pub(crate) shutdown: CancellationToken,
     /// The server's clock origin for Ping timestamps.
     pub(crate) started: Instant,

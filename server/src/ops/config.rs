@@ -44,11 +44,16 @@ pub struct ClusterConfig {
     pub node: crate::cluster::lease_store::Node,
     /// How long a room's lease lasts without renewal (renewed every third of it). Default 3 s.
     pub lease_ttl: std::time::Duration,
+    /// How often each room is saved, off its thread: at most this much play is lost when its
+    /// node dies. Default 1 s.
+    pub save_every: std::time::Duration,
 }
 
 impl ClusterConfig {
     /// The lease TTL nodes use unless told otherwise.
     pub const DEFAULT_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(3);
+    /// How often rooms are saved unless told otherwise.
+    pub const DEFAULT_SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 }
 
 impl ServerConfig {

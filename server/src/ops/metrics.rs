@@ -57,6 +57,15 @@ pub(crate) struct ClusterMetrics {
     pub(crate) renewals_refused: Counter,
     /// Renewals that got no answer (Redis unreachable or slower than the TTL).
     pub(crate) renewals_failed: Counter,
+    /// Rooms saved (periodic saves and hand-offs), each save's size and how long it took.
+    pub(crate) saves: Counter,
+    pub(crate) save_bytes: Histogram,
+    pub(crate) save_seconds: Histogram,
+    /// Saves Redis refused (fenced), and saves that failed (no answer, or too big to save).
+    pub(crate) saves_refused: Counter,
+    pub(crate) saves_failed: Counter,
+    /// Rooms restored from a save taken over from another node.
+    pub(crate) restores: Counter,
 }
 
 /// The server-wide figures a room's loop adds to.
@@ -147,6 +156,19 @@ impl Metrics {
                 "tickwire_lease_renewals_failed_total",
                 "Room lease renewals with no answer from the directory",
             ),
+            ("tickwire_saves_total", "Rooms saved (a cluster)"),
+            (
+                "tickwire_saves_refused_total",
+                "Room saves refused: another node owns the room (fenced)",
+            ),
+            (
+                "tickwire_saves_failed_total",
+                "Room saves that failed: no answer from the directory, or a room too big to save",
+            ),
+            (
+                "tickwire_restores_total",
+                "Rooms restored here from a save another node wrote",
+            ),
             (
                 "tickwire_kicks_total",
                 "Sessions the server closed, by close code",
@@ -187,6 +209,14 @@ impl Metrics {
                 ),
                 renewals_refused: counter("tickwire_lease_renewals_refused_total"),
                 renewals_failed: counter("tickwire_lease_renewals_failed_total"),
+                saves: counter("tickwire_saves_total"),
+                save_bytes: recorder
+                    .register_histogram(&Key::from_name("tickwire_save_bytes"), &METADATA),
+                save_seconds: recorder
+                    .register_histogram(&Key::from_name("tickwire_save_seconds"), &METADATA),
+                saves_refused: counter("tickwire_saves_refused_total"),
+                saves_failed: counter("tickwire_saves_failed_total"),
+                restores: counter("tickwire_restores_total"),
             },
             handle,
             recorder,

@@ -9,7 +9,8 @@
 //!
 //! This file holds the core's state, its clock and the order of a tick; the tick's parts are
 //! `seats` (joins, the Welcome, seats kept for a resume, leaving), `intake` (queued inputs and
-//! full-snapshot requests) and `fan_out` (each client's snapshot).
+//! full-snapshot requests), `fan_out` (each client's snapshot) and `saving` (the room's save,
+//! and a room restored from one on another node).
 
 use crate::net::close_reason::CloseReason;
 use crate::ops::config::Limits;
@@ -34,6 +35,8 @@ use tracing::{debug, info, warn};
 
 mod fan_out;
 mod intake;
+mod saving;
+pub(crate) use saving::RoomSave;
 mod seats;
 mod views;
 
@@ -171,10 +174,21 @@ impl<P> RoomCore<P> {
         metrics: RoomMetrics,
         now: Instant,
     ) -> Result<Self, ConfigError> {
+        let game = games.start(&config, id_quarantine_ticks(&limits))?;
+        Ok(Self::with_game(config, game, limits, status, metrics, now))
+    }
+
+    /// A room around `game`, its first tick due at `now`.
+    fn with_game(
+        config: GameConfig,
+        game: Box<dyn HostedGame>,
+        limits: Limits,
+        status: Arc<RoomStatus>,
+        metrics: RoomMetrics,
+        now: Instant,
+    ) -> Self {
         let history = limits.history_ticks.max(1);
-        // Wire ids outlive every baseline that could name them.
-        let game = games.start(&config, history as u32 + 1)?;
-        Ok(Self {
+        Self {
             replication: Replication::new(history, Arc::clone(game.layout())),
             views: views::Views::new(game.visibility()),
             audience: Audience::new(&*game),
@@ -196,7 +210,7 @@ impl<P> RoomCore<P> {
             slow_since: None,
             config,
             limits,
-        })
+        }
     }
 
     /// When the next tick is due.
@@ -302,6 +316,12 @@ impl<P> RoomCore<P> {
             std::thread::sleep(delay);
         }
     }
+}
+
+/// How long a despawned entity's wire id waits before reuse: longer than any baseline a client
+/// can hold.
+fn id_quarantine_ticks(limits: &Limits) -> u32 {
+    limits.history_ticks.max(1) as u32 + 1
 }
 
 /// The wall clock as a snapshot stamp.

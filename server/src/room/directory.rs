@@ -4,6 +4,7 @@
 use crate::cluster::lease_clock::LeaseClock;
 use crate::cluster::lease_store::Owner;
 use crate::cluster::placement::{Cluster, Placement};
+use crate::cluster::room_lease::RoomLease;
 use crate::net::writers::Writers;
 use crate::ops::config::ServerConfig;
 use crate::ops::metrics::{Metrics, RoomSeries};
@@ -14,7 +15,7 @@ use crate::room::threads::{RoomTask, RoomThreads};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tickwire_game::GameConfig;
+use tickwire_game::{GameConfig, SavedRoom};
 use tickwire_shared::room_path::RoomPath;
 use tickwire_shared::{Hello, RejectReason};
 use tokio::sync::{mpsc, oneshot};
@@ -61,6 +62,17 @@ impl Entry {
                 .as_ref()
                 .is_none_or(|lease| lease.allows(std::time::Instant::now()))
     }
+}
+
+/// A room's loop just started, not yet in the directory.
+struct Started {
+    game: GameLoop,
+    commands: mpsc::Sender<Command>,
+    status: Arc<RoomStatus>,
+    game_name: String,
+    config_name: String,
+    /// From another node's save.
+    restored: bool,
 }
 
 /// Why a join did not get into a room.
@@ -113,10 +125,10 @@ impl Rooms {
         address: Option<IpAddr>,
         mut link: ClientLink,
     ) -> Result<(Seated, mpsc::Sender<Command>), JoinError> {
-        let lease = match &self.cluster {
-            None => None,
+        let (lease, saved) = match &self.cluster {
+            None => (None, None),
             Some(cluster) => match cluster.place(&request.room).await {
-                Ok(Placement::Here(clock)) => Some(clock),
+                Ok(Placement::Here { clock, saved }) => (Some(clock), saved),
                 Ok(Placement::There(owner)) => return Err(JoinError::Elsewhere(owner)),
                 Err(error) => {
                     warn!(room = %request.room, %error, "the cluster directory did not answer");
@@ -125,7 +137,7 @@ impl Rooms {
             },
         };
         for _ in 0..JOIN_ATTEMPTS {
-            let commands = match self.room_for(request, hello.resume.is_none(), lease.as_ref()) {
+            let commands = match self.room_for(request, hello, lease.as_ref(), saved.as_deref()) {
                 Ok(commands) => commands,
                 Err(reject) => {
                     // A lease taken for a room that did not open here (a resume of a room this
@@ -133,7 +145,7 @@ impl Rooms {
                     if let (Some(cluster), Some(lease)) = (&self.cluster, &lease)
                         && !self.is_open(&request.room)
                     {
-                        cluster.room_ended(&request.room, lease);
+                        cluster.room_ended(&request.room, lease, true);
                     }
                     return Err(JoinError::Rejected(reject));
                 }
@@ -168,15 +180,18 @@ impl Rooms {
         Err(JoinError::RoomStopped)
     }
 
-    /// The open room of that name, or a new one (`may_create`: not for a resume, whose room
-    /// must still be open). The world is built outside the directory's lock, so joins to other
-    /// rooms never wait for it.
+    /// The open room of that name, or a new one: from `saved` (a save another node left) when
+    /// there is one, else a fresh room, but not for a resume, whose room must still be open or
+    /// saved. The world is built outside the directory's lock, so joins to other rooms never
+    /// wait for it.
     fn room_for(
         &self,
         request: &RoomPath,
-        may_create: bool,
+        hello: &Hello,
         lease: Option<&Arc<LeaseClock>>,
+        saved: Option<&SavedRoom>,
     ) -> Result<mpsc::Sender<Command>, RejectReason> {
+        let may_create = hello.resume.is_none() || saved.is_some();
         let open = |entries: &HashMap<String, Entry>| {
             let entry = entries
                 .get(&request.room)
@@ -204,24 +219,14 @@ impl Rooms {
                 return Err(RejectReason::TooManyRooms);
             }
         }
-        let config = self.config_for(request)?;
-        let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-        let status = Arc::new(RoomStatus::new(&request.room, &config.game, &config.name));
-        let (game_name, config_name) = (config.game.clone(), config.name.clone());
-        let game = GameLoop::new(
-            config,
-            &self.config.games,
-            self.config.limits.clone(),
-            commands_rx,
-            self.writers.outbox(),
-            Arc::clone(&status),
-            self.metrics.room(),
-        )
-        .map_err(|error| {
-            // Every config was checked when the server started: not seen in practice.
-            warn!(room = %request.room, %error, "the game did not start");
-            RejectReason::UnknownGame
-        })?;
+        let Started {
+            game,
+            commands,
+            status,
+            game_name,
+            config_name,
+            restored,
+        } = self.start_room(request, hello, saved)?;
         let generation = {
             let mut entries = lock(&self.entries);
             // Another join may have opened it meanwhile: this world is not needed then.
@@ -252,7 +257,6 @@ impl Rooms {
             let entries = Arc::clone(&self.entries);
             let room = request.room.clone();
             let metrics = Arc::clone(&self.metrics);
-            let release = self.cluster.clone().zip(lease.cloned());
             Box::new(move || {
                 {
                     let mut entries = lock(&entries);
@@ -264,18 +268,94 @@ impl Rooms {
                     }
                 }
                 metrics.rooms.decrement(1.0);
-                if let Some((cluster, lease)) = release {
-                    cluster.room_ended(&room, &lease);
-                }
             })
         };
+        let lease = self.cluster.clone().zip(lease).map(|(cluster, clock)| {
+            cluster.room_opened(&request.room, clock, restored);
+            RoomLease::new(cluster, request.room.clone(), Arc::clone(clock))
+        });
         self.threads.add(RoomTask {
             name: request.room.clone(),
             game,
             on_end,
-            lease: lease.cloned(),
+            lease,
         });
         Ok(commands)
+    }
+
+    /// A room's loop, its command queue and its status: restored from `saved` when this node
+    /// can load it, else a fresh room (but not for a resume: its seat was in the save).
+    fn start_room(
+        &self,
+        request: &RoomPath,
+        hello: &Hello,
+        saved: Option<&SavedRoom>,
+    ) -> Result<Started, RejectReason> {
+        let (limits, games) = (&self.config.limits, &self.config.games);
+        if let Some(saved) = saved {
+            let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
+            let restored = GameConfig::parse(&saved.config).and_then(|config| {
+                let status = Arc::new(RoomStatus::new(&request.room, &config.game, &config.name));
+                let (game_name, config_name) = (config.game.clone(), config.name.clone());
+                let (outbox, metrics) = (self.writers.outbox(), self.metrics.room());
+                let restored = GameLoop::restore(
+                    saved,
+                    config,
+                    games,
+                    limits.clone(),
+                    commands_rx,
+                    outbox,
+                    Arc::clone(&status),
+                    metrics,
+                )?;
+                Ok(restored.map(|game| Started {
+                    game,
+                    commands,
+                    status,
+                    game_name,
+                    config_name,
+                    restored: true,
+                }))
+            });
+            match restored {
+                Ok(Some(room)) => return Ok(room),
+                Ok(None) => {
+                    warn!(room = %request.room, "the room's game cannot move: it starts afresh")
+                }
+                Err(error) => {
+                    warn!(room = %request.room, %error, "the room's save does not load: it starts afresh")
+                }
+            }
+            if hello.resume.is_some() {
+                return Err(RejectReason::ResumeExpired);
+            }
+        }
+        let config = self.config_for(request)?;
+        let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
+        let status = Arc::new(RoomStatus::new(&request.room, &config.game, &config.name));
+        let (game_name, config_name) = (config.game.clone(), config.name.clone());
+        let game = GameLoop::new(
+            config,
+            games,
+            limits.clone(),
+            commands_rx,
+            self.writers.outbox(),
+            Arc::clone(&status),
+            self.metrics.room(),
+        )
+        .map_err(|error| {
+            // Every config was checked when the server started: not seen in practice.
+            warn!(room = %request.room, %error, "the game did not start");
+            RejectReason::UnknownGame
+        })?;
+        Ok(Started {
+            game,
+            commands,
+            status,
+            game_name,
+            config_name,
+            restored: false,
+        })
     }
 
     /// The config a new room starts with: the one the join names (`?scenario=`), else the

@@ -10,12 +10,12 @@ use crate::net::writers::Outbox;
 use crate::ops::config::Limits;
 use crate::ops::metrics::RoomMetrics;
 use crate::ops::status::RoomStatus;
-use crate::room::core::{ClientId, Join, Outlet, RoomCore, RoomEnd, Seated};
+use crate::room::core::{ClientId, Join, Outlet, RoomCore, RoomEnd, RoomSave, Seated};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-use tickwire_game::{ConfigError, GameConfig, Games};
+use tickwire_game::{ConfigError, GameConfig, Games, SavedRoom};
 use tickwire_shared::{InputMessage, RejectReason};
 use tokio::sync::{mpsc, oneshot};
 
@@ -121,12 +121,46 @@ impl GameLoop {
         metrics: RoomMetrics,
     ) -> Result<Self, ConfigError> {
         let core = RoomCore::new(config, games, limits, status, metrics, Instant::now())?;
-        Ok(Self {
+        Ok(Self::around(core, commands, outbox))
+    }
+
+    /// A room that moved here, from its save (see [`RoomCore::restore`]); `Ok(None)` when
+    /// its game's rooms cannot move.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn restore(
+        saved: &SavedRoom,
+        config: GameConfig,
+        games: &Games,
+        limits: Limits,
+        commands: mpsc::Receiver<Command>,
+        outbox: Outbox,
+        status: Arc<RoomStatus>,
+        metrics: RoomMetrics,
+    ) -> Result<Option<Self>, ConfigError> {
+        let core = RoomCore::restore(
+            saved,
+            config,
+            games,
+            limits,
+            status,
+            metrics,
+            Instant::now(),
+        )?;
+        Ok(core.map(|core| Self::around(core, commands, outbox)))
+    }
+
+    fn around(core: RoomCore<Peer>, commands: mpsc::Receiver<Command>, outbox: Outbox) -> Self {
+        Self {
             core,
             commands,
             events: HashMap::new(),
             outbox,
-        })
+        }
+    }
+
+    /// The room now, for its save.
+    pub(crate) fn save_state(&self) -> RoomSave {
+        self.core.save_state()
     }
 
     /// Runs the room's tick if it is due at `now`: this tick's joins, leaves and client

@@ -7,7 +7,7 @@
 //! stay slower than its tick period, is closed on its own: its clients get 1011 and the other
 //! rooms keep ticking.
 
-use crate::cluster::lease_clock::LeaseClock;
+use crate::cluster::room_lease::RoomLease;
 use crate::net::close_reason::CloseReason;
 use crate::room::core::RoomEnd;
 use crate::room::game_loop::GameLoop;
@@ -27,8 +27,9 @@ pub(crate) struct RoomTask {
     /// Called once when the room ends, before its clients are kicked (removes it from the
     /// directory, so new joins create a fresh room).
     pub(crate) on_end: Box<dyn FnOnce() + Send>,
-    /// In a cluster: the room's lease. It ticks only while the lease's clock allows.
-    pub(crate) lease: Option<Arc<LeaseClock>>,
+    /// In a cluster: the room's lease. It ticks only while the lease's clock allows, and is
+    /// saved as often as the cluster says.
+    pub(crate) lease: Option<RoomLease>,
 }
 
 /// The room threads and their shared schedule.
@@ -83,10 +84,18 @@ impl RoomThreads {
     pub(crate) fn add(&self, room: RoomTask) {
         let mut state = lock(&self.schedule.state);
         if state.stopping {
-            // The server is shutting down, and the room's sessions with it.
+            // The server is shutting down, and the room's sessions with it. A room that never
+            // ticked here has nothing to hand off: its lease goes, its save (if any) stays.
             drop(state);
             let mut room = room;
-            room.end(Some(CloseReason::SHUTDOWN));
+            let reason = match room.lease.take() {
+                Some(lease) => {
+                    lease.let_go();
+                    CloseReason::ROOM_MOVED
+                }
+                None => CloseReason::SHUTDOWN,
+            };
+            room.end(Some(reason));
             return;
         }
         state.push(Instant::now(), room);
@@ -207,7 +216,14 @@ impl RoomTask {
             return None;
         }
         match catch_unwind(AssertUnwindSafe(|| self.game.run_due(now))) {
-            Ok(Ok(due)) => Some(due),
+            Ok(Ok(due)) => {
+                if let Some(lease) = &mut self.lease
+                    && lease.save_due(now)
+                {
+                    lease.save(self.game.save_state(), now);
+                }
+                Some(due)
+            }
             Ok(Err(RoomEnd::Empty)) => {
                 info!("room empty; closing it");
                 self.end(None);
@@ -229,11 +245,30 @@ impl RoomTask {
         }
     }
 
-    /// Removes the room from the directory, then closes it. Closing touches only the clients'
-    /// channels, but runs under `catch_unwind` too: a room is never half-closed silently.
+    /// Removes the room from the directory, settles its lease, then closes it. Closing touches
+    /// only the clients' channels, but runs under `catch_unwind` too: a room is never
+    /// half-closed silently.
+    ///
+    /// In a cluster, a room stopped by the server shutting down is handed off (its last state
+    /// saved, its lease given up), and its clients are told to resume elsewhere (1012); a room
+    /// whose lease ran out keeps its save for the next owner; any other end is the room's last.
     fn end(&mut self, reason: Option<CloseReason>) {
         let on_end = std::mem::replace(&mut self.on_end, Box::new(|| {}));
         on_end();
+        let mut reason = reason;
+        if let Some(lease) = self.lease.take() {
+            if reason == Some(CloseReason::SHUTDOWN) {
+                match catch_unwind(AssertUnwindSafe(|| self.game.save_state())) {
+                    Ok(state) => lease.hand_off(state),
+                    Err(_) => lease.let_go(),
+                }
+                reason = Some(CloseReason::ROOM_MOVED);
+            } else if reason == Some(CloseReason::ROOM_MOVED) {
+                lease.let_go();
+            } else {
+                lease.release();
+            }
+        }
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.game.close(reason))) {
             error!(panic = panic_message(&*panic), "closing a room panicked");
         }

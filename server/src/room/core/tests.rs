@@ -81,6 +81,13 @@ impl Game for Walkers {
             wander: config.wander,
         }
     }
+    fn resume(config: WalkConfig, _step: &i32, _world: &GameWorld, _saved: &[u8]) -> Option<Self> {
+        Some(Self {
+            sight: config.sight,
+            rich: config.rich,
+            wander: config.wander,
+        })
+    }
     fn join(&mut self, world: &mut GameWorld, name: &str) -> Option<EntityId> {
         if self.rich && name != "poor" {
             let rich = world.kind("rich")?;
@@ -441,6 +448,74 @@ fn a_lost_connection_resumes_the_same_player_with_a_delta_within_the_grace_windo
 
     assert_eq!(
         test.try_join(t0, Some(resume), ClientWorld::new()).err(),
+        Some(RejectReason::ResumeExpired),
+        "a token works once"
+    );
+}
+
+#[test]
+fn a_room_restored_from_its_save_on_another_node_gives_each_seat_back_with_a_full_snapshot() {
+    let mut test = TestRoom::new(1000, 64);
+    let t0 = Instant::now();
+    let mut client = test.join(t0);
+    let watcher = test.join_spectator(t0);
+    let player = client.welcome.player.expect("a player");
+    for sequence in 1..=2 {
+        test.input(&client, sequence);
+    }
+    test.tick(t0);
+    client.apply(&test.deliver(&client));
+    let saved = test.core.save_state().encode().expect("encodes");
+    let saved = tickwire_game::SavedRoom::decode(&saved).expect("decodes");
+
+    let restored = RoomCore::restore(
+        &saved,
+        GameConfig::parse(&saved.config).expect("the save's config"),
+        &Games::new().with::<Walkers>(),
+        Limits::default(),
+        Arc::new(RoomStatus::new("test", "walkers", "line")),
+        Metrics::new().room(),
+        t0,
+    )
+    .expect("loads")
+    .expect("walkers rooms move");
+    let mut moved = TestRoom {
+        core: restored,
+        out: Recorder::default(),
+    };
+    assert_eq!(moved.core.game.tick(), test.core.game.tick());
+    assert_eq!(moved.core.game.world(), test.core.game.world());
+    assert_eq!(moved.core.seat_counts().detached, 2, "both seats kept");
+
+    let resume = Resume {
+        token: client.welcome.resume_token,
+        last_applied: client.world.tick(),
+    };
+    let mut resumed = moved
+        .try_join(t0, Some(resume.clone()), client.world)
+        .expect("resumed on the new node");
+    assert_eq!(resumed.welcome.player, Some(player), "the same player");
+    assert_eq!(resumed.first_baseline, None, "a full snapshot");
+    assert_eq!(
+        resumed.world.last_input(),
+        2,
+        "its inputs go on from the save's"
+    );
+    moved.input(&resumed, 3);
+    moved.tick(t0);
+    resumed.apply(&moved.deliver(&resumed));
+    assert_eq!(resumed.world.last_input(), 3);
+    let spectator = moved
+        .try_join_as(
+            t0,
+            resume_of(&watcher),
+            ClientWorld::new(),
+            JoinAs::default(),
+        )
+        .expect("the spectator resumes");
+    assert_eq!(spectator.welcome.player, None, "still a spectator");
+    assert_eq!(
+        moved.try_join(t0, Some(resume), ClientWorld::new()).err(),
         Some(RejectReason::ResumeExpired),
         "a token works once"
     );
