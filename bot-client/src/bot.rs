@@ -112,6 +112,8 @@ pub struct BotStats {
     pub resumes: u64,
     /// Redirects followed to the node that owns the room (on connects and resumes).
     pub redirects: u64,
+    /// Resumes into a room that had gone back to its last save (its node died).
+    pub rewinds: u64,
     /// Times the server's position of the bot's own player differed from its prediction.
     pub corrections: u64,
     /// Of those, jumps too long to smooth (respawns), shown at once.
@@ -455,6 +457,7 @@ impl Bot {
         self.stats.correction_snaps = session.correction_snaps;
         self.stats.prediction_error_max = session.prediction_error_max;
         self.stats.interpolation_stalls = session.interpolation_stalls;
+        self.stats.rewinds = session.rewinds;
     }
 
     /// Sends what the session has queued (onto the link, when conditioned).

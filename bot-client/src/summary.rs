@@ -29,6 +29,8 @@ pub struct Summary {
     pub resumes: u64,
     /// Redirects followed to the node that owns a room (a cluster), on connects and resumes.
     pub redirects: u64,
+    /// Resumes into a room that had gone back to its last save (its node died; a cluster).
+    pub rewinds: u64,
     /// Times the server's position of a bot's own player differed from the bot's prediction,
     /// summed over bots. 0 when nothing but the bot's inputs moves it (no hits, no respawns).
     pub corrections: u64,
@@ -79,6 +81,7 @@ impl Summary {
             errors: reports.iter().filter(|r| r.error.is_some()).count(),
             resumes: reports.iter().map(|r| r.stats.resumes).sum(),
             redirects: reports.iter().map(|r| r.stats.redirects).sum(),
+            rewinds: reports.iter().map(|r| r.stats.rewinds).sum(),
             corrections: reports.iter().map(|r| r.stats.corrections).sum(),
             correction_snaps: reports.iter().map(|r| r.stats.correction_snaps).sum(),
             prediction_error_max: reports

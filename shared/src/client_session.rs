@@ -301,6 +301,12 @@ impl ClientSession {
                 .ok_or(ClientError::Protocol("a Welcome without the schema"))?,
         };
         let resumed = self.welcome.is_some();
+        if let Some(before) = &self.welcome
+            && before.player != welcome.player
+        {
+            // A resume takes back the same seat, wherever the room now runs.
+            return Err(ClientError::Protocol("a resumed session with another player"));
+        }
         if !resumed {
             let predictor = self.predictors.iter().find_map(|new| new(&layout));
             self.prediction.set_predictor(predictor);

@@ -4,6 +4,7 @@
 //! file cannot silently stop the events.
 
 use std::time::Duration;
+use tickwire_shared::Tick;
 use tracing::{info, trace};
 
 /// The target of the per-tick trace events (a contract with `tickwire-bot bench`).
@@ -19,9 +20,11 @@ pub(crate) struct TickStats {
 }
 
 impl TickStats {
-    pub(crate) fn record_tick(&mut self, took: Duration) {
+    /// Tick `tick` took `took`. Its trace event is the room's tick log (which node ticked
+    /// which tick of a room, for the cluster checks).
+    pub(crate) fn record_tick(&mut self, tick: Tick, took: Duration) {
         let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
-        trace!(target: TICK_EVENTS, tick_us = micros, "tick");
+        trace!(target: TICK_EVENTS, tick = tick.0, tick_us = micros, "tick");
         self.tick_micros.push(micros);
     }
 

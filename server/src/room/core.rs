@@ -100,6 +100,9 @@ struct Seat {
     view: Option<HeldView>,
     /// With a budget: what it may still receive, and the changes waiting for it.
     allowance: Option<Allowance>,
+    /// Restored from another node's save and not taken back yet: the ticks its client holds
+    /// are that node's, so its resume starts from a full snapshot.
+    from_save: bool,
 }
 
 #[derive(Debug)]
@@ -233,7 +236,7 @@ impl<P> RoomCore<P> {
         let started = Instant::now();
         self.tick(started, wall_clock_stamp(), out);
         let took = started.elapsed();
-        self.stats.record_tick(took);
+        self.stats.record_tick(self.game.tick(), took);
         self.status
             .record_tick(self.game.tick(), self.seat_counts(), took);
 

@@ -75,6 +75,7 @@ impl<P> RoomCore<P> {
                 address: None,
                 view: None,
                 allowance: None,
+                from_save: true,
             };
             core.detached.insert(seat.resume_token, (seat, until));
         }

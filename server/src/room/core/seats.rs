@@ -21,9 +21,12 @@ impl<P> RoomCore<P> {
         } = join;
         let (seat, baseline, resumed) = match resume {
             Some(resume) => match self.take_seat(resume.token, out) {
-                // Deltas resume from the client's last tick while the history still has it.
+                // Deltas resume from the client's last tick while the history still has it
+                // (and it is this room's tick, not the one of the node it moved from).
                 Some(seat) => {
-                    let baseline = resume.last_applied.filter(|&t| self.replication.has(t));
+                    let baseline = resume
+                        .last_applied
+                        .filter(|&t| !seat.from_save && self.replication.has(t));
                     (seat, baseline, true)
                 }
                 None => return Err(Some(RejectReason::ResumeExpired)),
@@ -48,6 +51,7 @@ impl<P> RoomCore<P> {
                     address,
                     view: None,
                     allowance: None,
+                    from_save: false,
                 };
                 (seat, None, false)
             }
@@ -57,6 +61,7 @@ impl<P> RoomCore<P> {
         let seat = Seat {
             resume_token: ResumeToken(rand::random()),
             address,
+            from_save: false,
             ..seat
         };
         let seated = Seated {

@@ -467,6 +467,11 @@ fn a_room_restored_from_its_save_on_another_node_gives_each_seat_back_with_a_ful
     client.apply(&test.deliver(&client));
     let saved = test.core.save_state().encode().expect("encodes");
     let saved = tickwire_game::SavedRoom::decode(&saved).expect("decodes");
+    let world_at_save = test.core.game.world().clone();
+    // The old node goes on for two ticks after its save before it dies.
+    test.tick(t0);
+    test.tick(t0);
+    client.apply(&test.deliver(&client));
 
     let restored = RoomCore::restore(
         &saved,
@@ -483,13 +488,19 @@ fn a_room_restored_from_its_save_on_another_node_gives_each_seat_back_with_a_ful
         core: restored,
         out: Recorder::default(),
     };
-    assert_eq!(moved.core.game.tick(), test.core.game.tick());
-    assert_eq!(moved.core.game.world(), test.core.game.world());
+    assert_eq!(moved.core.game.tick().0 + 2, test.core.game.tick().0);
+    assert_eq!(moved.core.game.world(), &world_at_save);
     assert_eq!(moved.core.seat_counts().detached, 2, "both seats kept");
 
+    // The new node has ticked past the client's last tick: its own tick of that number is
+    // no baseline for a client that saw the old node's.
+    moved.tick(t0);
+    moved.tick(t0);
+    let last_applied = client.world.tick();
+    assert!(last_applied.is_some_and(|t| moved.core.replication.has(t)));
     let resume = Resume {
         token: client.welcome.resume_token,
-        last_applied: client.world.tick(),
+        last_applied,
     };
     let mut resumed = moved
         .try_join(t0, Some(resume.clone()), client.world)
