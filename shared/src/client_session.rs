@@ -305,7 +305,9 @@ impl ClientSession {
             && before.player != welcome.player
         {
             // A resume takes back the same seat, wherever the room now runs.
-            return Err(ClientError::Protocol("a resumed session with another player"));
+            return Err(ClientError::Protocol(
+                "a resumed session with another player",
+            ));
         }
         if !resumed {
             let predictor = self.predictors.iter().find_map(|new| new(&layout));
