@@ -144,6 +144,7 @@ async fn serve(
             Some(cluster::placement::Cluster::new(
                 store,
                 cluster.save_every,
+                config.limits.max_rooms,
                 metrics.cluster(),
             ))
         }
@@ -158,6 +159,7 @@ async fn serve(
     ));
     let draining = CancellationToken::new();
     let sessions_closing = CancellationToken::new();
+    let drain_requested = CancellationToken::new();
     let connection_slots = Arc::new(Semaphore::new(config.limits.max_connections));
     let per_ip = Arc::new(per_ip::PerIp::default());
     let queue_budget = Arc::new(queue_budget::QueueBudget::new(
@@ -177,6 +179,7 @@ async fn serve(
         rooms: Arc::clone(&rooms),
         metrics: Arc::clone(&metrics),
         draining: draining.clone(),
+        drain_requested: drain_requested.clone(),
         shutdown: sessions_closing.clone(),
         admin_elsewhere: admin.is_some(),
         used_tokens: used_tokens::UsedTokens::new(config.limits.max_used_join_tokens),
@@ -220,10 +223,14 @@ async fn serve(
             }
         };
         tokio::select! {
-            () = &mut shutdown, if drain_deadline.is_none() => {
+            () = async { tokio::select! {
+                () = &mut shutdown => {},
+                () = drain_requested.cancelled() => {},
+            } }, if drain_deadline.is_none() => {
                 info!(connections = connections.len(), "draining");
                 draining.cancel();
-                if rooms.cluster().is_some() {
+                if let Some(cluster) = rooms.cluster() {
+                    cluster.start_draining();
                     // Each room is handed off (saved, its lease given up) before its clients
                     // are told to resume elsewhere (1012), so no room is lost.
                     let rooms = Arc::clone(&rooms);

@@ -9,14 +9,23 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tickwire_bot::{Bot, BotError};
 use tickwire_server::cluster::lease_store::Node;
-use tickwire_server::config::ClusterConfig;
+use tickwire_server::config::{ClusterConfig, ServerConfig};
 use tickwire_shared::close_code;
 use tokio::net::TcpListener;
+use tokio::time::sleep;
 
 async fn node(redis: &RedisServer, id: &str, lease_ttl: Duration) -> TestServer {
+    node_with(redis, id, lease_ttl, test_config()).await
+}
+
+async fn node_with(
+    redis: &RedisServer,
+    id: &str,
+    lease_ttl: Duration,
+    mut config: ServerConfig,
+) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
-    let mut config = test_config();
     config.cluster = Some(ClusterConfig {
         directory: redis.url(),
         node: Node {
@@ -155,4 +164,87 @@ async fn a_node_cut_off_from_redis_stops_its_room_before_its_lease_can_pass_on()
         "the room stopped {after:?} after the cut, past the {ttl:?} TTL"
     );
     println!("cut off from redis: the room stopped after {after:?} (TTL {ttl:?}): {closed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_node_places_a_new_room_on_the_least_loaded_ready_node() {
+    let redis = RedisServer::start().await;
+    let ttl = Duration::from_millis(900);
+    let mut one_room = test_config();
+    one_room.limits.max_rooms = 1;
+    let a = node_with(&redis, "a", ttl, one_room).await;
+    let b = node(&redis, "b", ttl).await;
+    let _first = Bot::connect(&a.room_url("first", None), "one")
+        .await
+        .expect("joins");
+    // Node b announces itself within a third of the TTL of starting.
+    sleep(ttl / 2).await;
+    let second = Bot::connect(&a.room_url("second", None), "two")
+        .await
+        .expect("joins elsewhere");
+    assert_eq!(second.stats().redirects, 1, "sent on to node b");
+    assert_eq!(a.room_players().await, vec![("first".to_owned(), 1)]);
+    assert_eq!(b.room_players().await, vec![("second".to_owned(), 1)]);
+    let (_, located) = a.get("/rooms/second/locate").await;
+    let located: serde_json::Value = serde_json::from_str(&located).expect("JSON");
+    assert_eq!(
+        (located["node"].as_str(), located["epoch"].as_u64()),
+        (Some("b"), Some(1))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_redis_restarts_from_its_append_only_file_the_room_is_taken_over_at_a_higher_epoch() {
+    let mut redis = RedisServer::start_durable().await;
+    let ttl = Duration::from_millis(900);
+    let a = node(&redis, "a", ttl).await;
+    let b = node(&redis, "b", ttl).await;
+    let mut bot = Bot::connect(&a.room_url("kept", None), "bot")
+        .await
+        .expect("joins");
+    let player = bot.player();
+    // Long enough for a save (every second) to hold the bot's seat.
+    let saved = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while tokio::time::Instant::now() < saved {
+        bot.next_snapshot().await.expect("plays");
+    }
+    // Redis crashes, and stays down until node a has stopped the room at its lease's deadline.
+    redis.crash();
+    let closed = loop {
+        if let Err(error) = bot.next_snapshot().await {
+            break error;
+        }
+    };
+    assert!(
+        matches!(&closed, BotError::Closed { code, .. } if *code == close_code::SERVICE_RESTART),
+        "{closed:?}"
+    );
+    redis.restart().await;
+    // The lease runs out in Redis shortly after node a stopped: until then node b sends the
+    // bot to node a, which holds nothing to give it. Resume until the room is taken over.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match bot.resume(&b.room_url("kept", None)).await {
+            Ok(()) => break,
+            Err(error) => assert!(tokio::time::Instant::now() < deadline, "{error}"),
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        bot.player(),
+        player,
+        "the same player, from the save in the file"
+    );
+    bot.next_snapshot().await.expect("plays on b");
+    let (_, located) = b.get("/rooms/kept/locate").await;
+    let located: serde_json::Value = serde_json::from_str(&located).expect("JSON");
+    assert_eq!(located["node"], "b");
+    assert_eq!(
+        located["epoch"], 2,
+        "the epoch counter survived the restart"
+    );
+    assert!(
+        a.room_players().await.is_empty(),
+        "node a no longer runs it"
+    );
 }

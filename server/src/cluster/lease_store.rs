@@ -81,6 +81,26 @@ pub struct Node {
     pub url: String,
 }
 
+/// A node as it last announced itself (every third of the lease TTL, kept for one TTL).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRecord {
+    /// The node.
+    pub node: Node,
+    /// Taking new rooms (not draining).
+    pub ready: bool,
+    /// Rooms it owns, and the most it may (`max_rooms`).
+    pub rooms: u64,
+    pub max_rooms: u64,
+}
+
+impl NodeRecord {
+    /// Whether it takes a new room.
+    #[must_use]
+    pub fn has_room(&self) -> bool {
+        self.ready && self.rooms < self.max_rooms
+    }
+}
+
 /// The node that holds a room's lease, and its epoch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner {
@@ -138,6 +158,13 @@ impl std::fmt::Debug for LeaseStore {
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
+}
+
+/// The set of node ids that announced themselves.
+const NODES_KEY: &str = "tw:nodes";
+
+fn node_key(id: &str) -> String {
+    format!("tw:node:{id}")
 }
 
 fn owner_key(room: &str) -> String {
@@ -271,6 +298,69 @@ impl LeaseStore {
             .invoke_async(&mut self.redis.clone())
             .await?;
         Ok(released == 1)
+    }
+
+    /// Announces this node: ready or draining, and its rooms; the record lasts one TTL.
+    pub async fn announce(
+        &self,
+        ready: bool,
+        rooms: u64,
+        max_rooms: u64,
+    ) -> Result<(), StoreError> {
+        let key = node_key(&self.node.id);
+        let () = redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &key,
+                &[
+                    ("url", self.node.url.clone()),
+                    (
+                        "status",
+                        if ready { "ready" } else { "draining" }.to_owned(),
+                    ),
+                    ("rooms", rooms.to_string()),
+                    ("max_rooms", max_rooms.to_string()),
+                ],
+            )
+            .ignore()
+            .pexpire(&key, self.ttl_ms() as i64)
+            .ignore()
+            .sadd(NODES_KEY, &self.node.id)
+            .ignore()
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Every node whose record has not expired. Ids whose record has are dropped from the set.
+    pub async fn nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
+        let mut redis = self.redis.clone();
+        let ids: Vec<String> = redis.smembers(NODES_KEY).await?;
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hgetall(node_key(id));
+        }
+        let fields: Vec<std::collections::HashMap<String, String>> =
+            pipe.query_async(&mut redis).await?;
+        let mut nodes = Vec::new();
+        for (id, fields) in ids.into_iter().zip(fields) {
+            let number = |name: &str| fields.get(name).and_then(|v| v.parse().ok());
+            match (fields.get("url"), number("rooms"), number("max_rooms")) {
+                (Some(url), Some(rooms), Some(max_rooms)) => nodes.push(NodeRecord {
+                    node: Node {
+                        id,
+                        url: url.clone(),
+                    },
+                    ready: fields.get("status").is_some_and(|s| s == "ready"),
+                    rooms,
+                    max_rooms,
+                }),
+                _ => {
+                    let () = redis.srem(NODES_KEY, &id).await?;
+                }
+            }
+        }
+        Ok(nodes)
     }
 
     /// The room's owner, if a node holds its lease.

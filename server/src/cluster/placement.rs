@@ -25,8 +25,11 @@ pub(crate) enum Placement {
         clock: Arc<LeaseClock>,
         saved: Option<Arc<SavedRoom>>,
     },
-    /// On another node.
+    /// On another node: its owner, or (epoch 0) the node a new room is placed on.
     There(Owner),
+    /// Nowhere: this node takes no new room (it is full or draining) and no other node has
+    /// room for it.
+    Full,
 }
 
 /// The leases this node holds, by room.
@@ -40,6 +43,10 @@ pub(crate) struct Cluster {
     runtime: Handle,
     /// How often each room is saved.
     save_every: Duration,
+    /// The most rooms this node owns at once (`max_rooms`).
+    max_rooms: usize,
+    /// Draining: no new rooms here.
+    draining: AtomicBool,
     metrics: ClusterMetrics,
 }
 
@@ -53,18 +60,85 @@ struct Held {
 
 impl Cluster {
     /// Must be called on the tokio runtime that renews and releases the leases.
+    /// Announces the node every third of the lease TTL while it runs.
     pub(crate) fn new(
         store: LeaseStore,
         save_every: Duration,
+        max_rooms: usize,
         metrics: ClusterMetrics,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        let cluster = Arc::new(Self {
             store,
             held: Mutex::default(),
             acquiring: tokio::sync::Mutex::default(),
             runtime: Handle::current(),
             save_every,
+            max_rooms,
+            draining: AtomicBool::new(false),
             metrics,
+        });
+        let announcer = Arc::downgrade(&cluster);
+        cluster.runtime.spawn(async move {
+            let every = match announcer.upgrade() {
+                Some(cluster) => cluster.store.ttl() / 3,
+                None => return,
+            };
+            loop {
+                match announcer.upgrade() {
+                    Some(cluster) => cluster.announce().await,
+                    None => return,
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        cluster
+    }
+
+    /// Writes this node's record: ready or draining, and its rooms.
+    async fn announce(&self) {
+        let ready = !self.draining.load(Ordering::Acquire);
+        let rooms = lock(&self.held).len() as u64;
+        if let Err(error) = self
+            .store
+            .announce(ready, rooms, self.max_rooms as u64)
+            .await
+        {
+            warn!(%error, "node record not written");
+        }
+    }
+
+    /// The node drains: it takes no new room, and says so in its record at once.
+    pub(crate) fn start_draining(self: &Arc<Self>) {
+        self.draining.store(true, Ordering::Release);
+        let cluster = Arc::clone(self);
+        self.runtime.spawn(async move { cluster.announce().await });
+    }
+
+    /// Whether this node takes a new room: not draining, and under `max_rooms`.
+    fn takes_new_rooms(&self) -> bool {
+        !self.draining.load(Ordering::Acquire) && lock(&self.held).len() < self.max_rooms
+    }
+
+    /// Where a room no node owns goes when this node takes none: the ready node with the most
+    /// room to spare, as nodes last announced themselves.
+    async fn place_elsewhere(&self, room: &str) -> Result<Placement, StoreError> {
+        if let Some(owner) = self.store.locate(room).await? {
+            return Ok(Placement::There(owner));
+        }
+        let me = &self.store.node().id;
+        let target = (self.store.nodes().await?.into_iter())
+            .filter(|n| n.has_room() && n.node.id != *me)
+            .max_by_key(|n| (n.max_rooms - n.rooms, std::cmp::Reverse(n.node.id.clone())));
+        Ok(match target {
+            Some(target) => {
+                info!(room, node = %target.node.id, "room placed on a less loaded node");
+                Placement::There(Owner {
+                    node: target.node.id,
+                    url: target.node.url,
+                    epoch: 0,
+                })
+            }
+            None => Placement::Full,
         })
     }
 
@@ -86,6 +160,9 @@ impl Cluster {
         let _one_at_a_time = self.acquiring.lock().await;
         if let Some(here) = self.held_here(room) {
             return Ok(here);
+        }
+        if !self.takes_new_rooms() {
+            return self.place_elsewhere(room).await;
         }
         let asked = Instant::now();
         match self.store.acquire(room).await? {

@@ -230,6 +230,8 @@ enum Operation {
     Metrics,
     /// The games and the open rooms, for the browser's lobby page: public, unlike `/rooms`.
     Lobby,
+    /// `POST /drain`: the server drains and exits, as on SIGTERM.
+    Drain,
 }
 
 /// Whether a peer may see an operations endpoint on the game port.
@@ -242,12 +244,14 @@ enum Access {
     LoopbackOnly,
 }
 
-/// `/healthz` and `/readyz` are public (load balancers probe them); `/rooms` and `/metrics` are
-/// for operators.
+/// `/healthz` and `/readyz` are public (load balancers probe them); `/rooms`, `/metrics` and
+/// `/drain` are for operators.
 fn operations_access(operation: Operation, peer: SocketAddr, admin_elsewhere: bool) -> Access {
     match operation {
         Operation::Health | Operation::Ready | Operation::Lobby => Access::Allowed,
-        Operation::Rooms | Operation::Metrics if admin_elsewhere => Access::OnAdminListener,
+        Operation::Rooms | Operation::Metrics | Operation::Drain if admin_elsewhere => {
+            Access::OnAdminListener
+        }
         _ if peer.ip().to_canonical().is_loopback() => Access::Allowed,
         _ => Access::LoopbackOnly,
     }
@@ -261,13 +265,20 @@ impl Operation {
             "/rooms" => Some(Self::Rooms),
             "/metrics" => Some(Self::Metrics),
             "/lobby" => Some(Self::Lobby),
+            "/drain" => Some(Self::Drain),
             _ => None,
         }
     }
 
     fn answer(self, method: &Method, ctx: &SessionContext) -> Response<Body> {
-        if method != Method::GET {
-            return method_not_allowed("GET");
+        match (self, method) {
+            (Self::Drain, &Method::POST) => {
+                ctx.drain_requested.cancel();
+                return text(StatusCode::ACCEPTED, "draining\n");
+            }
+            (Self::Drain, _) => return method_not_allowed("POST"),
+            (_, &Method::GET) => {}
+            _ => return method_not_allowed("GET"),
         }
         match self {
             Self::Health => text(StatusCode::OK, "ok\n"),
@@ -275,6 +286,7 @@ impl Operation {
                 text(StatusCode::SERVICE_UNAVAILABLE, "draining\n")
             }
             Self::Ready => text(StatusCode::OK, "ready\n"),
+            Self::Drain => method_not_allowed("POST"),
             Self::Rooms => json(&ctx.rooms.list()),
             Self::Lobby => json(&ctx.rooms.lobby()),
             Self::Metrics => {

@@ -56,6 +56,8 @@ pub(crate) struct SessionContext {
     pub(crate) metrics: Arc<Metrics>,
     /// Cancelled when the server starts draining: no new sessions, `/readyz` 503.
     pub(crate) draining: CancellationToken,
+    /// Cancelled by `POST /drain`: the server drains and exits, as on SIGTERM.
+    pub(crate) drain_requested: CancellationToken,
     /// Cancelled when the sessions still open are to close (1001): with the draining, or in a
     /// cluster once the rooms have been handed off (their clients were told 1012 then).
     pub(crate) shutdown: CancellationToken,

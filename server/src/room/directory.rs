@@ -130,6 +130,9 @@ impl Rooms {
             Some(cluster) => match cluster.place(&request.room).await {
                 Ok(Placement::Here { clock, saved }) => (Some(clock), saved),
                 Ok(Placement::There(owner)) => return Err(JoinError::Elsewhere(owner)),
+                Ok(Placement::Full) => {
+                    return Err(JoinError::Rejected(RejectReason::TooManyRooms));
+                }
                 Err(error) => {
                     warn!(room = %request.room, %error, "the cluster directory did not answer");
                     return Err(JoinError::Rejected(RejectReason::ServerBusy));
