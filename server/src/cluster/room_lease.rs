@@ -22,18 +22,24 @@ pub(crate) struct RoomLease {
     clock: Arc<LeaseClock>,
     /// A save is on its way to Redis: the next waits for it (saves never queue up).
     saving: Arc<AtomicBool>,
+    last_save: Instant,
     next_save: Instant,
 }
 
+/// The least time between a save and one made because seats changed (many clients resuming
+/// at once make one save, not one each).
+const SEAT_SAVE_GAP: Duration = Duration::from_millis(100);
+
 impl RoomLease {
     pub(crate) fn new(cluster: Arc<Cluster>, room: String, clock: Arc<LeaseClock>) -> Self {
-        let next_save = Instant::now() + cluster.save_every();
+        let now = Instant::now();
         Self {
+            next_save: now + cluster.save_every(),
+            last_save: now,
             cluster,
             room,
             clock,
             saving: Arc::default(),
-            next_save,
         }
     }
 
@@ -42,13 +48,17 @@ impl RoomLease {
         self.clock.allows(now)
     }
 
-    /// Whether the room should be saved now: the interval is over and no save is in flight.
-    pub(crate) fn save_due(&self, now: Instant) -> bool {
-        now >= self.next_save && !self.saving.load(Ordering::Acquire)
+    /// Whether the room should be saved now, no save being in flight: the interval is over,
+    /// or a client took a seat (back) at least [`SEAT_SAVE_GAP`] after the last save, so a
+    /// client that just resumed can resume again should this node die now.
+    pub(crate) fn save_due(&self, now: Instant, seats_changed: bool) -> bool {
+        let due = now >= self.next_save || (seats_changed && now >= self.last_save + SEAT_SAVE_GAP);
+        due && !self.saving.load(Ordering::Acquire)
     }
 
     /// Saves `state` off the room's thread.
     pub(crate) fn save(&mut self, state: RoomSave, now: Instant) {
+        self.last_save = now;
         self.next_save = now + self.cluster.save_every();
         self.saving.store(true, Ordering::Release);
         let saving = Arc::clone(&self.saving);

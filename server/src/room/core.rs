@@ -157,6 +157,8 @@ pub(crate) struct RoomCore<P> {
     next_tick: Instant,
     next_summary: Instant,
     empty_since: Option<Instant>,
+    /// A seat was taken or taken back (a new resume token) since the last save.
+    seats_changed: bool,
     slow_since: Option<Instant>,
 }
 
@@ -210,6 +212,7 @@ impl<P> RoomCore<P> {
             next_summary: now + SUMMARY_EVERY,
             // A room starts empty: its first client is on its way.
             empty_since: Some(now),
+            seats_changed: false,
             slow_since: None,
             config,
             limits,

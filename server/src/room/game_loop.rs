@@ -159,8 +159,13 @@ impl GameLoop {
     }
 
     /// The room now, for its save.
-    pub(crate) fn save_state(&self) -> RoomSave {
+    pub(crate) fn save_state(&mut self) -> RoomSave {
         self.core.save_state()
+    }
+
+    /// Whether a client's resume token is not saved yet.
+    pub(crate) fn seats_changed(&self) -> bool {
+        self.core.seats_changed()
     }
 
     /// Runs the room's tick if it is due at `now`: this tick's joins, leaves and client

@@ -218,7 +218,7 @@ impl RoomTask {
         match catch_unwind(AssertUnwindSafe(|| self.game.run_due(now))) {
             Ok(Ok(due)) => {
                 if let Some(lease) = &mut self.lease
-                    && lease.save_due(now)
+                    && lease.save_due(now, self.game.seats_changed())
                 {
                     lease.save(self.game.save_state(), now);
                 }

@@ -25,8 +25,15 @@ impl RoomSave {
 }
 
 impl<P> RoomCore<P> {
+    /// Whether a seat was taken or taken back since the last save: its client's resume token
+    /// is not saved yet.
+    pub(crate) fn seats_changed(&self) -> bool {
+        self.seats_changed
+    }
+
     /// The room now, for its save: the game and every seat, connected or kept for a resume.
-    pub(crate) fn save_state(&self) -> RoomSave {
+    pub(crate) fn save_state(&mut self) -> RoomSave {
+        self.seats_changed = false;
         let connected = self.clients.values().map(|c| &c.seat);
         let detached = self.detached.values().map(|(seat, _)| seat);
         RoomSave {

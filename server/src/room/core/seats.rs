@@ -92,6 +92,7 @@ impl<P> RoomCore<P> {
         self.metrics.messages_out.increment(1);
         self.metrics.bytes_out.increment(welcome.len() as u64);
         out.send(client_id, &peer, welcome);
+        self.seats_changed = true;
         self.clients.insert(
             client_id,
             Client {
