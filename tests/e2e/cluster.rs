@@ -256,3 +256,58 @@ async fn after_redis_restarts_from_its_append_only_file_the_room_is_taken_over_a
         "one owner, located by both nodes: {owners:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_node_hands_every_room_on_and_the_next_owner_goes_on_from_the_next_tick() {
+    let redis = RedisServer::start().await;
+    let ttl = Duration::from_millis(900);
+    let mut a = node(&redis, "a", ttl).await;
+    let b = node(&redis, "b", ttl).await;
+    let mut bots = Vec::new();
+    for room in ["r0", "r1", "r2"] {
+        for name in ["x", "y"] {
+            let bot = Bot::connect(&a.room_url(room, None), name)
+                .await
+                .expect("joins");
+            bots.push((room, bot));
+        }
+    }
+    for (_, bot) in &mut bots {
+        bot.next_snapshot().await.expect("plays");
+    }
+    a.begin_shutdown();
+    for (room, bot) in &mut bots {
+        let player = bot.player();
+        let closed = crate::util::until_lost(bot).await;
+        assert!(
+            matches!(&closed, BotError::Closed { code, .. } if *code == close_code::SERVICE_RESTART),
+            "told to resume elsewhere: {closed:?}"
+        );
+        let last = bot.world().tick().expect("a tick");
+        bot.resume(&b.room_url(room, None))
+            .await
+            .expect("resumes on b at once: the drain gave the lease up");
+        assert_eq!(bot.player(), player, "the same player");
+        let next = bot.next_snapshot().await.expect("plays on b");
+        assert!(next.0 > last.0, "{room}: tick {next:?} after {last:?}");
+    }
+    a.stop().await.expect("the drained node stops cleanly");
+    let mut rooms = b.room_players().await;
+    rooms.sort();
+    assert_eq!(
+        rooms,
+        [
+            ("r0".to_owned(), 2),
+            ("r1".to_owned(), 2),
+            ("r2".to_owned(), 2)
+        ]
+    );
+    for room in ["r0", "r1", "r2"] {
+        let (_, located) = b.get(&format!("/rooms/{room}/locate")).await;
+        let located: serde_json::Value = serde_json::from_str(&located).expect("JSON");
+        assert_eq!(
+            (located["node"].as_str(), located["epoch"].as_u64()),
+            (Some("b"), Some(2))
+        );
+    }
+}

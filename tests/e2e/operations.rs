@@ -107,6 +107,25 @@ async fn readyz_says_503_while_draining_and_healthz_stays_200() {
 }
 
 #[tokio::test]
+async fn post_drain_drains_and_stops_the_server_like_sigterm() {
+    let server = TestServer::start().await;
+    let mut ws = raw_joined(&server.url).await;
+    assert_eq!(
+        crate::util::request_from(server.addr, "GET", "/drain")
+            .await
+            .0,
+        405,
+        "a drain is a POST"
+    );
+    assert_eq!(
+        crate::util::request_from(server.addr, "POST", "/drain").await,
+        (202, "draining\n".into())
+    );
+    assert_eq!(crate::util::expect_close(&mut ws).await.0, 1001);
+    server.exited().await.expect("a clean stop");
+}
+
+#[tokio::test]
 async fn every_metric_the_grafana_dashboard_queries_is_exported() {
     let server = TestServer::start().await;
     // One kick, so the kick counter exists (it is created per close code on first use).

@@ -154,9 +154,16 @@ impl TestServer {
 
 /// `GET path` from `addr` over a fresh connection: the status code and the body.
 pub(crate) async fn get_from(addr: SocketAddr, path: &str) -> (u16, String) {
+    request_from(addr, "GET", path).await
+}
+
+/// `METHOD path` (no body) from `addr` over a fresh connection: the status code and the body.
+pub(crate) async fn request_from(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         stream
             .write_all(request.as_bytes())
             .await
@@ -186,6 +193,15 @@ impl TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Waits for the server to stop on its own (a drain asked over HTTP) and returns what `run`
+    /// returned.
+    pub(crate) async fn exited(mut self) -> Result<(), ServerError> {
+        tokio::time::timeout(SOON, &mut self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task did not panic")
     }
 
     /// Shuts down and returns what `run` returned.
