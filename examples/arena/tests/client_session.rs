@@ -170,6 +170,21 @@ impl Server {
     }
 }
 
+/// A player's session that predicts with the arena's step.
+fn predicting_session(name: &str) -> ClientSession {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: name.into(),
+        spectator: false,
+        resume: None,
+        token: None,
+        schema_hash: None,
+    };
+    ClientSession::new(hello, ClientConfig::default())
+        .expect("hello encodes")
+        .predicting::<ArenaStep>()
+}
+
 /// What a run saw.
 struct Run {
     session: ClientSession,
@@ -183,17 +198,7 @@ struct Run {
 /// stands still for the last second so every input is confirmed.
 fn run(seconds: u64, latency: u64, jitter: u64, shove_at: Option<(Tick, IVec2)>) -> Run {
     let mut rng = StdRng::seed_from_u64(7);
-    let hello = Hello {
-        protocol_version: PROTOCOL_VERSION,
-        name: "sim".into(),
-        spectator: false,
-        resume: None,
-        token: None,
-        schema_hash: None,
-    };
-    let mut session = ClientSession::new(hello, ClientConfig::default())
-        .expect("hello encodes")
-        .predicting::<ArenaStep>();
+    let mut session = predicting_session("sim");
     let mut server = Server {
         shove_at,
         ..Server::new()
@@ -329,17 +334,7 @@ fn a_shove_by_the_server_is_one_correction_faded_in_without_a_jump() {
 
 #[test]
 fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
-    let hello = Hello {
-        protocol_version: PROTOCOL_VERSION,
-        name: "resumer".into(),
-        spectator: false,
-        resume: None,
-        token: None,
-        schema_hash: None,
-    };
-    let mut session = ClientSession::new(hello, ClientConfig::default())
-        .expect("hello encodes")
-        .predicting::<ArenaStep>();
+    let mut session = predicting_session("resumer");
     let mut server = Server::new();
     session
         .receive(&Server::welcome(), Duration::ZERO)
@@ -387,17 +382,7 @@ fn after_a_resume_unconfirmed_inputs_go_out_again_in_order_two_per_frame() {
 
 #[test]
 fn a_room_that_went_back_to_its_save_on_another_node_restarts_the_render_clock() {
-    let hello = Hello {
-        protocol_version: PROTOCOL_VERSION,
-        name: "mover".into(),
-        spectator: false,
-        resume: None,
-        token: None,
-        schema_hash: None,
-    };
-    let mut session = ClientSession::new(hello, ClientConfig::default())
-        .expect("hello encodes")
-        .predicting::<ArenaStep>();
+    let mut session = predicting_session("mover");
     let mut server = Server::new();
     let mut saved = Server::new();
     session
