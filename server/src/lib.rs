@@ -132,7 +132,7 @@ async fn serve(
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = RoomThreads::start(threads).map_err(ServerError::LoopThread)?;
     let metrics = Arc::new(Metrics::new());
-    let cluster = match &config.cluster {
+    let placement: Arc<dyn room::placement::RoomDirectory> = match &config.cluster {
         Some(cluster) => {
             let store = cluster::lease_store::LeaseStore::connect(
                 &cluster.directory,
@@ -141,21 +141,21 @@ async fn serve(
             )
             .await?;
             info!(node = %cluster.node.id, url = %cluster.node.url, directory = %cluster.directory, "a node of a cluster");
-            Some(cluster::placement::Cluster::new(
+            cluster::placement::Cluster::new(
                 store,
                 cluster.save_every,
                 config.limits.max_rooms,
                 metrics.cluster(),
-            ))
+            )
         }
-        None => None,
+        None => Arc::new(room::placement::InProcess),
     };
     let rooms = Arc::new(Rooms::new(
         config.clone(),
         threads,
         Writers::spawn(),
         Arc::clone(&metrics),
-        cluster,
+        placement,
     ));
     let draining = CancellationToken::new();
     let sessions_closing = CancellationToken::new();
@@ -229,8 +229,7 @@ async fn serve(
             } }, if drain_deadline.is_none() => {
                 info!(connections = connections.len(), "draining");
                 draining.cancel();
-                if let Some(cluster) = rooms.cluster() {
-                    cluster.start_draining();
+                if Arc::clone(rooms.placement()).start_draining() {
                     // Each room is handed off (saved, its lease given up) before its clients
                     // are told to resume elsewhere (1012), so no room is lost.
                     let rooms = Arc::clone(&rooms);

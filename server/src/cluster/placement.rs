@@ -4,9 +4,11 @@
 //! threads, and gives them up when their rooms end (or hands them off, saved, on a drain).
 
 use crate::cluster::lease_clock::LeaseClock;
-use crate::cluster::lease_store::{Acquired, Lease, LeaseStore, Owner, StoreError};
+use crate::cluster::lease_store::{Acquired, Lease, LeaseStore, Node, Owner, StoreError};
+use crate::cluster::room_lease::RoomLease;
 use crate::ops::metrics::ClusterMetrics;
 use crate::room::core::RoomSave;
+use crate::room::placement::{Answer, Placement, RoomDirectory};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,22 +17,6 @@ use tickwire_game::SavedRoom;
 use tickwire_shared::codec::MAX_SAVED_STATE_BYTES;
 use tokio::runtime::Handle;
 use tracing::{info, warn};
-
-/// Where a room is.
-#[derive(Debug)]
-pub(crate) enum Placement {
-    /// On this node, which holds its lease: tick it while the clock allows. `saved`: the save
-    /// found when the lease was taken, until the room opens from it.
-    Here {
-        clock: Arc<LeaseClock>,
-        saved: Option<Arc<SavedRoom>>,
-    },
-    /// On another node: its owner, or (epoch 0) the node a new room is placed on.
-    There(Owner),
-    /// Nowhere: this node takes no new room (it is full or draining) and no other node has
-    /// room for it.
-    Full,
-}
 
 /// The leases this node holds, by room.
 #[derive(Debug)]
@@ -107,13 +93,6 @@ impl Cluster {
         }
     }
 
-    /// The node drains: it takes no new room, and says so in its record at once.
-    pub(crate) fn start_draining(self: &Arc<Self>) {
-        self.draining.store(true, Ordering::Release);
-        let cluster = Arc::clone(self);
-        self.runtime.spawn(async move { cluster.announce().await });
-    }
-
     /// Whether this node takes a new room: not draining, and under `max_rooms`.
     fn takes_new_rooms(&self) -> bool {
         !self.draining.load(Ordering::Acquire) && lock(&self.held).len() < self.max_rooms
@@ -153,7 +132,7 @@ impl Cluster {
     }
 
     /// Where `room` is: here when this node holds its lease or takes it now, else its owner.
-    pub(crate) async fn place(self: &Arc<Self>, room: &str) -> Result<Placement, StoreError> {
+    async fn place_room(self: &Arc<Self>, room: &str) -> Result<Placement, StoreError> {
         if let Some(here) = self.held_here(room) {
             return Ok(here);
         }
@@ -198,7 +177,10 @@ impl Cluster {
                 }
                 self.runtime
                     .spawn(Arc::clone(self).renew(lease, Arc::clone(&clock)));
-                Ok(Placement::Here { clock, saved })
+                Ok(Placement::Here {
+                    lease: Some(clock),
+                    saved,
+                })
             }
             Acquired::Held(owner) if owner.node == self.store.node().id => {
                 // A lease of this node's id it does not know: from before a restart. It expires
@@ -217,7 +199,7 @@ impl Cluster {
         let held = lock(&self.held);
         let held = held.get(room)?;
         held.clock.allows(Instant::now()).then(|| Placement::Here {
-            clock: Arc::clone(&held.clock),
+            lease: Some(Arc::clone(&held.clock)),
             saved: held.saved.clone(),
         })
     }
@@ -234,18 +216,6 @@ impl Cluster {
                 warn!(room, %error, bytes = bytes.len(), "the room's save cannot be read; it starts afresh");
                 Ok(None)
             }
-        }
-    }
-
-    /// The room opened here (`restored`: from its save): the save is not needed any more.
-    pub(crate) fn room_opened(&self, room: &str, clock: &Arc<LeaseClock>, restored: bool) {
-        if restored {
-            self.metrics.restores.increment(1);
-        }
-        if let Some(held) = lock(&self.held).get_mut(room)
-            && Arc::ptr_eq(&held.clock, clock)
-        {
-            held.saved = None;
         }
     }
 
@@ -347,11 +317,6 @@ impl Cluster {
         Some(held.lease.clone())
     }
 
-    /// `room`'s owner, from Redis.
-    pub(crate) async fn locate(&self, room: &str) -> Result<Option<Owner>, StoreError> {
-        self.store.locate(room).await
-    }
-
     /// The room ended on this node: its lease (the one whose clock is `clock`) is given up.
     /// `keep_save`: the room goes on elsewhere from its save (its lease ran out, or it never
     /// opened here); otherwise it is over, and its save goes too.
@@ -442,4 +407,49 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl RoomDirectory for Cluster {
+    fn node(&self) -> Option<&Node> {
+        Some(self.store.node())
+    }
+
+    fn place(self: Arc<Self>, room: String) -> Answer<Placement> {
+        Box::pin(async move { self.place_room(&room).await })
+    }
+
+    fn locate(self: Arc<Self>, room: String) -> Answer<Option<Owner>> {
+        Box::pin(async move { self.store.locate(&room).await })
+    }
+
+    /// The save is not needed any more once the room is open.
+    fn opened(
+        self: Arc<Self>,
+        room: &str,
+        lease: Option<&Arc<LeaseClock>>,
+        restored: bool,
+    ) -> Option<RoomLease> {
+        let clock = lease?;
+        if restored {
+            self.metrics.restores.increment(1);
+        }
+        if let Some(held) = lock(&self.held).get_mut(room)
+            && Arc::ptr_eq(&held.clock, clock)
+        {
+            held.saved = None;
+        }
+        Some(RoomLease::new(self, room.to_owned(), Arc::clone(clock)))
+    }
+
+    fn not_opened(self: Arc<Self>, room: &str, lease: &Arc<LeaseClock>) {
+        self.room_ended(room, lease, true);
+    }
+
+    /// It says so in its record at once.
+    fn start_draining(self: Arc<Self>) -> bool {
+        self.draining.store(true, Ordering::Release);
+        let cluster = Arc::clone(&self);
+        self.runtime.spawn(async move { cluster.announce().await });
+        true
+    }
 }

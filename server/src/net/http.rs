@@ -445,14 +445,16 @@ async fn locate(room: &str, ctx: &SessionContext) -> Response<Body> {
         );
     }
     let nobody = || text(StatusCode::NOT_FOUND, "no node owns the room\n");
-    let Some(cluster) = ctx.rooms.cluster() else {
+    let placement = ctx.rooms.placement();
+    if placement.node().is_none() {
+        // One process: the room is here if it is open.
         return if ctx.rooms.is_open(room) {
             json(&serde_json::json!({ "room": room, "node": null, "url": null, "epoch": 0 }))
         } else {
             nobody()
         };
-    };
-    match cluster.locate(room).await {
+    }
+    match Arc::clone(placement).locate(room.to_owned()).await {
         Ok(Some(owner)) => json(&serde_json::json!({
             "room": room,
             "node": owner.node,

@@ -3,14 +3,13 @@
 
 use crate::cluster::lease_clock::LeaseClock;
 use crate::cluster::lease_store::Owner;
-use crate::cluster::placement::{Cluster, Placement};
-use crate::cluster::room_lease::RoomLease;
 use crate::net::writers::Writers;
 use crate::ops::config::ServerConfig;
 use crate::ops::metrics::{Metrics, RoomSeries};
 use crate::ops::status::{RoomStatus, RoomSummary};
 use crate::room::core::{Join, Seated};
 use crate::room::game_loop::{ClientLink, Command, GameLoop, JoinRequest, Refused};
+use crate::room::placement::{Placement, RoomDirectory};
 use crate::room::threads::{RoomTask, RoomThreads};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -37,8 +36,8 @@ pub(crate) struct Rooms {
     writers: Writers,
     metrics: Arc<Metrics>,
     next_generation: std::sync::atomic::AtomicU64,
-    /// In a cluster: the leases that say which rooms this node may run.
-    cluster: Option<Arc<Cluster>>,
+    /// Where rooms run: here alone, or in a cluster on the node holding each one's lease.
+    placement: Arc<dyn RoomDirectory>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +90,7 @@ impl Rooms {
         threads: RoomThreads,
         writers: Writers,
         metrics: Arc<Metrics>,
-        cluster: Option<Arc<Cluster>>,
+        placement: Arc<dyn RoomDirectory>,
     ) -> Self {
         Self {
             config,
@@ -100,7 +99,7 @@ impl Rooms {
             writers,
             metrics,
             next_generation: Default::default(),
-            cluster,
+            placement,
         }
     }
 
@@ -111,9 +110,9 @@ impl Rooms {
             .is_some_and(Entry::is_joinable)
     }
 
-    /// In a cluster, the node this server is.
-    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
-        self.cluster.as_ref()
+    /// Where rooms run.
+    pub(crate) fn placement(&self) -> &Arc<dyn RoomDirectory> {
+        &self.placement
     }
 
     /// Joins the requested room, creating it if needed (not for a resume). Returns the client's
@@ -125,19 +124,17 @@ impl Rooms {
         address: Option<IpAddr>,
         mut link: ClientLink,
     ) -> Result<(Seated, mpsc::Sender<Command>), JoinError> {
-        let (lease, saved) = match &self.cluster {
-            None => (None, None),
-            Some(cluster) => match cluster.place(&request.room).await {
-                Ok(Placement::Here { clock, saved }) => (Some(clock), saved),
-                Ok(Placement::There(owner)) => return Err(JoinError::Elsewhere(owner)),
-                Ok(Placement::Full) => {
-                    return Err(JoinError::Rejected(RejectReason::TooManyRooms));
-                }
-                Err(error) => {
-                    warn!(room = %request.room, %error, "the cluster directory did not answer");
-                    return Err(JoinError::Rejected(RejectReason::ServerBusy));
-                }
-            },
+        let (lease, saved) = match Arc::clone(&self.placement)
+            .place(request.room.clone())
+            .await
+        {
+            Ok(Placement::Here { lease, saved }) => (lease, saved),
+            Ok(Placement::There(owner)) => return Err(JoinError::Elsewhere(owner)),
+            Ok(Placement::Full) => return Err(JoinError::Rejected(RejectReason::TooManyRooms)),
+            Err(error) => {
+                warn!(room = %request.room, %error, "the cluster directory did not answer");
+                return Err(JoinError::Rejected(RejectReason::ServerBusy));
+            }
         };
         for _ in 0..JOIN_ATTEMPTS {
             let commands = match self.room_for(request, hello, lease.as_ref(), saved.as_deref()) {
@@ -145,10 +142,10 @@ impl Rooms {
                 Err(reject) => {
                     // A lease taken for a room that did not open here (a resume of a room this
                     // node never ran, a limit) is given back at once, not renewed forever.
-                    if let (Some(cluster), Some(lease)) = (&self.cluster, &lease)
+                    if let Some(lease) = &lease
                         && !self.is_open(&request.room)
                     {
-                        cluster.room_ended(&request.room, lease, true);
+                        Arc::clone(&self.placement).not_opened(&request.room, lease);
                     }
                     return Err(JoinError::Rejected(reject));
                 }
@@ -273,10 +270,7 @@ impl Rooms {
                 metrics.rooms.decrement(1.0);
             })
         };
-        let lease = self.cluster.clone().zip(lease).map(|(cluster, clock)| {
-            cluster.room_opened(&request.room, clock, restored);
-            RoomLease::new(cluster, request.room.clone(), Arc::clone(clock))
-        });
+        let lease = Arc::clone(&self.placement).opened(&request.room, lease, restored);
         self.threads.add(RoomTask {
             name: request.room.clone(),
             game,
