@@ -164,6 +164,8 @@ export function publish(client, extra = {}) {
     bytes_per_sec: stats.bytes_per_sec,
     player_id: stats.player_id,
     predicted: stats.predicted,
+    redirects: stats.redirects,
+    resumes: stats.resumes,
     game: client.schema?.game ?? null,
     entities_drawn: 0,
     frames: (window.tickwire?.frames ?? 0) + 1,

@@ -4,7 +4,9 @@
 //!   draws everyone (and a gunner's projectiles), without a desync;
 //! - the race page drives its car with the keyboard and counts a lap on the short test track;
 //! - the inspector shows a room of a game without a page of its own, its fields changing;
-//! - a page joins with `?token=` a server that requires one (and is refused without).
+//! - a page joins with `?token=` a server that requires one (and is refused without);
+//! - in a cluster, a page opened on one node follows the redirect to its room's node, and when
+//!   that node drains, resumes the same player on the other.
 //!
 //! Each leaves a screenshot in target/browser-screenshots/. Ignored by default (they need
 //! chromium, chromedriver and the built wasm); `.ci/run` runs them, one at a time:
@@ -787,4 +789,71 @@ async fn the_embedding_guides_minimal_page_plays() {
     drop(bots);
     server.stop().await.expect("the server stops cleanly");
     let _ = std::fs::remove_dir_all(&site);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromedriver and the built wasm (bash assets/web/build.sh); .ci/run runs it"]
+async fn a_page_follows_its_room_to_another_node_when_its_node_drains() {
+    let redis = crate::redis_server::RedisServer::start().await;
+    let ttl = Duration::from_millis(900);
+    let mut a = crate::cluster::node_with(&redis, "a", ttl, pages_config()).await;
+    let b = crate::cluster::node_with(&redis, "b", ttl, pages_config()).await;
+    // A bot opens the room on node a; the page is opened on node b.
+    let bots = Players::join(&a.room_url(ROOM, None), 1).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&format!(
+            "http://{}/games/arena/?room={ROOM}&name=mover",
+            b.addr
+        ))
+        .await
+        .expect("the page loads");
+    let before = until(
+        &browser,
+        PAGE_READY,
+        "playing on node a, redirected there",
+        |s| {
+            s["connected"] == Value::Bool(true)
+                && s["me"].is_object()
+                && number(s, "redirects") >= 1.0
+        },
+    )
+    .await;
+    println!("page playing after a redirect: {before}");
+    let player = before["player_id"].clone();
+    assert!(player.is_number(), "a player: {before}");
+
+    // Node a drains: the room is handed off, the page is told 1012 and resumes through node b.
+    a.begin_shutdown();
+    let after = until(
+        &browser,
+        Duration::from_secs(10),
+        "resumed on node b",
+        |s| s["connected"] == Value::Bool(true) && number(s, "resumes") >= 1.0,
+    )
+    .await;
+    println!("page resumed after the drain: {after}");
+    assert_eq!(after["player_id"], player, "the same player");
+    assert_eq!(number(&after, "desyncs"), 0.0);
+    let ticking = until(&browser, Duration::from_secs(5), "the world goes on", |s| {
+        number(s, "tick") > number(&after, "tick")
+    })
+    .await;
+    assert_eq!(
+        b.room_players().await,
+        vec![(ROOM.to_owned(), 1)],
+        "the page's seat, on b"
+    );
+    let (_, located) = b.get(&format!("/rooms/{ROOM}/locate")).await;
+    let located: Value = serde_json::from_str(&located).expect("JSON");
+    assert_eq!(
+        (located["node"].as_str(), located["epoch"].as_u64()),
+        (Some("b"), Some(2))
+    );
+    println!("on node b: {located}; tick {}", number(&ticking, "tick"));
+    browser.screenshot("cluster-drain").await;
+    browser.close().await;
+    drop(bots);
+    a.stop().await.expect("the drained node stops cleanly");
+    b.stop().await.expect("node b stops cleanly");
 }

@@ -18,7 +18,8 @@ async fn node(redis: &RedisServer, id: &str, lease_ttl: Duration) -> TestServer 
     node_with(redis, id, lease_ttl, test_config()).await
 }
 
-async fn node_with(
+/// A node of a cluster on `redis` with `config`, on a free loopback port.
+pub(crate) async fn node_with(
     redis: &RedisServer,
     id: &str,
     lease_ttl: Duration,

@@ -69,6 +69,8 @@ export interface Stats {
   snapshots: number;
   /** Redirects followed to the node of a cluster that owns the room. */
   redirects: number;
+  /** Sessions resumed on a new connection (after a lost one, or when the room moved node). */
+  resumes: number;
   /** Times the server corrected the predicted own player. */
   corrections: number;
   /** Snapshots whose checksum did not match (each recovered with a full snapshot). */

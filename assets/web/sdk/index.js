@@ -59,6 +59,7 @@ export class Client extends EventTarget {
     this._ws = null;
     this._pageStatus = null; // overrides the session's status: reconnecting, closed, error
     this._resuming = false;
+    this._resumes = 0;
     this._backoff = BACKOFF_MIN_MS;
     this._lastHeardAt = 0;
     this._schema = null;
@@ -104,6 +105,7 @@ export class Client extends EventTarget {
       bytes_per_sec: Math.max(0, this._rate.perSec),
       snapshots: s.snapshots,
       redirects: s.redirects,
+      resumes: this._resumes,
       corrections: s.corrections,
       desyncs: s.desyncs,
       stalls: s.stalls,
@@ -200,6 +202,10 @@ export class Client extends EventTarget {
     if (this._session.status === "playing") {
       this._redirectsInARow = 0;
       this._backoff = BACKOFF_MIN_MS;
+      if (this._resuming) {
+        this._resuming = false;
+        this._resumes += 1;
+      }
       if (!this._schema) {
         this._schema = JSON.parse(this._session.schema_json());
         this.dispatchEvent(new Event("welcome"));
@@ -211,17 +217,23 @@ export class Client extends EventTarget {
 
   _closed(code, reason) {
     this._ws = null;
-    const rejected = this._session.status.startsWith("rejected");
-    if (rejected && this._resuming) {
-      // The resume came too late (or its token was used): join afresh.
-      this._newSession();
-      this._retry(0);
-    } else if (code === 1006 && !rejected) {
-      // Lost, not closed: resume the session on a new socket (same player, same world).
+    const status = this._session.status;
+    const rejected = status.startsWith("rejected");
+    // Resume the session on a new socket (same player, same world) when the connection was lost
+    // (1006), when the room moves to another node of a cluster (1012), or when a resume found a
+    // node busy (a room between two owners).
+    const resumable = rejected
+      ? this._resuming && status.includes("busy")
+      : code === 1006 || code === 1012;
+    if (resumable) {
       if (this._session.reconnect()) this._resuming = true;
       else this._newSession(); // never welcomed: nothing to resume
       this._retry(this._backoff);
       this._backoff = Math.min(this._backoff * 2, BACKOFF_MAX_MS);
+    } else if (rejected && this._resuming) {
+      // The resume came too late (or its token was used): join afresh.
+      this._newSession();
+      this._retry(0);
     } else {
       // Refused (the status says why) or closed for good: nothing more to send.
       if (!rejected) this._pageStatus = `closed: ${code}${reason ? " " + reason : ""}`;

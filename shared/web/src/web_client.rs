@@ -236,6 +236,7 @@ impl WebClient {
     /// `false` if there is nothing to resume (never welcomed): start a new `WebClient`.
     pub fn reconnect(&mut self) -> bool {
         self.welcomed = false;
+        self.rejected = None;
         self.session.reconnect()
     }
 
