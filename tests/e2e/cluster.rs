@@ -178,11 +178,16 @@ async fn a_full_node_places_a_new_room_on_the_least_loaded_ready_node() {
     let _first = Bot::connect(&a.room_url("first", None), "one")
         .await
         .expect("joins");
-    // Node b announces itself within a third of the TTL of starting.
-    sleep(ttl / 2).await;
-    let second = Bot::connect(&a.room_url("second", None), "two")
-        .await
-        .expect("joins elsewhere");
+    // Until node b has announced itself (at its start), node a, full, has nowhere to send a
+    // new room and refuses it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let second = loop {
+        match Bot::connect(&a.room_url("second", None), "two").await {
+            Ok(bot) => break bot,
+            Err(error) => assert!(tokio::time::Instant::now() < deadline, "{error}"),
+        }
+        sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(second.stats().redirects, 1, "sent on to node b");
     assert_eq!(a.room_players().await, vec![("first".to_owned(), 1)]);
     assert_eq!(b.room_players().await, vec![("second".to_owned(), 1)]);

@@ -253,11 +253,9 @@ impl Cluster {
     /// up in one step, so the next node to take it goes on from exactly this state. Waits for
     /// Redis (the server is stopping: the room's clients are told to move once it is done).
     pub(crate) async fn hand_off(&self, room: &str, clock: &Arc<LeaseClock>, state: RoomSave) {
-        let Some(lease) = self.lease_of(room, clock) else {
+        let Some(lease) = self.give_up(room, clock) else {
             return;
         };
-        clock.revoke();
-        self.forget(room, clock);
         match self.write_state(&lease, state, true).await {
             Ok(true) => info!(room, epoch = lease.epoch, "room handed off"),
             Ok(false) => warn!(
@@ -326,11 +324,9 @@ impl Cluster {
         clock: &Arc<LeaseClock>,
         keep_save: bool,
     ) {
-        let Some(lease) = self.lease_of(room, clock) else {
+        let Some(lease) = self.give_up(room, clock) else {
             return; // already gone, or a newer lease of the room
         };
-        clock.revoke();
-        self.forget(room, clock);
         let cluster = Arc::clone(self);
         self.runtime.spawn(async move {
             let released = if keep_save {
@@ -383,6 +379,19 @@ impl Cluster {
                 }
             }
         }
+    }
+
+    /// This node's lease of `room`, if `clock` is still its clock, taken out of the leases it
+    /// holds: the clock is revoked and nothing renews or saves under it any more.
+    fn give_up(&self, room: &str, clock: &Arc<LeaseClock>) -> Option<Lease> {
+        let mut held = lock(&self.held);
+        if !held.get(room).is_some_and(|h| Arc::ptr_eq(&h.clock, clock)) {
+            return None;
+        }
+        let Held { lease, clock, .. } = held.remove(room)?;
+        clock.revoke();
+        self.metrics.leases_held.decrement(1.0);
+        Some(lease)
     }
 
     /// Drops the record of a lease that is gone.
